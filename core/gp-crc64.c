@@ -1,4 +1,4 @@
-/* graphpipe - CRC-64/ISO (Go hash/crc64, ISO table), slicing-by-8. */
+/* graphpipe - CRC-64/ISO (Go hash/crc64, ISO table), slicing-by-16. */
 #include "config.h"
 
 #include "gp-crc64.h"
@@ -6,8 +6,9 @@
 #include <string.h>
 
 /* tables[0] is the classic bytewise table; tables[k][i] is the CRC of byte
- * i followed by k zero bytes, which lets eight bytes be folded at once. */
-static guint64 tables[8][256];
+ * i followed by k zero bytes, which lets sixteen bytes be folded at once. */
+#define SLICES 16
+static guint64 tables[SLICES][256];
 
 static gpointer
 build_tables (gpointer data)
@@ -20,7 +21,7 @@ build_tables (gpointer data)
       tables[0][i] = c;
     }
   for (guint i = 0; i < 256; i++)
-    for (int k = 1; k < 8; k++)
+    for (int k = 1; k < SLICES; k++)
       tables[k][i] = (tables[k - 1][i] >> 8) ^ tables[0][tables[k - 1][i] & 0xff];
   return NULL;
 }
@@ -59,21 +60,31 @@ gp_crc64_update (guint64 crc, const void *buf, gsize len)
       crc = tables[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
       len--;
     }
-  while (len >= 8)
+  while (len >= 16)
     {
-      guint64 w;
-      memcpy (&w, p, 8);
-      crc ^= GUINT64_FROM_LE (w);
-      crc = tables[7][crc & 0xff]
-            ^ tables[6][(crc >> 8) & 0xff]
-            ^ tables[5][(crc >> 16) & 0xff]
-            ^ tables[4][(crc >> 24) & 0xff]
-            ^ tables[3][(crc >> 32) & 0xff]
-            ^ tables[2][(crc >> 40) & 0xff]
-            ^ tables[1][(crc >> 48) & 0xff]
-            ^ tables[0][crc >> 56];
-      p += 8;
-      len -= 8;
+      guint64 a, b;
+      memcpy (&a, p, 8);
+      memcpy (&b, p + 8, 8);
+      a = GUINT64_FROM_LE (a) ^ crc;
+      b = GUINT64_FROM_LE (b);
+      crc = tables[15][a & 0xff]
+            ^ tables[14][(a >> 8) & 0xff]
+            ^ tables[13][(a >> 16) & 0xff]
+            ^ tables[12][(a >> 24) & 0xff]
+            ^ tables[11][(a >> 32) & 0xff]
+            ^ tables[10][(a >> 40) & 0xff]
+            ^ tables[9][(a >> 48) & 0xff]
+            ^ tables[8][a >> 56]
+            ^ tables[7][b & 0xff]
+            ^ tables[6][(b >> 8) & 0xff]
+            ^ tables[5][(b >> 16) & 0xff]
+            ^ tables[4][(b >> 24) & 0xff]
+            ^ tables[3][(b >> 32) & 0xff]
+            ^ tables[2][(b >> 40) & 0xff]
+            ^ tables[1][(b >> 48) & 0xff]
+            ^ tables[0][b >> 56];
+      p += 16;
+      len -= 16;
     }
   while (len > 0)
     {
