@@ -17,11 +17,21 @@ collect (gpointer user_data, const void *buf, gsize len, GError **error)
   return TRUE;
 }
 
+/* $GP_SHARED_DIR, else <top_srcdir>/../shared (automake's TAP setup
+ * exports G_TEST_SRCDIR), else ../shared. */
 static const char *
 shared_dir (void)
 {
-  const char *dir = g_getenv ("GP_SHARED_DIR");
-  return dir ? dir : "../shared";
+  static char *dir;
+  if (dir == NULL)
+    {
+      const char *env = g_getenv ("GP_SHARED_DIR");
+      const char *srcdir = g_getenv ("G_TEST_SRCDIR");
+      dir = env ? g_strdup (env)
+            : srcdir ? g_build_filename (srcdir, "..", "shared", NULL)
+            : g_strdup ("../shared");
+    }
+  return dir;
 }
 
 /* Independent checksum: unsigned sum, checksum field as spaces. */
@@ -39,7 +49,6 @@ assert_field (const guint8 *h, gsize off, const char *expected, gsize len)
 {
   if (memcmp (h + off, expected, len) != 0)
     {
-      g_autofree char *got = g_strescape ((const char *) h + off, NULL);
       g_error ("field at %" G_GSIZE_FORMAT ": expected '%s', got '%.*s'",
                off, expected, (int) len, h + off);
     }
