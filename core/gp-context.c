@@ -3,6 +3,8 @@
 
 #include "gp-context.h"
 
+#include "gp-error.h"
+
 typedef struct {
   gpointer data;
   GDestroyNotify destroy;
@@ -42,8 +44,11 @@ struct _GpContext {
   GArray *sinks;              /* GpSink */
   guint next_sink_id;
 
-  /* Later issues add typed members here (the legacy graph model, the
-   * store handle), each with its own accessors. */
+  /* The store handle, opened lazily from root + driver (guarded by @lock). */
+  GpStore *store;
+
+  /* Later issues add typed members here (the legacy graph model), each
+   * with its own accessors. */
 };
 
 static void
@@ -153,6 +158,7 @@ gp_context_unref (GpContext *ctx)
   g_mutex_clear (&ctx->lock);
   g_object_unref (ctx->cancellable);
   g_hash_table_unref (ctx->variables);
+  g_clear_pointer (&ctx->store, gp_store_unref);
   g_free (ctx->root);
   g_free (ctx->driver);
   g_free (ctx->output);
@@ -1115,4 +1121,45 @@ gp_context_steal_slot (GpContext *ctx, const char *key)
   gpointer data = slot->data;
   g_free (slot);
   return data;
+}
+
+/**
+ * gp_context_get_store:
+ * @ctx: a #GpContext
+ * @error: return location for a #GError
+ *
+ * Gives the 1.10+ content-addressable store of the run's data root and
+ * driver (`<root>/image/<driver>/`), opened on first use and shared by every
+ * stage afterwards.  Opening touches no file: stages that read check what
+ * they need; stages that write call gp_store_init_layout().  A store is
+ * reopened when the root or driver changed since it was opened (scan-graph
+ * may detect the driver).
+ *
+ * Returns: (transfer none) (nullable): the store, owned by @ctx; %NULL with
+ *   @error set when no root or driver is known or the driver is unknown.
+ */
+GpStore *
+gp_context_get_store (GpContext *ctx, GError **error)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+
+  g_mutex_lock (&ctx->lock);
+  if (ctx->store != NULL
+      && (g_strcmp0 (gp_store_get_root (ctx->store), ctx->root) != 0
+          || g_strcmp0 (gp_store_get_driver (ctx->store), ctx->driver) != 0))
+    g_clear_pointer (&ctx->store, gp_store_unref);
+  if (ctx->store == NULL)
+    {
+      if (ctx->root == NULL || *ctx->root == '\0')
+        g_set_error_literal (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNDEFINED_VARIABLE,
+                             "no data root given (--root)");
+      else if (ctx->driver == NULL || *ctx->driver == '\0')
+        g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNDEFINED_VARIABLE,
+                     "%s: no storage driver given (--driver)", ctx->root);
+      else
+        ctx->store = gp_store_open (ctx->root, ctx->driver, error);
+    }
+  GpStore *store = ctx->store;
+  g_mutex_unlock (&ctx->lock);
+  return store;
 }

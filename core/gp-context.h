@@ -14,6 +14,7 @@
 
 #include "gp-macros.h"
 #include "gp-event.h"
+#include "gp-store.h"
 
 G_BEGIN_DECLS
 
@@ -118,6 +119,9 @@ GP_API void gp_context_set_slot (GpContext *ctx, const char *key, gpointer data,
 GP_API gpointer gp_context_get_slot (GpContext *ctx, const char *key);
 GP_API gpointer gp_context_steal_slot (GpContext *ctx, const char *key);
 GP_API gboolean gp_context_has_slot (GpContext *ctx, const char *key);
+
+/* The 1.10+ store under root + driver, opened on first use. */
+GP_API GpStore *gp_context_get_store (GpContext *ctx, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GpContext, gp_context_unref)
 

@@ -513,17 +513,17 @@ test_writers (void)
   g_assert_cmpstr (out->str, ==, "null [] [\"a\\u003c\",\"b\"] -9223372036854775808");
 
   g_autoptr(GHashTable) inner = g_hash_table_new (g_str_hash, g_str_equal);
-  g_hash_table_insert (inner, "old:latest", "sha256:2");
-  g_hash_table_insert (inner, "old:1.0", "sha256:1");
-  g_hash_table_insert (inner, "old@x", NULL);
+  g_hash_table_insert (inner, (gpointer) "old:latest", (gpointer) "sha256:2");
+  g_hash_table_insert (inner, (gpointer) "old:1.0", (gpointer) "sha256:1");
+  g_hash_table_insert (inner, (gpointer) "old@x", NULL);
+  g_autoptr(GHashTable) empty_map = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) outer = g_hash_table_new (g_str_hash, g_str_equal);
-  g_hash_table_insert (outer, "old", inner);
-  g_hash_table_insert (outer, "Old", g_hash_table_new (g_str_hash, g_str_equal));
+  g_hash_table_insert (outer, (gpointer) "old", inner);
+  g_hash_table_insert (outer, (gpointer) "Old", empty_map);
   g_string_truncate (out, 0);
   gp_json_append_map (out, outer, append_inner, NULL);
   g_assert_cmpstr (out->str, ==,
                    "{\"Old\":{},\"old\":{\"old:1.0\":\"sha256:1\",\"old:latest\":\"sha256:2\",\"old@x\":null}}");
-  g_hash_table_unref (g_hash_table_lookup (outer, "Old"));
   g_string_truncate (out, 0);
   gp_json_append_map (out, NULL, NULL, NULL);
   g_assert_cmpstr (out->str, ==, "null");

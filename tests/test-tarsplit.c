@@ -712,8 +712,8 @@ test_headers (void)
 
   /* round trip */
   g_autoptr(GHashTable) mem = g_hash_table_new (g_str_hash, g_str_equal);
-  g_hash_table_insert (mem, "pax/renamed-by-pax.txt", "abc");
-  g_hash_table_insert (mem, "b256-\xe9", "data");
+  g_hash_table_insert (mem, (gpointer) "pax/renamed-by-pax.txt", (gpointer) "abc");
+  g_hash_table_insert (mem, (gpointer) "b256-\xe9", (gpointer) "data");
   g_autoptr(GBytes) back = assemble (json, GP_TAR_SPLIT_FLAGS_PLAIN, open_from_memory, mem, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back), t->data, t->len);
@@ -1000,7 +1000,7 @@ test_good (gconstpointer data)
   g_autoptr(GError) error = NULL;
   GpTarSplitStats st;
 
-  g_hash_table_insert (mem, "a", "x\n");
+  g_hash_table_insert (mem, (gpointer) "a", (gpointer) "x\n");
   for (int gz = 0; gz < 2; gz++)
     {
       g_autoptr(GBytes) in = gz ? gzip_data (c->json, strlen (c->json)) : g_bytes_new_static (c->json, strlen (c->json));
@@ -1123,7 +1123,7 @@ test_bad (gconstpointer data)
   g_autoptr(GBytes) in = NULL;
 
   if (c->file_a)
-    g_hash_table_insert (mem, "a", (gpointer) c->file_a);
+    g_hash_table_insert (mem, (gpointer) "a", (gpointer) c->file_a);
   switch (c->kind)
     {
     case IN_PLAIN:
