@@ -13,9 +13,8 @@
 #include "gp-digest.h"
 #include "gp-error.h"
 #include "gp-json.h"
-
-/* SEAM(json): only for decode_parent_fields() until the merge. */
-#include <json-glib/json-glib.h>
+#include "gp-store.h"
+#include "gp-v1image.h"
 
 struct _GpGraph
 {
@@ -28,6 +27,7 @@ struct _GpGraph
   GPtrArray *order;   /* GpGraphImage* (borrowed), Docker's §4.9 D order */
   GHashTable *mapping;/* v1 ID -> image ID, both owned */
   guint n_restored;
+  GHashTable *mapped_configs; /* image ID -> GpImageConfig of mapped parents */
 };
 
 /* Visit marks of the order walk. */
@@ -61,6 +61,7 @@ graph_image_free (gpointer data)
   g_free (image->diff_id);
   g_free (image->chain_id);
   g_free (image->image_id);
+  g_clear_pointer ((GpHistory **) &image->history, gp_history_free);
   g_free (image);
 }
 
@@ -86,6 +87,8 @@ gp_graph_new (const char *root)
   graph->by_id = g_hash_table_new (g_str_hash, g_str_equal);
   graph->order = g_ptr_array_new ();
   graph->mapping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  graph->mapped_configs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                 (GDestroyNotify) gp_image_config_free);
   return graph;
 }
 
@@ -122,6 +125,7 @@ gp_graph_unref (GpGraph *graph)
   g_hash_table_unref (graph->by_id);
   g_ptr_array_unref (graph->images);
   g_hash_table_unref (graph->mapping);
+  g_hash_table_unref (graph->mapped_configs);
   g_free (graph->root);
   g_free (graph);
 }
@@ -235,65 +239,6 @@ read_small_file_at (int dir_fd, const char *name, const char *display, gsize max
 
 /* ---- parent resolution (§1.5) ---- */
 
-/* SEAM(json): decode `graph/<id>/json` into Go's two-field record
- * {Parent string; ParentID string `json:"parent_id"`}: whole-document
- * json.Unmarshal semantics (trailing garbage fails), keys matched
- * case-insensitively with the last match winning, non-string values for
- * these keys fail, other keys unchecked.  Replaced by the json module's
- * parent decoder after the merge. */
-static gboolean
-decode_parent_fields (const char *data, gsize len, char **out_parent, char **out_parent_id,
-                      GError **error)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local_error = NULL;
-
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "%s", local_error->message);
-      return FALSE;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || JSON_NODE_HOLDS_NULL (root))
-    {
-      *out_parent = g_strdup ("");
-      *out_parent_id = g_strdup ("");
-      return TRUE;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "not a JSON object");
-      return FALSE;
-    }
-  g_autofree char *parent = g_strdup ("");
-  g_autofree char *parent_id = g_strdup ("");
-  JsonObjectIter it;
-  const char *key;
-  JsonNode *value;
-  json_object_iter_init (&it, json_node_get_object (root));
-  while (json_object_iter_next (&it, &key, &value))
-    {
-      char **slot = NULL;
-      if (g_ascii_strcasecmp (key, "parent") == 0)
-        slot = &parent;
-      else if (g_ascii_strcasecmp (key, "parent_id") == 0)
-        slot = &parent_id;
-      if (slot == NULL || JSON_NODE_HOLDS_NULL (value))
-        continue;
-      if (json_node_get_value_type (value) != G_TYPE_STRING)
-        {
-          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
-                       "cannot unmarshal a non-string into the string field %s", key);
-          return FALSE;
-        }
-      g_free (*slot);
-      *slot = g_strdup (json_node_get_string (value));
-    }
-  *out_parent = g_steal_pointer (&parent);
-  *out_parent_id = g_steal_pointer (&parent_id);
-  return TRUE;
-}
-
 static char *
 escape_for_message (const char *s, gsize len)
 {
@@ -308,32 +253,31 @@ escape_for_message (const char *s, gsize len)
 static gboolean
 resolve_parent (GpGraphImage *image, int image_dir_fd, GError **error)
 {
-  g_autofree char *parent = NULL;
-  g_autofree char *parent_id = NULL;
+  g_autoptr (GString) parent = NULL;
+  g_autoptr (GString) parent_id = NULL;
   const char *source = "json";
-  gsize parent_len;
 
-  if (!decode_parent_fields (g_bytes_get_data (image->json, NULL), g_bytes_get_size (image->json),
-                             &parent, &parent_id, error))
+  if (!gp_v1_json_parent_fields (g_bytes_get_data (image->json, NULL), g_bytes_get_size (image->json),
+                                 &parent, &parent_id, error))
     {
       g_prefix_error (error, "graph/%s/json: ", image->id);
       return FALSE;
     }
 
-  if (parent[0] == '\0' && parent_id[0] != '\0')
+  /* v1.9: the parent's graph directory is the hex of parent_id. */
+  if (parent->len == 0 && parent_id->len > 0)
     {
-      const char *colon = strchr (parent_id, ':');
+      const char *colon = memchr (parent_id->str, ':', parent_id->len);
       if (colon == NULL)
         {
-          g_autofree char *shown = escape_for_message (parent_id, strlen (parent_id));
+          g_autofree char *shown = escape_for_message (parent_id->str, parent_id->len);
           g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_DIGEST,
                        "graph/%s/json: parent_id %s has no ':' (not a digest)", image->id, shown);
           return FALSE;
         }
-      g_free (parent);
-      parent = g_strdup (colon + 1);
+      g_string_assign (parent, "");
+      g_string_append_len (parent, colon + 1, parent_id->str + parent_id->len - (colon + 1));
     }
-  parent_len = strlen (parent);
 
   /* A non-empty `parent` file replaces what the JSON says, byte for byte;
    * Docker ignores it when it cannot be read. */
@@ -351,33 +295,30 @@ resolve_parent (GpGraphImage *image, int image_dir_fd, GError **error)
     {
       gsize n;
       const char *p = g_bytes_get_data (file, &n);
-      g_free (parent);
-      parent = g_malloc (n + 1);
-      memcpy (parent, p, n);
-      parent[n] = '\0';
-      parent_len = n;
+      g_string_truncate (parent, 0);
+      g_string_append_len (parent, p, (gssize) n);
       source = "parent";
     }
 
-  if (parent_len == 0)
+  if (parent->len == 0)
     {
       image->parent = NULL;
       image->parent_resolved = TRUE;
       return TRUE;
     }
 
-  if (!gp_v1_id_is_valid (parent, (gssize) parent_len))
+  if (!gp_v1_id_is_valid (parent->str, (gssize) parent->len))
     {
-      g_autofree char *shown = escape_for_message (parent, parent_len);
-      gboolean escapes = memchr (parent, '/', parent_len) != NULL || strcmp (parent, ".") == 0
-                         || strcmp (parent, "..") == 0 || memchr (parent, '\0', parent_len) != NULL;
+      g_autofree char *shown = escape_for_message (parent->str, parent->len);
+      gboolean escapes = memchr (parent->str, '/', parent->len) != NULL || strcmp (parent->str, ".") == 0
+                         || strcmp (parent->str, "..") == 0;
       g_set_error (error, GP_DATA_ERROR, escapes ? GP_DATA_ERROR_UNSAFE_PATH : GP_DATA_ERROR_DIGEST,
                    "graph/%s/%s: parent %s is not a valid image ID%s", image->id, source, shown,
                    escapes ? " (it would leave graph/)" : "");
       return FALSE;
     }
 
-  image->parent = g_steal_pointer (&parent);
+  image->parent = g_string_free (g_steal_pointer (&parent), FALSE);
   image->parent_resolved = TRUE;
   return TRUE;
 }
@@ -803,6 +744,236 @@ gp_graph_image_is_pending (GpGraphImage *image)
   return !image->mapped && image->error == NULL && image->image_id == NULL;
 }
 
+
+/**
+ * gp_graph_image_take_report:
+ * @image: a failed node
+ *
+ * Lets exactly one stage report each failure: the first call for a failed
+ * image returns %TRUE, later calls %FALSE.
+ *
+ * Returns: whether the caller should report @image's error now.
+ *
+ * Since: 0.1
+ */
+gboolean
+gp_graph_image_take_report (GpGraphImage *image)
+{
+  if (image->error == NULL || image->reported)
+    return FALSE;
+  image->reported = TRUE;
+  return TRUE;
+}
+
+/* ---- per-image steps of §4.9 D ---- */
+
+/* The config of a mapped parent image (Docker's is.Get(parentID)), loaded
+ * once per image ID. */
+static GpImageConfig *
+get_mapped_config (GpGraph *graph, GpGraphImage *image, GpStore *store, GError **error)
+{
+  const char *image_id = g_hash_table_lookup (graph->mapping, image->parent);
+  GpImageConfig *config = g_hash_table_lookup (graph->mapped_configs, image_id);
+
+  if (config != NULL)
+    return config;
+
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GBytes) data = gp_store_get_image_config (store, image_id, &local_error);
+  if (data != NULL)
+    config = gp_image_config_parse (g_bytes_get_data (data, NULL), g_bytes_get_size (data),
+                                    &local_error);
+  if (config == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "graph/%s: parent %s migrated earlier to %s, which cannot be loaded: %s",
+                   image->id, image->parent, image_id, local_error->message);
+      return NULL;
+    }
+  g_hash_table_insert (graph->mapped_configs, g_strdup (image_id), config);
+  return config;
+}
+
+/**
+ * gp_graph_image_parent_image_id:
+ * @graph: a graph
+ * @image: a node
+ *
+ * Returns: (transfer none) (nullable): the image ID of @image's parent
+ *   image (from the mapping of an earlier run, or the parent node's
+ *   #GpGraphImage.image_id), %NULL for a base image or a parent not
+ *   created (yet).
+ *
+ * Since: 0.1
+ */
+const char *
+gp_graph_image_parent_image_id (GpGraph *graph, GpGraphImage *image)
+{
+  if (image->parent == NULL)
+    return NULL;
+  if (image->parent_mapped)
+    return g_hash_table_lookup (graph->mapping, image->parent);
+  return image->parent_image != NULL ? image->parent_image->image_id : NULL;
+}
+
+/**
+ * gp_graph_image_parent_chain_id:
+ * @graph: a graph
+ * @image: a node whose parent (if any) has been handled
+ * @store: the store (for a parent migrated by an earlier run)
+ * @error: return location for a #GError
+ *
+ * Steps D.1-2: the ChainID of the parent image's layers, the parent
+ * image's config being loaded from the store when it was migrated by an
+ * earlier run.
+ *
+ * Returns: (transfer full) (nullable): the parent's ChainID, "" for a
+ *   base image (or a parent without layers); %NULL with @error set.
+ *
+ * Since: 0.1
+ */
+char *
+gp_graph_image_parent_chain_id (GpGraph *graph, GpGraphImage *image, GpStore *store, GError **error)
+{
+  if (image->parent == NULL)
+    return g_strdup ("");
+  if (image->parent_mapped)
+    {
+      GpImageConfig *config = get_mapped_config (graph, image, store, error);
+      if (config == NULL)
+        return NULL;
+      if (config->diff_ids == NULL || config->diff_ids->len == 0)
+        return g_strdup ("");
+      g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+      for (guint i = 0; i < config->diff_ids->len; i++)
+        g_ptr_array_add (ids, ((GString *) config->diff_ids->pdata[i])->str);
+      return gp_chain_id_for_list ((const char *const *) ids->pdata, ids->len);
+    }
+  if (image->parent_image == NULL || image->parent_image->chain_id == NULL)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                   "graph/%s: parent %s has no layer", image->id, image->parent);
+      return NULL;
+    }
+  return g_strdup (image->parent_image->chain_id);
+}
+
+/**
+ * gp_graph_image_build_config:
+ * @graph: a graph
+ * @image: a node with #GpGraphImage.diff_id set, its parents handled
+ * @store: the store (for a parent migrated by an earlier run)
+ * @error: return location for a #GError
+ *
+ * Steps D.2, D.5 and the checks of D.6: the history entry of @image
+ * (HistoryFromConfig, §5.5), appended to the parent image's history; the
+ * DiffID appended to the parent's `rootfs`; the config built by
+ * MakeConfigFromV1Config (§5.6) and parsed back as Docker's image store
+ * does before creating it (no `rootfs`, invalid JSON, or more non-empty
+ * history entries than layers fail).  In-run ancestors are walked
+ * iteratively; their history entries are cached in the nodes.
+ *
+ * Returns: (transfer full) (nullable): the exact config bytes (their
+ *   sha256 is the image ID); %NULL with @error naming the image.
+ *
+ * Since: 0.1
+ */
+GBytes *
+gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store, GError **error)
+{
+  g_return_val_if_fail (image->diff_id != NULL && image->json != NULL, NULL);
+
+  if (image->history == NULL)
+    {
+      image->history = gp_history_from_v1_json (g_bytes_get_data (image->json, NULL),
+                                                g_bytes_get_size (image->json), error);
+      if (image->history == NULL)
+        {
+          g_prefix_error (error, "graph/%s/json: ", image->id);
+          return NULL;
+        }
+    }
+
+  /* The in-run ancestors, image first, then what the chain starts from. */
+  g_autoptr (GPtrArray) chain = g_ptr_array_new ();
+  GpImageConfig *base = NULL;
+  for (GpGraphImage *cur = image;;)
+    {
+      if (cur->history == NULL || cur->diff_id == NULL)
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                       "graph/%s: ancestor %s has not been migrated", image->id, cur->id);
+          return NULL;
+        }
+      g_ptr_array_add (chain, cur);
+      if (cur->parent == NULL)
+        break;
+      if (cur->parent_mapped)
+        {
+          base = get_mapped_config (graph, cur, store, error);
+          if (base == NULL)
+            return NULL;
+          break;
+        }
+      cur = cur->parent_image;
+      if (cur == NULL)
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                       "graph/%s: an ancestor is missing", image->id);
+          return NULL;
+        }
+    }
+
+  g_autoptr (GPtrArray) diff_ids = g_ptr_array_new ();
+  g_autoptr (GPtrArray) history = g_ptr_array_new ();
+  if (base != NULL)
+    {
+      for (guint i = 0; base->diff_ids != NULL && i < base->diff_ids->len; i++)
+        g_ptr_array_add (diff_ids, ((GString *) base->diff_ids->pdata[i])->str);
+      for (guint i = 0; base->history != NULL && i < base->history->len; i++)
+        g_ptr_array_add (history, base->history->pdata[i]);
+    }
+  for (guint i = chain->len; i-- > 0;)
+    {
+      GpGraphImage *m = chain->pdata[i];
+      g_ptr_array_add (diff_ids, m->diff_id);
+      g_ptr_array_add (history, m->history);
+    }
+  g_ptr_array_add (diff_ids, NULL);
+
+  g_autoptr (GBytes) config = gp_make_config_from_v1 (g_bytes_get_data (image->json, NULL),
+                                                      g_bytes_get_size (image->json),
+                                                      (const char *const *) diff_ids->pdata,
+                                                      history, error);
+  if (config == NULL)
+    {
+      g_prefix_error (error, "graph/%s/json: ", image->id);
+      return NULL;
+    }
+
+  /* Docker's image store parses the config before creating the image. */
+  g_autoptr (GpImageConfig) parsed = gp_image_config_parse (g_bytes_get_data (config, NULL),
+                                                            g_bytes_get_size (config), error);
+  if (parsed == NULL)
+    {
+      g_prefix_error (error, "graph/%s: the new image config is invalid: ", image->id);
+      return NULL;
+    }
+  guint n_layers = parsed->diff_ids != NULL ? parsed->diff_ids->len : 0;
+  guint n_nonempty = 0;
+  for (guint i = 0; parsed->history != NULL && i < parsed->history->len; i++)
+    if (!((GpHistory *) parsed->history->pdata[i])->empty_layer)
+      n_nonempty++;
+  if (n_nonempty > n_layers)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
+                   "graph/%s: the new image config has too many non-empty layers in its history "
+                   "(%u entries, %u layers)", image->id, n_nonempty, n_layers);
+      return NULL;
+    }
+  return g_steal_pointer (&config);
+}
+
 /* ---- the v1 ID -> image ID mapping (§4.9 A, E) ---- */
 
 /**
@@ -954,8 +1125,61 @@ gp_graph_load_mapping (GpGraph *graph, GError **error)
       return FALSE;
     }
 
-  /* SEAM(json): decode after the merge with the json module's scanner. */
-  g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
-               "%s: cannot be decoded yet", GP_GRAPH_MAPPING_FILE);
-  return FALSE;
+  gsize len;
+  const char *text = g_bytes_get_data (data, &len);
+  gsize start, end;
+  if (!gp_json_value_end (text, len, &start, &end, error))
+    {
+      g_prefix_error (error, "%s: ", GP_GRAPH_MAPPING_FILE);
+      return FALSE;
+    }
+  const char *value = text + start;
+  gsize value_len = end - start;
+  if (gp_json_is_null (value, value_len))
+    return TRUE;
+  GpJsonIter iter;
+  if (!gp_json_object_iter_init (&iter, value, value_len))
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
+                   "%s: not a JSON object of v1 IDs and image IDs", GP_GRAPH_MAPPING_FILE);
+      return FALSE;
+    }
+  g_autoptr (GHashTable) restored = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (;;)
+    {
+      g_autoptr (GString) key = NULL;
+      g_autoptr (GString) image_id = NULL;
+      const char *v;
+      gsize vlen;
+      if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
+        break;
+      /* Go decodes `null` into a map's string element as "". */
+      if (gp_json_is_null (v, vlen))
+        image_id = g_string_new (NULL);
+      else if (!gp_json_decode_string (v, vlen, &image_id, error))
+        {
+          g_autofree char *shown = escape_for_message (key->str, key->len);
+          g_prefix_error (error, "%s: value of %s: ", GP_GRAPH_MAPPING_FILE, shown);
+          return FALSE;
+        }
+      if (memchr (key->str, '\0', key->len) != NULL || memchr (image_id->str, '\0', image_id->len) != NULL)
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "%s: NUL byte in an entry",
+                       GP_GRAPH_MAPPING_FILE);
+          return FALSE;
+        }
+      g_hash_table_insert (restored, g_string_free (g_steal_pointer (&key), FALSE),
+                           g_string_free (g_steal_pointer (&image_id), FALSE));
+    }
+
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, restored);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      g_hash_table_iter_steal (&it);
+      g_hash_table_insert (graph->mapping, k, v);
+    }
+  graph->n_restored = g_hash_table_size (graph->mapping);
+  return TRUE;
 }

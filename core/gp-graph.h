@@ -9,6 +9,7 @@
 #pragma once
 
 #include "gp-macros.h"
+#include "gp-store.h"
 
 #include <gio/gio.h>
 
@@ -72,6 +73,8 @@ struct _GpGraphImage
 
   /*< private >*/
   guint visit;
+  gboolean reported;
+  gpointer history;
   gpointer reserved[8];
 };
 
@@ -92,6 +95,15 @@ GP_API GPtrArray *gp_graph_get_order (GpGraph *graph);
 GP_API void gp_graph_image_fail (GpGraphImage *image, GError *error);
 GP_API gboolean gp_graph_image_inherit_failure (GpGraphImage *image);
 GP_API gboolean gp_graph_image_is_pending (GpGraphImage *image);
+
+GP_API gboolean gp_graph_image_take_report (GpGraphImage *image);
+
+/* Docker's per-image migration steps (§4.9 D) over a store. */
+GP_API char *gp_graph_image_parent_chain_id (GpGraph *graph, GpGraphImage *image, GpStore *store,
+                                             GError **error);
+GP_API const char *gp_graph_image_parent_image_id (GpGraph *graph, GpGraphImage *image);
+GP_API GBytes *gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store,
+                                            GError **error);
 
 GP_API GHashTable *gp_graph_get_mapping (GpGraph *graph);
 GP_API guint gp_graph_get_n_restored (GpGraph *graph);

@@ -366,7 +366,9 @@ test_parent_case (gconstpointer data)
 
   fixture_setup (f, NULL);
   add_image (f, p, NULL);
-  g_autofree char *json = g_strdup_printf (c->json, p);
+  /* %s in the case's JSON stands for the parent's ID. */
+  g_auto (GStrv) parts = g_strsplit (c->json, "%s", -1);
+  g_autofree char *json = g_strjoinv (p, parts);
   add_image_json (f, id, json);
   if (c->parent_file != NULL)
     {
@@ -449,6 +451,88 @@ test_mapping_json (void)
                    "\"sha256:2934ad62bd641a433c126c31eab000a114bf54653d7bb54999783a3e986e1cea\"}\n");
 }
 
+
+/* §4.9 A: the mapping of an earlier run. */
+typedef struct {
+  const char *name;
+  const char *content;
+  gboolean ok;
+  guint n;
+} MappingCase;
+
+#define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static const MappingCase mapping_cases[] = {
+  { "object", "{\"" ID_A "\":\"sha256:1\",\"" ID_B "\":\"x\"}\n", TRUE, 2 },
+  { "trailing-garbage-ignored", " {\"" ID_A "\":\"sha256:1\"}\n{{{ garbage", TRUE, 1 },
+  { "empty-object", "{}\n", TRUE, 0 },
+  { "null", "null", TRUE, 0 },
+  { "null-value", "{\"" ID_A "\":null}", TRUE, 1 },
+  { "empty-file", "", FALSE, 0 },
+  { "torn", "{\"" ID_A "\":\"sha2", FALSE, 0 },
+  { "array", "[]", FALSE, 0 },
+  { "number-value", "{\"" ID_A "\":1}", FALSE, 0 },
+};
+
+static void
+test_mapping_case (gconstpointer data)
+{
+  const MappingCase *c = data;
+  Fixture fx, *f = &fx;
+  g_autoptr (GError) error = NULL;
+
+  fixture_setup (f, NULL);
+  write_file (f->root, GP_GRAPH_MAPPING_FILE, c->content, -1);
+  g_autoptr (GpGraph) graph = gp_graph_new (f->root);
+  gboolean ok = gp_graph_load_mapping (graph, &error);
+  if (c->ok)
+    {
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      g_assert_cmpuint (gp_graph_get_n_restored (graph), ==, c->n);
+    }
+  else
+    {
+      g_assert_false (ok);
+      g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON);
+      g_assert_true (g_str_has_prefix (error->message, GP_GRAPH_MAPPING_FILE ": "));
+    }
+  fixture_teardown (f, NULL);
+}
+
+/* Mapped images are skipped (their JSON is not even read); their children
+ * take the parent from the mapping. */
+static void
+test_mapping_skips (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *a = id_for ("a"), *b = id_for ("b"), *c = id_for ("c");
+  g_autofree char *gone = id_for ("gone");
+
+  add_image_json (f, a, "{not json at all");
+  add_image (f, b, a);
+  add_image (f, c, gone);
+  g_autofree char *content = g_strdup_printf ("{\"%s\":\"sha256:aa\",\"%s\":\"sha256:gone\"}\n", a, gone);
+  write_file (f->root, GP_GRAPH_MAPPING_FILE, content, -1);
+
+  g_autoptr (GpGraph) graph = scan (f);
+  GpGraphImage *ia = gp_graph_lookup (graph, a);
+  g_assert_true (ia->mapped);
+  g_assert_null (ia->json);
+  g_assert_no_error (ia->error);
+  GpGraphImage *ib = gp_graph_lookup (graph, b);
+  g_assert_no_error (ib->error);
+  g_assert_true (ib->parent_mapped);
+  /* The parent directory is gone, but the mapping knows it. */
+  GpGraphImage *ic = gp_graph_lookup (graph, c);
+  g_assert_no_error (ic->error);
+  g_assert_true (ic->parent_mapped);
+  g_assert_null (ic->parent_image);
+  g_assert_cmpuint (gp_graph_get_order (graph)->len, ==, 2);
+  g_assert_cmpstr (gp_graph_mapping_lookup (graph, gone), ==, "sha256:gone");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -463,6 +547,7 @@ main (int argc, char **argv)
   ADD ("/graph/fail/cycle-2", test_cycle_2);
   ADD ("/graph/fail/cycle-50", test_cycle_50);
   ADD ("/graph/fail/unreadable", test_unreadable_images);
+  ADD ("/graph/mapping/skips", test_mapping_skips);
 #undef ADD
   g_test_add_func ("/graph/scan/no-graph-dir", test_no_graph_dir);
   g_test_add_func ("/graph/mapping/to-json", test_mapping_json);
@@ -470,6 +555,11 @@ main (int argc, char **argv)
     {
       g_autofree char *path = g_strdup_printf ("/graph/parent/%s", parent_cases[i].name);
       g_test_add_data_func (path, &parent_cases[i], test_parent_case);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (mapping_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/graph/mapping/load/%s", mapping_cases[i].name);
+      g_test_add_data_func (path, &mapping_cases[i], test_mapping_case);
     }
   return g_test_run ();
 }
