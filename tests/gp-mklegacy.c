@@ -606,7 +606,18 @@ make_image (Ctx *c, const GpDriver *driver, const char *group, GHashTable *tags)
   g_autofree char *brk = get (c, group, "break", NULL);
   if (brk != NULL)
     {
-      g_autofree char *victim = first_regular_file (layer_dir, "");
+      /* The layer's own first non-empty file (vfs dirs hold the parents'
+       * files too, which this layer's tar-split does not name). */
+      g_autofree char *victim = NULL;
+      for (guint i = 0; files && files[i] && victim == NULL; i++)
+        {
+          g_auto (GStrv) f = g_strsplit (files[i], " ", 4);
+          if (g_strv_length (f) >= 4 && (strcmp (f[0], "f") == 0 || strcmp (f[0], "z") == 0) && f[3][0] != '\0'
+              && strcmp (f[3], "0") != 0)
+            victim = percent_decode (f[1]);
+        }
+      if (victim == NULL)
+        victim = first_regular_file (layer_dir, "");
       g_autofree char *vpath = victim ? g_build_filename (layer_dir, victim, NULL) : NULL;
       if (strcmp (brk, "crc") == 0 && vpath)
         {

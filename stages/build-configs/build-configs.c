@@ -93,6 +93,8 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
       if (config != NULL)
         image_id = gp_store_put_image_config (store, g_bytes_get_data (config, NULL),
                                               g_bytes_get_size (config), &local_error);
+      if (image_id != NULL)
+        mig_crash_point (ctx, "image config written");
       /* D.7 */
       const char *parent_id = gp_graph_image_parent_image_id (graph, image);
       if (image_id != NULL && parent_id != NULL
@@ -110,6 +112,7 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
           continue;
         }
 
+      mig_crash_point (ctx, "image parent written");
       /* D.8: best effort, as Docker. */
       g_autofree char *blob = read_blob_digest (root, image->id);
       if (blob != NULL && !gp_store_add_v2_metadata (store, image->diff_id, blob, "", &local_error))
@@ -120,6 +123,8 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
           g_clear_error (&local_error);
         }
 
+      if (blob != NULL)
+        mig_crash_point (ctx, "distribution metadata written");
       /* D.9 */
       image->image_id = g_steal_pointer (&image_id);
       gp_graph_mapping_insert (graph, image->id, image->image_id);
@@ -131,6 +136,7 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
 
   if (!save_mapping (ctx, graph, error))
     return FALSE;
+  mig_crash_point (ctx, "mapping written");
   mig_update_clock (ctx);
   return TRUE;
 }

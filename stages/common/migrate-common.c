@@ -1,7 +1,11 @@
 /* Helpers shared by the five migration stages. */
 #include "migrate-common.h"
 
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SLOT_CLOCK "migrate.start-time"
 
@@ -106,4 +110,47 @@ mig_helper_path (GpContext *ctx, const char *v1_id, const char *name)
 {
   g_autofree char *dir = mig_helper_dir (ctx, v1_id);
   return g_build_filename (dir, name, NULL);
+}
+
+/* ---- crash points for the kill-and-rerun tests ----
+ *
+ * GRAPHPIPE_TEST_CRASH_AT=N makes the process kill itself with SIGKILL at
+ * the N-th crash point (1-based) passed in this run, across all stages;
+ * GRAPHPIPE_TEST_CRASH_LOG=1 prints each point to stderr.  Points sit
+ * between the writes of the migration, where a killed run must be
+ * resumable.  Without these variables a point costs one slot lookup. */
+
+#define SLOT_CRASH "migrate.crash-points"
+
+typedef struct {
+  gint passed;
+  gint at;
+  gboolean log;
+} CrashPoints;
+
+/* Called once by scan-graph, before any thread exists. */
+void
+mig_crash_init (GpContext *ctx)
+{
+  const char *at = g_getenv ("GRAPHPIPE_TEST_CRASH_AT");
+  const char *log = g_getenv ("GRAPHPIPE_TEST_CRASH_LOG");
+  if ((at == NULL && log == NULL) || gp_context_has_slot (ctx, SLOT_CRASH))
+    return;
+  CrashPoints *cp = g_new0 (CrashPoints, 1);
+  cp->at = at != NULL ? atoi (at) : 0;
+  cp->log = log != NULL && log[0] == '1';
+  gp_context_set_slot (ctx, SLOT_CRASH, cp, g_free);
+}
+
+void
+mig_crash_point (GpContext *ctx, const char *label)
+{
+  CrashPoints *cp = gp_context_get_slot (ctx, SLOT_CRASH);
+  if (cp == NULL)
+    return;
+  gint n = g_atomic_int_add (&cp->passed, 1) + 1;
+  if (cp->log)
+    fprintf (stderr, "crash point %d: %s\n", n, label);
+  if (n == cp->at)
+    kill (getpid (), SIGKILL);
 }

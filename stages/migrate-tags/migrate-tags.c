@@ -191,8 +191,10 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
     }
   if (changed && !gp_repositories_save (repos, repos_path, error))
     return FALSE;
+  mig_crash_point (ctx, "repositories.json written");
   if (!gp_safeio_write_file (marker, "", 0, 0644, GP_SAFE_DEFAULT, error))
     return FALSE;
+  mig_crash_point (ctx, "tags marker written");
   mig_update_clock (ctx);
   return TRUE;
 }

@@ -177,6 +177,7 @@ checksum_from_driver (const Job *job, Task *task, const char *helper_dir, GpTarS
     return FALSE;
   if (!gp_tar_split_disassembler_finish (dis, stats, error))
     return FALSE;
+  mig_crash_point (job->ctx, "checksum: regenerated tardata not committed yet");
   return gp_safe_file_commit (out, error);
 }
 
@@ -218,10 +219,13 @@ checksum_worker (gpointer data, gpointer user_data)
                                          LEGACY_TARDATA, route_error->message);
               return;
             }
+          g_autofree char *where = g_strdup_printf ("graph/%s/%s", image->id, LEGACY_TARDATA);
+          const char *what = route_error->message;
+          if (g_str_has_prefix (what, where) && g_str_has_prefix (what + strlen (where), ": "))
+            what += strlen (where) + 2;
           gp_context_report (job->ctx, GP_REPORT_WARNING, NULL,
-                             "graph/%s/%s: %s; the layer is rebuilt from the %s driver's files "
-                             "instead", image->id, LEGACY_TARDATA, route_error->message,
-                             gp_driver_get_name (job->driver));
+                             "%s: %s; the layer is rebuilt from the %s driver's files instead",
+                             where, what, gp_driver_get_name (job->driver));
         }
       task->regenerated = TRUE;
       if (!checksum_from_driver (job, task, helper_dir, &stats, &error))
@@ -232,16 +236,23 @@ checksum_worker (gpointer data, gpointer user_data)
         }
     }
 
+  mig_crash_point (job->ctx, "checksum: tardata written");
   g_autofree char *size_path = g_build_filename (helper_dir, HELPER_SIZE, NULL);
   g_autofree char *diffid_path = g_build_filename (helper_dir, HELPER_DIFFID, NULL);
   g_autofree char *size = g_strdup_printf ("%" G_GINT64_FORMAT, stats.size);
-  if (!gp_safeio_write_file (size_path, size, strlen (size), 0600, GP_SAFE_DEFAULT, &error)
-      || !gp_safeio_write_file (diffid_path, stats.diff_id, strlen (stats.diff_id), 0600,
-                                GP_SAFE_DEFAULT, &error))
+  if (!gp_safeio_write_file (size_path, size, strlen (size), 0600, GP_SAFE_DEFAULT, &error))
     {
       task->error = g_steal_pointer (&error);
       return;
     }
+  mig_crash_point (job->ctx, "checksum: size written");
+  if (!gp_safeio_write_file (diffid_path, stats.diff_id, strlen (stats.diff_id), 0600,
+                             GP_SAFE_DEFAULT, &error))
+    {
+      task->error = g_steal_pointer (&error);
+      return;
+    }
+  mig_crash_point (job->ctx, "checksum: diffid written");
   task->bytes = stats.tar_size;
 
   gint done = g_atomic_int_add (&job->n_done, 1) + 1;
@@ -396,6 +407,8 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
    * killed run go. */
   if (!dry_run && !gp_store_init_layout (store, error))
     return FALSE;
+  if (!dry_run)
+    mig_crash_point (ctx, "store layout created");
 
   /* B: every v1 ID not in the mapping, sorted; C.1 skips those whose
    * checksum is done; C.2 needs the parent resolved. */
@@ -502,6 +515,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
               g_free (image->chain_id);
               image->chain_id = g_steal_pointer (&chain_id);
               gp_context_add_counter (ctx, existed ? MIG_LAYERS_SKIPPED : MIG_LAYERS_MIGRATED, 1);
+              mig_crash_point (ctx, "layer registered");
               gp_context_emit_item_done (ctx, image->id, i + 1, order->len, 0, "migrated layer %s to %s",
                                          image->id, image->diff_id);
             }

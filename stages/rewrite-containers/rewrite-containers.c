@@ -163,11 +163,13 @@ migrate_container (GpContext *ctx, GpStore *store, const GpDriver *driver, const
       mounted = gp_store_create_mount (store, id, id, has_init, chain[0] ? chain : NULL, NULL, &local_error);
     }
 
+  mig_crash_point (ctx, "container mount written");
   g_autoptr (GBytes) v2 = gp_container_json_set_image (obj, image_id);
   if (!gp_safeio_write_file (v2_path, g_bytes_get_data (v2, NULL), g_bytes_get_size (v2), 0600,
                              GP_SAFE_DEFAULT, error))
     return FALSE;
 
+  mig_crash_point (ctx, "container config.v2.json written");
   if (!mounted)
     {
       container_warning (ctx, MIG_CONTAINERS_FAILED, "containers/%s: could not create its read-write "
