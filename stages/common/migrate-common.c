@@ -9,11 +9,9 @@
 
 #define SLOT_CLOCK "migrate.start-time"
 
-/* SEAM(context): the lead adds typed accessors for the graph and the
- * store; until then the graph travels in a slot and the store is opened
- * here. */
+/* The legacy graph travels in this slot (the capability's name) until the
+ * context has a typed accessor for it. */
 #define SLOT_GRAPH "legacy-graph"
-#define SLOT_STORE "migrate.store"
 
 GpGraph *
 mig_get_graph (GpContext *ctx, GError **error)
@@ -34,20 +32,7 @@ mig_set_graph (GpContext *ctx, GpGraph *graph)
 GpStore *
 mig_get_store (GpContext *ctx, GError **error)
 {
-  GpStore *store = gp_context_get_slot (ctx, SLOT_STORE);
-  if (store != NULL)
-    return store;
-  const char *driver = gp_context_get_driver (ctx);
-  if (driver == NULL)
-    {
-      g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE, "no storage driver given (--driver)");
-      return NULL;
-    }
-  store = gp_store_open (gp_context_get_root (ctx), driver, error);
-  if (store == NULL)
-    return NULL;
-  gp_context_set_slot (ctx, SLOT_STORE, store, (GDestroyNotify) gp_store_unref);
-  return store;
+  return gp_context_get_store (ctx, error);
 }
 
 void
