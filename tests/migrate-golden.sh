@@ -24,14 +24,11 @@ if [ ! -f "$golden/legacy-root.tar.gz" ]; then
   echo "1..0 # SKIP golden data not found under $shared (set GP_SHARED_DIR)"
   exit 0
 fi
+# Owners, modes and xattrs must be real (fakeroot's emulation of the
+# extracted capability xattrs confuses the layer file checks).
 if [ "$(id -u)" != 0 ]; then
-  if [ -z "${GP_IN_FAKEROOT:-}" ] && command -v fakeroot >/dev/null 2>&1; then
-    GP_IN_FAKEROOT=1 exec fakeroot -- "$0" "$@"
-  fi
-  if [ -z "${GP_IN_FAKEROOT:-}" ]; then
-    echo "1..0 # SKIP needs root (or fakeroot) to extract owners and modes"
-    exit 0
-  fi
+  echo "1..0 # SKIP needs root to extract owners, modes and xattrs"
+  exit 0
 fi
 
 . "$top_srcdir/tests/migrate-tap.sh"
