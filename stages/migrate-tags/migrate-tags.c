@@ -172,6 +172,17 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
   gboolean changed = FALSE;
   g_autoptr (GPtrArray) names = gp_repositories_list_names (old);
   g_ptr_array_sort (names, compare_strings);
+  if (dry_run)
+    {
+      /* The images are not created in a dry run: just the number. */
+      for (guint i = 0; i < names->len; i++)
+        {
+          g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (old, names->pdata[i]);
+          gp_context_add_counter (ctx, "dry run: legacy tags", entries->len);
+        }
+      mig_update_clock (ctx);
+      return TRUE;
+    }
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = names->pdata[i];
@@ -184,11 +195,6 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
         }
     }
 
-  if (dry_run)
-    {
-      mig_update_clock (ctx);
-      return TRUE;
-    }
   if (changed && !gp_repositories_save (repos, repos_path, error))
     return FALSE;
   mig_crash_point (ctx, "repositories.json written");
