@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -44,11 +46,126 @@ set_errno_error (GError **error, int errsv, const char *path, const char *what)
   return FALSE;
 }
 
+/* ---- crash points for the kill-and-rerun tests ----
+ *
+ * Test only, read once from the environment:
+ *   GRAPHPIPE_TEST_CRASH_AT=N     SIGKILL at the N-th crash point (1-based)
+ *                                 passed in this process
+ *   GRAPHPIPE_TEST_CRASH_BYTES=N  SIGKILL once N bytes were written in all
+ *                                 (the write that crosses N writes its
+ *                                 first bytes up to N, then the process dies)
+ *   GRAPHPIPE_TEST_CRASH_LOG=1    print every point, with the bytes written
+ *                                 so far, and the total at exit, to stderr
+ * Points sit inside every durable write of this file (after a temporary is
+ * created, before and after each rename, after each mkdir) and wherever a
+ * caller adds one.  Without these variables a point costs one load of an
+ * initialised flag. */
+
+static gboolean crash_on;
+static gboolean crash_log;
+static gint64 crash_at = -1;
+static gint64 crash_at_bytes = -1;
+static gint64 crash_passed;
+static gint64 crash_bytes;
+
+static void
+crash_log_total (void)
+{
+  fprintf (stderr, "crash bytes total: %" G_GINT64_FORMAT "\n", __atomic_load_n (&crash_bytes, __ATOMIC_SEQ_CST));
+}
+
+static gint64
+crash_env (const char *name)
+{
+  const char *v = g_getenv (name);
+  if (v == NULL || *v == '\0')
+    return -1;
+  return g_ascii_strtoll (v, NULL, 10);
+}
+
+static inline gboolean
+crash_enabled (void)
+{
+  static gsize once = 0;
+  if (g_once_init_enter (&once))
+    {
+      crash_at = crash_env ("GRAPHPIPE_TEST_CRASH_AT");
+      crash_at_bytes = crash_env ("GRAPHPIPE_TEST_CRASH_BYTES");
+      crash_log = g_strcmp0 (g_getenv ("GRAPHPIPE_TEST_CRASH_LOG"), "1") == 0;
+      crash_on = crash_at > 0 || crash_at_bytes >= 0 || crash_log;
+      if (crash_log)
+        atexit (crash_log_total);
+      g_once_init_leave (&once, 1);
+    }
+  return crash_on;
+}
+
+static void G_GNUC_NORETURN
+crash_now (void)
+{
+  kill (getpid (), SIGKILL);
+  for (;;)
+    pause ();
+}
+
+/**
+ * gp_safeio_crash_point:
+ * @label: what was just done, for the log
+ *
+ * A point where the kill-and-rerun tests may kill the process (test only:
+ * see `GRAPHPIPE_TEST_CRASH_AT` at the top of this section).  Does nothing
+ * unless one of the test variables is set.
+ */
+void
+gp_safeio_crash_point (const char *label)
+{
+  if (G_LIKELY (!crash_enabled ()))
+    return;
+  gint64 n = __atomic_add_fetch (&crash_passed, 1, __ATOMIC_SEQ_CST);
+  if (crash_log)
+    fprintf (stderr, "crash point %" G_GINT64_FORMAT " (bytes %" G_GINT64_FORMAT "): %s\n", n,
+             __atomic_load_n (&crash_bytes, __ATOMIC_SEQ_CST), label);
+  if (n == crash_at)
+    crash_now ();
+}
+
+/**
+ * gp_safeio_crash_write:
+ * @fd: the descriptor about to be written
+ * @buf: the bytes
+ * @len: their number
+ *
+ * Called by a writer before it writes @len bytes to @fd (test only).
+ * Counts them; when they reach `GRAPHPIPE_TEST_CRASH_BYTES` in all, writes
+ * the bytes up to that count to @fd and kills the process, leaving a torn
+ * file behind.  Does nothing unless one of the test variables is set.
+ */
+void
+gp_safeio_crash_write (int fd, const void *buf, gsize len)
+{
+  if (G_LIKELY (!crash_enabled ()))
+    return;
+  gint64 before = __atomic_fetch_add (&crash_bytes, (gint64) len, __ATOMIC_SEQ_CST);
+  if (crash_at_bytes < 0 || before + (gint64) len < crash_at_bytes || before >= crash_at_bytes)
+    return;
+  if (crash_at_bytes == 0 && len == 0)
+    return;
+  gsize part = (gsize) (crash_at_bytes - before);
+  if (crash_log)
+    fprintf (stderr, "crash after %" G_GINT64_FORMAT " bytes\n", crash_at_bytes);
+  if (part > 0 && write (fd, buf, part) < 0)
+    {
+      /* dying anyway */
+    }
+  crash_now ();
+}
+
 static gboolean
 write_all (int fd, const void *buf, gsize len, const char *path, GError **error)
 {
   const guint8 *p = buf;
 
+  gp_safeio_crash_write (fd, buf, len);
   while (len > 0)
     {
       ssize_t n = write (fd, p, MIN (len, (gsize) G_MAXSSIZE));
@@ -248,6 +365,7 @@ gp_safe_file_new (const char *path, guint mode, GpSafeFlags flags, GError **erro
   dfd = -1;
   f->fd = fd;
   f->flags = flags;
+  gp_safeio_crash_point ("safeio: temporary created");
   return f;
 }
 
@@ -345,6 +463,7 @@ gp_safe_file_commit (GpSafeFile *file, GError **error)
       gp_safe_file_abort (f);
       return set_errno_error (error, errsv, f->path, "cannot sync");
     }
+  gp_safeio_crash_point ("safeio: file synced");
   int fd = f->fd;
   f->fd = -1;
   if (close (fd) < 0)
@@ -380,6 +499,7 @@ gp_safe_file_commit (GpSafeFile *file, GError **error)
       return set_errno_error (error, errsv, f->path, "cannot rename into place");
     }
   f->done = TRUE;
+  gp_safeio_crash_point ("safeio: file renamed");
   return fsync_fd_dir (f->dfd, f->dir, error);
 }
 
@@ -629,6 +749,7 @@ gp_safeio_mkdir_p (const char *path, guint mode, GError **error)
         return TRUE;
       return set_errno_error (error, errno, path, "cannot create directory");
     }
+  gp_safeio_crash_point ("safeio: directory created");
   if (!set_dir_mode (path, mode, error))
     return FALSE;
   return gp_safeio_fsync_dir (parent, error);
@@ -668,6 +789,7 @@ gp_safeio_make_temp_dir (const char *parent, const char *prefix, guint mode, cha
           return FALSE;
         }
       *out_path = g_steal_pointer (&path);
+      gp_safeio_crash_point ("safeio: temporary directory created");
       return TRUE;
     }
   return set_errno_error (error, EEXIST, parent, "cannot create a temporary directory");
@@ -694,6 +816,7 @@ gp_safeio_publish_dir (const char *tmp_dir, const char *final_path, gboolean *ou
     *out_existed = FALSE;
   if (!gp_safeio_fsync_dir (tmp_dir, error))
     return FALSE;
+  gp_safeio_crash_point ("safeio: directory about to be published");
 
   gboolean existed = FALSE;
   if (rename_noreplace (AT_FDCWD, tmp_dir, AT_FDCWD, final_path) < 0)
@@ -719,6 +842,7 @@ gp_safeio_publish_dir (const char *tmp_dir, const char *final_path, gboolean *ou
         return set_errno_error (error, errsv, final_path, "cannot rename into place");
     }
 
+  gp_safeio_crash_point ("safeio: directory published");
   g_autofree char *tmp_parent = g_path_get_dirname (tmp_dir);
   if (existed)
     {
@@ -764,12 +888,14 @@ gp_safeio_link_replace (const char *src, const char *dest, GError **error)
     return set_errno_error (error, errno, tmp, "cannot remove stale temporary");
   if (linkat (AT_FDCWD, src, AT_FDCWD, tmp, 0) < 0)
     return set_errno_error (error, errno, dest, "cannot create hard link");
+  gp_safeio_crash_point ("safeio: hard link created");
   if (rename (tmp, dest) < 0)
     {
       int errsv = errno;
       unlink (tmp);
       return set_errno_error (error, errsv, dest, "cannot rename into place");
     }
+  gp_safeio_crash_point ("safeio: hard link renamed");
   return gp_safeio_fsync_dir (dir, error);
 }
 

@@ -70,4 +70,8 @@ GP_API gboolean gp_safeio_discard_temp_for (const char *path, GError **error);
 GP_API char *gp_safeio_temp_path_for (const char *path);
 GP_API gboolean gp_safeio_is_temp_name (const char *name);
 
+/* Test hooks for the kill-and-rerun suites (tests/crash-suite.sh). */
+GP_API void gp_safeio_crash_point (const char *label);
+GP_API void gp_safeio_crash_write (int fd, const void *buf, gsize len);
+
 G_END_DECLS

@@ -99,43 +99,13 @@ mig_helper_path (GpContext *ctx, const char *v1_id, const char *name)
 
 /* ---- crash points for the kill-and-rerun tests ----
  *
- * GRAPHPIPE_TEST_CRASH_AT=N makes the process kill itself with SIGKILL at
- * the N-th crash point (1-based) passed in this run, across all stages;
- * GRAPHPIPE_TEST_CRASH_LOG=1 prints each point to stderr.  Points sit
- * between the writes of the migration, where a killed run must be
- * resumable.  Without these variables a point costs one slot lookup. */
-
-#define SLOT_CRASH "migrate.crash-points"
-
-typedef struct {
-  gint passed;
-  gint at;
-  gboolean log;
-} CrashPoints;
-
-/* Called once by scan-graph, before any thread exists. */
-void
-mig_crash_init (GpContext *ctx)
-{
-  const char *at = g_getenv ("GRAPHPIPE_TEST_CRASH_AT");
-  const char *log = g_getenv ("GRAPHPIPE_TEST_CRASH_LOG");
-  if ((at == NULL && log == NULL) || gp_context_has_slot (ctx, SLOT_CRASH))
-    return;
-  CrashPoints *cp = g_new0 (CrashPoints, 1);
-  cp->at = at != NULL ? atoi (at) : 0;
-  cp->log = log != NULL && log[0] == '1';
-  gp_context_set_slot (ctx, SLOT_CRASH, cp, g_free);
-}
+ * Points between the writes of the migration, where a killed run must be
+ * resumable; counted together with the points inside the library's
+ * durable writes (gp_safeio_crash_point(): GRAPHPIPE_TEST_CRASH_AT=N,
+ * GRAPHPIPE_TEST_CRASH_BYTES=N, GRAPHPIPE_TEST_CRASH_LOG=1). */
 
 void
 mig_crash_point (GpContext *ctx, const char *label)
 {
-  CrashPoints *cp = gp_context_get_slot (ctx, SLOT_CRASH);
-  if (cp == NULL)
-    return;
-  gint n = g_atomic_int_add (&cp->passed, 1) + 1;
-  if (cp->log)
-    fprintf (stderr, "crash point %d: %s\n", n, label);
-  if (n == cp->at)
-    kill (getpid (), SIGKILL);
+  gp_safeio_crash_point (label);
 }

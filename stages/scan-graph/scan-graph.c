@@ -32,7 +32,6 @@ scan_graph_run (GpStage *stage, GpContext *ctx, GError **error)
   g_autoptr (GpGraph) graph = gp_graph_new (root);
 
   mig_start_clock (ctx);
-  mig_crash_init (ctx);
 
   /* Docker looks at nothing else when there is no graph/ (§8). */
   g_autofree char *graph_dir = g_build_filename (root, "graph", NULL);
