@@ -161,6 +161,14 @@ migrate_container (GpContext *ctx, GpStore *store, const GpDriver *driver, const
       g_autofree char *init_id = g_strconcat (id, "-init", NULL);
       gboolean has_init = gp_driver_layer_exists (driver, gp_context_get_root (ctx), init_id);
       mounted = gp_store_create_mount (store, id, id, has_init, chain[0] ? chain : NULL, NULL, &local_error);
+      /* A write that failed (disk full, read-only file system) is not
+       * Docker's "cannot create the layer": config.v2.json would mark the
+       * container as done and a later run would never write the mount. */
+      if (!mounted && local_error->domain == G_IO_ERROR)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "containers/%s: ", id);
+          return FALSE;
+        }
     }
 
   mig_crash_point (ctx, "container mount written");
