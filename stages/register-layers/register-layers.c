@@ -300,7 +300,7 @@ read_checksum (GpContext *ctx, GpGraphImage *image, char **out_diff_id, gint64 *
     valid = g_ascii_isdigit (size[i]);
   if (!valid || !g_ascii_string_to_signed (size, 10, G_MININT64, G_MAXINT64, &v, NULL))
     {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID, "%s: not a decimal size", size_path);
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID, "%s: not a decimal size that fits 64 bits", size_path);
       return FALSE;
     }
   *out_diff_id = g_steal_pointer (&diff_id);
@@ -494,12 +494,13 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       Task *task = g_hash_table_lookup (tasks, image->id);
       if (parent_chain != NULL && !read_checksum (ctx, image, &diff_id, &size, &local_error))
         {
-          g_clear_error (&local_error);
+          /* The checksum step's failure is the cause; otherwise the helper
+           * files of an earlier run are unreadable, and the error says which. */
           if (task != NULL && task->error != NULL)
-            local_error = g_error_copy (task->error);
-          else
-            local_error = g_error_new (GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
-                                       "graph/%s: the layer checksum is missing", image->id);
+            {
+              g_clear_error (&local_error);
+              local_error = g_error_copy (task->error);
+            }
         }
       if (local_error == NULL)
         {
