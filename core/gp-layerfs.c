@@ -322,6 +322,8 @@ struct _GpLayerDir {
   char *path;
 };
 
+static int open_dir_beneath (int base_fd, GPtrArray *components);
+
 /**
  * gp_layer_dir_open:
  * @path: a directory
@@ -369,7 +371,10 @@ gp_layer_dir_open (const char *path, GError **error)
  * @id: the layer's driver ID
  * @error: return location for a #GError
  *
- * gp_driver_get_layer_dir() followed by gp_layer_dir_open().
+ * gp_driver_get_layer_dir() followed by gp_layer_dir_open(), except that
+ * only @root is trusted: the path below it is resolved beneath @root
+ * (symbolic links that stay inside are followed), and a layer or driver
+ * directory leading out of it fails with %GP_DATA_ERROR_UNSAFE_PATH.
  *
  * Returns: (transfer full): the directory, or %NULL with @error set
  * Since: 0.1
@@ -383,7 +388,39 @@ gp_layer_dir_open_driver (const GpDriver *driver,
   g_autofree char *path = gp_driver_get_layer_dir (driver, root, id, error);
   if (path == NULL)
     return NULL;
-  return gp_layer_dir_open (path, error);
+
+  /* The root is trusted; what lies below it is not: resolved beneath the
+   * root, so that a layer directory (or a driver directory) that is a
+   * symbolic link leading out of the data root is refused. */
+  int root_fd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return gp_layer_dir_open (path, error); /* the same error */
+  g_autofree char *rel = driver->layer_dir (driver->name, id);
+  g_auto(GStrv) parts = g_strsplit (rel, "/", -1);
+  g_autoptr(GPtrArray) components = g_ptr_array_new ();
+  for (guint i = 0; parts[i] != NULL; i++)
+    g_ptr_array_add (components, parts[i]);
+  int fd = open_dir_beneath (root_fd, components);
+  int errsv = errno;
+  gp_fd_close (root_fd);
+  if (fd < 0)
+    {
+      if (errsv == ENOENT || errsv == ENOTDIR)
+        g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "%s: layer directory %s", path,
+                     errsv == ENOENT ? "does not exist" : "is not a directory");
+      else if (errsv == EXDEV || errsv == ELOOP)
+        g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSAFE_PATH,
+                     "%s: layer directory leads out of the data root %s (symbolic link)", path, root);
+      else
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                     "%s: cannot open layer directory: %s", path, g_strerror (errsv));
+      return NULL;
+    }
+  GpLayerDir *dir = g_new0 (GpLayerDir, 1);
+  dir->ref_count = 1;
+  dir->fd = fd;
+  dir->path = g_steal_pointer (&path);
+  return dir;
 }
 
 /**
