@@ -3,6 +3,11 @@
 
 #include "gp-json.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "gp-error.h"
+
 /**
  * gp_utf8_decode_go:
  * @p: bytes
@@ -163,4 +168,1616 @@ gp_json_append_string (GString *out, const char *s, gsize len)
     }
   g_string_append_len (out, s + start, len - start);
   g_string_append_c (out, '"');
+}
+
+/* ------------------------------------------------------------------ */
+/* Scanner                                                             */
+/* ------------------------------------------------------------------ */
+
+static inline gboolean
+is_ws (guchar c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static inline gboolean
+is_digit (guchar c)
+{
+  return c >= '0' && c <= '9';
+}
+
+static inline gsize
+skip_ws (const guchar *p, gsize len, gsize pos)
+{
+  while (pos < len && is_ws (p[pos]))
+    pos++;
+  return pos;
+}
+
+static void
+describe_byte (char buf[16], guchar c)
+{
+  if (c == '\'')
+    g_strlcpy (buf, "'\\''", 16);
+  else if (c >= 0x20 && c < 0x7F)
+    g_snprintf (buf, 16, "'%c'", c);
+  else
+    g_snprintf (buf, 16, "byte 0x%02x", c);
+}
+
+static gboolean
+syntax_error (GError **error, const guchar *p, gsize len, gsize pos, const char *context)
+{
+  if (pos >= len)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
+                   "invalid JSON at byte %" G_GSIZE_FORMAT ": unexpected end of JSON input",
+                   pos);
+      return FALSE;
+    }
+  char what[16];
+  describe_byte (what, p[pos]);
+  g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
+               "invalid JSON at byte %" G_GSIZE_FORMAT ": invalid character %s %s",
+               pos, what, context);
+  return FALSE;
+}
+
+static gboolean
+scan_string (const guchar *p, gsize len, gsize *pos_inout, GError **error)
+{
+  gsize pos = *pos_inout + 1; /* opening quote */
+
+  for (;;)
+    {
+      if (pos >= len)
+        return syntax_error (error, p, len, pos, "");
+      guchar c = p[pos];
+      if (c == '"')
+        {
+          *pos_inout = pos + 1;
+          return TRUE;
+        }
+      if (c == '\\')
+        {
+          pos++;
+          if (pos >= len)
+            return syntax_error (error, p, len, pos, "");
+          switch (p[pos])
+            {
+            case '"': case '\\': case '/': case 'b': case 'f':
+            case 'n': case 'r': case 't':
+              pos++;
+              break;
+            case 'u':
+              pos++;
+              for (int i = 0; i < 4; i++, pos++)
+                {
+                  if (pos >= len)
+                    return syntax_error (error, p, len, pos, "");
+                  if (!g_ascii_isxdigit (p[pos]))
+                    return syntax_error (error, p, len, pos,
+                                         "in \\u hexadecimal character escape");
+                }
+              break;
+            default:
+              return syntax_error (error, p, len, pos, "in string escape code");
+            }
+          continue;
+        }
+      if (c < 0x20)
+        return syntax_error (error, p, len, pos, "in string literal");
+      pos++;
+    }
+}
+
+static gboolean
+scan_number (const guchar *p, gsize len, gsize *pos_inout, GError **error)
+{
+  gsize pos = *pos_inout;
+
+  if (p[pos] == '-')
+    pos++;
+  if (pos >= len)
+    return syntax_error (error, p, len, pos, "");
+  if (p[pos] == '0')
+    pos++;
+  else if (p[pos] >= '1' && p[pos] <= '9')
+    while (pos < len && is_digit (p[pos]))
+      pos++;
+  else
+    return syntax_error (error, p, len, pos, "in numeric literal");
+  if (pos < len && p[pos] == '.')
+    {
+      pos++;
+      if (pos >= len)
+        return syntax_error (error, p, len, pos, "");
+      if (!is_digit (p[pos]))
+        return syntax_error (error, p, len, pos, "after decimal point in numeric literal");
+      while (pos < len && is_digit (p[pos]))
+        pos++;
+    }
+  if (pos < len && (p[pos] == 'e' || p[pos] == 'E'))
+    {
+      pos++;
+      if (pos < len && (p[pos] == '+' || p[pos] == '-'))
+        pos++;
+      if (pos >= len)
+        return syntax_error (error, p, len, pos, "");
+      if (!is_digit (p[pos]))
+        return syntax_error (error, p, len, pos, "in exponent of numeric literal");
+      while (pos < len && is_digit (p[pos]))
+        pos++;
+    }
+  *pos_inout = pos;
+  return TRUE;
+}
+
+static gboolean
+scan_literal (const guchar *p, gsize len, gsize *pos_inout, const char *word, GError **error)
+{
+  gsize pos = *pos_inout;
+
+  for (gsize i = 0; word[i] != '\0'; i++, pos++)
+    {
+      if (pos >= len)
+        return syntax_error (error, p, len, pos, "");
+      if (p[pos] != (guchar) word[i])
+        {
+          g_autofree char *ctx = g_strdup_printf ("in literal %s (expecting '%c')",
+                                                  word, word[i]);
+          return syntax_error (error, p, len, pos, ctx);
+        }
+    }
+  *pos_inout = pos;
+  return TRUE;
+}
+
+typedef enum {
+  SCAN_VALUE,
+  SCAN_KEY,
+  SCAN_AFTER,
+} ScanState;
+
+/* Scans one value starting at *pos_inout (leading whitespace allowed) and
+ * leaves *pos_inout just after it.  Iterative: the nesting stack is a byte
+ * array bounded by GP_JSON_MAX_DEPTH. */
+static gboolean
+scan_value (const guchar *p, gsize len, gsize *pos_inout, GError **error)
+{
+  gsize pos = *pos_inout;
+  g_autofree char *stack = NULL;
+  guint depth = 0;
+  ScanState state = SCAN_VALUE;
+
+  for (;;)
+    {
+      switch (state)
+        {
+        case SCAN_VALUE:
+          pos = skip_ws (p, len, pos);
+          if (pos >= len)
+            return syntax_error (error, p, len, pos, "");
+          switch (p[pos])
+            {
+            case '{':
+            case '[':
+              if (depth >= GP_JSON_MAX_DEPTH)
+                {
+                  g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
+                               "invalid JSON at byte %" G_GSIZE_FORMAT
+                               ": nesting deeper than %d levels", pos, GP_JSON_MAX_DEPTH);
+                  return FALSE;
+                }
+              if (stack == NULL)
+                stack = g_malloc (GP_JSON_MAX_DEPTH);
+              stack[depth++] = p[pos];
+              pos = skip_ws (p, len, pos + 1);
+              if (pos >= len)
+                return syntax_error (error, p, len, pos, "");
+              if (p[pos] == (stack[depth - 1] == '{' ? '}' : ']'))
+                {
+                  pos++;
+                  depth--;
+                  state = SCAN_AFTER;
+                }
+              else
+                state = stack[depth - 1] == '{' ? SCAN_KEY : SCAN_VALUE;
+              continue;
+            case '"':
+              if (!scan_string (p, len, &pos, error))
+                return FALSE;
+              break;
+            case 't':
+              if (!scan_literal (p, len, &pos, "true", error))
+                return FALSE;
+              break;
+            case 'f':
+              if (!scan_literal (p, len, &pos, "false", error))
+                return FALSE;
+              break;
+            case 'n':
+              if (!scan_literal (p, len, &pos, "null", error))
+                return FALSE;
+              break;
+            default:
+              if (p[pos] == '-' || is_digit (p[pos]))
+                {
+                  if (!scan_number (p, len, &pos, error))
+                    return FALSE;
+                  break;
+                }
+              return syntax_error (error, p, len, pos, "looking for beginning of value");
+            }
+          state = SCAN_AFTER;
+          break;
+
+        case SCAN_KEY:
+          if (p[pos] != '"')
+            return syntax_error (error, p, len, pos,
+                                 "looking for beginning of object key string");
+          if (!scan_string (p, len, &pos, error))
+            return FALSE;
+          pos = skip_ws (p, len, pos);
+          if (pos >= len || p[pos] != ':')
+            return syntax_error (error, p, len, pos, "after object key");
+          pos++;
+          state = SCAN_VALUE;
+          break;
+
+        case SCAN_AFTER:
+          if (depth == 0)
+            {
+              *pos_inout = pos;
+              return TRUE;
+            }
+          pos = skip_ws (p, len, pos);
+          if (pos >= len)
+            return syntax_error (error, p, len, pos, "");
+          if (stack[depth - 1] == '{')
+            {
+              if (p[pos] == ',')
+                {
+                  pos = skip_ws (p, len, pos + 1);
+                  if (pos >= len)
+                    return syntax_error (error, p, len, pos, "");
+                  state = SCAN_KEY;
+                }
+              else if (p[pos] == '}')
+                {
+                  pos++;
+                  depth--;
+                }
+              else
+                return syntax_error (error, p, len, pos, "after object key:value pair");
+            }
+          else
+            {
+              if (p[pos] == ',')
+                {
+                  pos++;
+                  state = SCAN_VALUE;
+                }
+              else if (p[pos] == ']')
+                {
+                  pos++;
+                  depth--;
+                }
+              else
+                return syntax_error (error, p, len, pos, "after array element");
+            }
+          break;
+        }
+    }
+}
+
+/**
+ * gp_json_validate:
+ * @data: the document
+ * @len: its length in bytes
+ * @error: return location for a #GError
+ *
+ * Checks @data the way Go's json.Unmarshal does before decoding: exactly
+ * one JSON value, optionally surrounded by whitespace; anything else after
+ * it is an error.  Strings may hold any bytes >= 0x20, including invalid
+ * UTF-8.  Nesting deeper than %GP_JSON_MAX_DEPTH fails.
+ *
+ * Returns: %TRUE if valid; otherwise %FALSE with a %GP_DATA_ERROR_JSON
+ *   error naming the byte offset.
+ */
+gboolean
+gp_json_validate (const char *data, gsize len, GError **error)
+{
+  const guchar *p = (const guchar *) data;
+  gsize pos = 0;
+
+  if (!scan_value (p, len, &pos, error))
+    return FALSE;
+  pos = skip_ws (p, len, pos);
+  if (pos < len)
+    return syntax_error (error, p, len, pos, "after top-level value");
+  return TRUE;
+}
+
+/**
+ * gp_json_value_end:
+ * @data: the stream
+ * @len: its length in bytes
+ * @out_start: (out) (optional): offset of the value's first byte
+ * @out_end: (out) (optional): offset just after the value
+ * @error: return location for a #GError
+ *
+ * Reads the first JSON value of @data the way Go's stream decoder
+ * (json.NewDecoder(r).Decode) does: leading whitespace is skipped and
+ * whatever follows the value is ignored.
+ *
+ * Returns: %TRUE if a complete value was found; %FALSE with a
+ *   %GP_DATA_ERROR_JSON error otherwise (out-parameters untouched).
+ */
+gboolean
+gp_json_value_end (const char *data, gsize len, gsize *out_start, gsize *out_end,
+                   GError **error)
+{
+  const guchar *p = (const guchar *) data;
+  gsize start = skip_ws (p, len, 0);
+  gsize pos = start;
+
+  if (!scan_value (p, len, &pos, error))
+    return FALSE;
+  if (out_start)
+    *out_start = start;
+  if (out_end)
+    *out_end = pos;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Raw value text                                                      */
+/* ------------------------------------------------------------------ */
+
+/**
+ * gp_json_kind:
+ * @raw: text of a validated value (leading whitespace allowed)
+ * @len: its length
+ *
+ * Returns: the kind of the value, from its first byte;
+ *   %GP_JSON_KIND_INVALID for empty input.
+ */
+GpJsonKind
+gp_json_kind (const char *raw, gsize len)
+{
+  gsize pos = skip_ws ((const guchar *) raw, len, 0);
+
+  if (pos >= len)
+    return GP_JSON_KIND_INVALID;
+  switch (raw[pos])
+    {
+    case 'n':
+      return GP_JSON_KIND_NULL;
+    case 't':
+    case 'f':
+      return GP_JSON_KIND_BOOL;
+    case '"':
+      return GP_JSON_KIND_STRING;
+    case '[':
+      return GP_JSON_KIND_ARRAY;
+    case '{':
+      return GP_JSON_KIND_OBJECT;
+    case '-':
+      return GP_JSON_KIND_NUMBER;
+    default:
+      return is_digit (raw[pos]) ? GP_JSON_KIND_NUMBER : GP_JSON_KIND_INVALID;
+    }
+}
+
+/**
+ * gp_json_is_null:
+ * @raw: text of a validated value
+ * @len: its length
+ *
+ * Returns: %TRUE if the value is the literal `null`.
+ */
+gboolean
+gp_json_is_null (const char *raw, gsize len)
+{
+  return gp_json_kind (raw, len) == GP_JSON_KIND_NULL;
+}
+
+static gsize
+skip_string (const guchar *p, gsize len, gsize pos)
+{
+  pos++;
+  while (pos < len && p[pos] != '"')
+    pos += p[pos] == '\\' ? 2 : 1;
+  return MIN (pos + 1, len);
+}
+
+/* End of the validated value starting at pos (no whitespace before it). */
+static gsize
+skip_value (const guchar *p, gsize len, gsize pos)
+{
+  if (pos >= len)
+    return pos;
+  if (p[pos] == '"')
+    return skip_string (p, len, pos);
+  if (p[pos] == '{' || p[pos] == '[')
+    {
+      gsize depth = 0;
+      while (pos < len)
+        {
+          guchar c = p[pos];
+          if (c == '"')
+            {
+              pos = skip_string (p, len, pos);
+              continue;
+            }
+          if (c == '{' || c == '[')
+            depth++;
+          else if (c == '}' || c == ']')
+            depth--;
+          pos++;
+          if (depth == 0)
+            break;
+        }
+      return pos;
+    }
+  while (pos < len && !is_ws (p[pos]) && p[pos] != ',' && p[pos] != ']' && p[pos] != '}')
+    pos++;
+  return pos;
+}
+
+/**
+ * gp_json_object_iter_init:
+ * @iter: an uninitialised iterator
+ * @raw: text of a validated object value
+ * @len: its length
+ *
+ * Prepares @iter to walk the members of @raw in document order.
+ *
+ * Returns: %FALSE if @raw is not an object (then @iter yields nothing).
+ */
+gboolean
+gp_json_object_iter_init (GpJsonIter *iter, const char *raw, gsize len)
+{
+  gsize pos = skip_ws ((const guchar *) raw, len, 0);
+  gboolean ok = pos < len && raw[pos] == '{';
+
+  iter->data = raw;
+  iter->len = ok ? len : 0;
+  iter->pos = pos + 1;
+  iter->first = TRUE;
+  return ok;
+}
+
+/**
+ * gp_json_object_iter_next:
+ * @iter: an iterator set up by gp_json_object_iter_init()
+ * @out_key: (out) (transfer full) (optional): the unescaped key (Go rules:
+ *   invalid UTF-8 and lone surrogates become U+FFFD)
+ * @out_value: (out) (transfer none) (optional): start of the member's raw value
+ * @out_value_len: (out) (optional): length of the raw value
+ *
+ * Returns: %TRUE and the next member, or %FALSE at the end.
+ */
+gboolean
+gp_json_object_iter_next (GpJsonIter *iter, GString **out_key, const char **out_value,
+                          gsize *out_value_len)
+{
+  const guchar *p = (const guchar *) iter->data;
+  gsize pos = skip_ws (p, iter->len, iter->pos);
+
+  if (pos >= iter->len || p[pos] == '}')
+    return FALSE;
+  if (p[pos] == ',')
+    pos = skip_ws (p, iter->len, pos + 1);
+  gsize key_start = pos;
+  pos = skip_string (p, iter->len, pos);
+  gsize key_end = pos;
+  pos = skip_ws (p, iter->len, pos);
+  pos = skip_ws (p, iter->len, pos + 1); /* ':' */
+  gsize value_start = pos;
+  pos = skip_value (p, iter->len, pos);
+  iter->pos = pos;
+  iter->first = FALSE;
+  if (out_key)
+    *out_key = gp_json_unquote (iter->data + key_start, key_end - key_start);
+  if (out_value)
+    *out_value = iter->data + value_start;
+  if (out_value_len)
+    *out_value_len = pos - value_start;
+  return TRUE;
+}
+
+/**
+ * gp_json_array_iter_init:
+ * @iter: an uninitialised iterator
+ * @raw: text of a validated array value
+ * @len: its length
+ *
+ * Returns: %FALSE if @raw is not an array (then @iter yields nothing).
+ */
+gboolean
+gp_json_array_iter_init (GpJsonIter *iter, const char *raw, gsize len)
+{
+  gsize pos = skip_ws ((const guchar *) raw, len, 0);
+  gboolean ok = pos < len && raw[pos] == '[';
+
+  iter->data = raw;
+  iter->len = ok ? len : 0;
+  iter->pos = pos + 1;
+  iter->first = TRUE;
+  return ok;
+}
+
+/**
+ * gp_json_array_iter_next:
+ * @iter: an iterator set up by gp_json_array_iter_init()
+ * @out_value: (out) (transfer none) (optional): start of the element's raw text
+ * @out_value_len: (out) (optional): its length
+ *
+ * Returns: %TRUE and the next element, or %FALSE at the end.
+ */
+gboolean
+gp_json_array_iter_next (GpJsonIter *iter, const char **out_value, gsize *out_value_len)
+{
+  const guchar *p = (const guchar *) iter->data;
+  gsize pos = skip_ws (p, iter->len, iter->pos);
+
+  if (pos >= iter->len || p[pos] == ']')
+    return FALSE;
+  if (p[pos] == ',')
+    pos = skip_ws (p, iter->len, pos + 1);
+  gsize start = pos;
+  pos = skip_value (p, iter->len, pos);
+  iter->pos = pos;
+  iter->first = FALSE;
+  if (out_value)
+    *out_value = iter->data + start;
+  if (out_value_len)
+    *out_value_len = pos - start;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoding helpers                                                    */
+/* ------------------------------------------------------------------ */
+
+static int
+hexval (guchar c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Go's getu4: the code unit of a `\uXXXX` escape at p, or -1. */
+static gint32
+getu4 (const guchar *p, gsize len)
+{
+  if (len < 6 || p[0] != '\\' || p[1] != 'u')
+    return -1;
+  gint32 r = 0;
+  for (int i = 2; i < 6; i++)
+    {
+      int h = hexval (p[i]);
+      if (h < 0)
+        return -1;
+      r = r * 16 + h;
+    }
+  return r;
+}
+
+static void
+append_rune (GString *out, gunichar r)
+{
+  char buf[8];
+  gint n = g_unichar_to_utf8 (r, buf);
+  g_string_append_len (out, buf, n);
+}
+
+/**
+ * gp_json_unquote:
+ * @raw: text of a validated JSON string value, quotes included
+ * @len: its length
+ *
+ * Unescapes a JSON string exactly as Go's encoding/json does: escapes are
+ * resolved, a valid UTF-16 surrogate pair becomes one code point, a lone
+ * surrogate escape becomes U+FFFD, and each byte that does not start a
+ * valid UTF-8 sequence becomes U+FFFD.
+ *
+ * Returns: (transfer full): the bytes; may contain NUL. Free with
+ *   g_string_free().
+ */
+GString *
+gp_json_unquote (const char *raw, gsize len)
+{
+  const guchar *s = (const guchar *) raw + 1;
+  gsize n = len >= 2 ? len - 2 : 0;
+  GString *out = g_string_sized_new (n);
+  gsize r = 0;
+
+  while (r < n)
+    {
+      guchar c = s[r];
+      if (c == '\\' && r + 1 < n)
+        {
+          switch (s[r + 1])
+            {
+            case 'b':
+              g_string_append_c (out, '\b');
+              r += 2;
+              continue;
+            case 'f':
+              g_string_append_c (out, '\f');
+              r += 2;
+              continue;
+            case 'n':
+              g_string_append_c (out, '\n');
+              r += 2;
+              continue;
+            case 'r':
+              g_string_append_c (out, '\r');
+              r += 2;
+              continue;
+            case 't':
+              g_string_append_c (out, '\t');
+              r += 2;
+              continue;
+            case 'u':
+              {
+                gint32 rr = getu4 (s + r, n - r);
+                if (rr < 0)
+                  {
+                    r += 2;
+                    continue;
+                  }
+                r += 6;
+                if (rr >= 0xD800 && rr < 0xE000)
+                  {
+                    gint32 rr1 = getu4 (s + r, n - r);
+                    if (rr < 0xDC00 && rr1 >= 0xDC00 && rr1 < 0xE000)
+                      {
+                        r += 6;
+                        append_rune (out, 0x10000 + (((rr - 0xD800) << 10) | (rr1 - 0xDC00)));
+                        continue;
+                      }
+                    rr = 0xFFFD;
+                  }
+                append_rune (out, rr);
+                continue;
+              }
+            default:
+              g_string_append_c (out, s[r + 1]);
+              r += 2;
+              continue;
+            }
+        }
+      if (c < 0x80)
+        {
+          g_string_append_c (out, c);
+          r++;
+          continue;
+        }
+      gunichar rune;
+      gsize size = gp_utf8_decode_go (s + r, n - r, &rune);
+      if (size == 1 && rune == 0xFFFD)
+        append_rune (out, 0xFFFD);
+      else
+        g_string_append_len (out, (const char *) s + r, size);
+      r += size;
+    }
+  return out;
+}
+
+static const char *
+kind_name (const char *raw, gsize len)
+{
+  switch (gp_json_kind (raw, len))
+    {
+    case GP_JSON_KIND_NULL:
+      return "null";
+    case GP_JSON_KIND_BOOL:
+      return "bool";
+    case GP_JSON_KIND_NUMBER:
+      return "number";
+    case GP_JSON_KIND_STRING:
+      return "string";
+    case GP_JSON_KIND_ARRAY:
+      return "array";
+    case GP_JSON_KIND_OBJECT:
+      return "object";
+    case GP_JSON_KIND_INVALID:
+    default:
+      return "invalid value";
+    }
+}
+
+static gboolean
+type_error (GError **error, const char *raw, gsize len, const char *go_type)
+{
+  g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
+               "cannot unmarshal %s into Go value of type %s", kind_name (raw, len), go_type);
+  return FALSE;
+}
+
+/**
+ * gp_json_decode_string:
+ * @raw: text of a validated value
+ * @len: its length
+ * @out: (out) (transfer full): the unescaped string (see gp_json_unquote())
+ * @error: return location for a #GError
+ *
+ * Decodes a JSON string value into bytes.  Callers handle `null`
+ * themselves (Go leaves the target unchanged); any non-string is a
+ * %GP_DATA_ERROR_JSON type error.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+gp_json_decode_string (const char *raw, gsize len, GString **out, GError **error)
+{
+  gsize pos = skip_ws ((const guchar *) raw, len, 0);
+
+  if (gp_json_kind (raw, len) != GP_JSON_KIND_STRING)
+    return type_error (error, raw, len, "string");
+  *out = gp_json_unquote (raw + pos, skip_string ((const guchar *) raw, len, pos) - pos);
+  return TRUE;
+}
+
+/**
+ * gp_json_decode_int64:
+ * @raw: text of a validated value
+ * @len: its length
+ * @out: (out): the value
+ * @error: return location for a #GError
+ *
+ * Decodes a number into an int64 the way Go does (strconv.ParseInt): only
+ * integer literals in range are accepted; `1.0`, `1e3` and out-of-range
+ * values fail.  No floating point is involved.
+ *
+ * Returns: %TRUE on success; %FALSE with %GP_DATA_ERROR_JSON otherwise.
+ */
+gboolean
+gp_json_decode_int64 (const char *raw, gsize len, gint64 *out, GError **error)
+{
+  gsize pos = skip_ws ((const guchar *) raw, len, 0);
+  gsize end = skip_value ((const guchar *) raw, len, pos);
+
+  if (gp_json_kind (raw, len) != GP_JSON_KIND_NUMBER)
+    return type_error (error, raw, len, "int64");
+
+  gboolean neg = raw[pos] == '-';
+  gsize i = neg ? pos + 1 : pos;
+  guint64 v = 0;
+  gboolean overflow = FALSE;
+  for (; i < end; i++)
+    {
+      if (!is_digit (raw[i]))
+        break;
+      guint d = raw[i] - '0';
+      if (v > (G_MAXUINT64 - d) / 10)
+        overflow = TRUE;
+      else
+        v = v * 10 + d;
+    }
+  if (i < end || overflow || (!neg && v > (guint64) G_MAXINT64)
+      || (neg && v > (guint64) G_MAXINT64 + 1))
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
+                   "cannot unmarshal number %.*s into Go value of type int64",
+                   (int) MIN (end - pos, 64), raw + pos);
+      return FALSE;
+    }
+  *out = neg ? (gint64) (0 - v) : (gint64) v;
+  return TRUE;
+}
+
+/**
+ * gp_json_decode_bool:
+ * @raw: text of a validated value
+ * @len: its length
+ * @out: (out): the value
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE for `true`/`false`; %FALSE with a %GP_DATA_ERROR_JSON
+ *   type error for anything else (callers handle `null`).
+ */
+gboolean
+gp_json_decode_bool (const char *raw, gsize len, gboolean *out, GError **error)
+{
+  gsize pos = skip_ws ((const guchar *) raw, len, 0);
+
+  if (gp_json_kind (raw, len) != GP_JSON_KIND_BOOL)
+    return type_error (error, raw, len, "bool");
+  *out = raw[pos] == 't';
+  return TRUE;
+}
+
+/**
+ * gp_json_key_equal_fold:
+ * @name: an ASCII struct field name (NUL-terminated)
+ * @key: an unescaped object key
+ * @key_len: its length
+ *
+ * Go's case-insensitive field name match (encoding/json equalFoldRight):
+ * ASCII letters match either case, `k`/`K` also match U+212A KELVIN SIGN
+ * and `s`/`S` also match U+017F LATIN SMALL LETTER LONG S in @key;
+ * everything else must be identical.
+ *
+ * Returns: %TRUE if @key folds to @name.
+ */
+gboolean
+gp_json_key_equal_fold (const char *name, const char *key, gsize key_len)
+{
+  const guchar *t = (const guchar *) key;
+  gsize ti = 0;
+
+  for (const guchar *s = (const guchar *) name; *s != '\0'; s++)
+    {
+      guchar sb = *s;
+      if (ti >= key_len)
+        return FALSE;
+      guchar tb = t[ti];
+      if (tb < 0x80)
+        {
+          if (sb != tb)
+            {
+              guchar su = sb & 0xDF;
+              if (su < 'A' || su > 'Z' || su != (tb & 0xDF))
+                return FALSE;
+            }
+          ti++;
+          continue;
+        }
+      gunichar r;
+      gsize size = gp_utf8_decode_go (t + ti, key_len - ti, &r);
+      if (sb == 's' || sb == 'S')
+        {
+          if (r != 0x017F)
+            return FALSE;
+        }
+      else if (sb == 'k' || sb == 'K')
+        {
+          if (r != 0x212A)
+            return FALSE;
+        }
+      else
+        return FALSE;
+      ti += size;
+    }
+  return ti == key_len;
+}
+
+/**
+ * gp_json_match_field:
+ * @names: ASCII field names in struct order
+ * @n_names: number of names
+ * @key: an unescaped object key
+ * @key_len: its length
+ *
+ * Go's struct field lookup for a decoded key: the field whose name equals
+ * @key exactly, else the first field (in order) whose name folds to it
+ * (gp_json_key_equal_fold()).
+ *
+ * Returns: the field index, or -1 if no field matches (Go ignores the key).
+ */
+gint
+gp_json_match_field (const char *const *names, guint n_names, const char *key, gsize key_len)
+{
+  gint fold = -1;
+
+  for (guint i = 0; i < n_names; i++)
+    {
+      if (strlen (names[i]) == key_len && memcmp (names[i], key, key_len) == 0)
+        return i;
+      if (fold < 0 && gp_json_key_equal_fold (names[i], key, key_len))
+        fold = i;
+    }
+  return fold;
+}
+
+/* ------------------------------------------------------------------ */
+/* Compaction and writers                                              */
+/* ------------------------------------------------------------------ */
+
+/* Go's compact(dst, src, escape=true) for validated input. */
+static void
+append_compact_valid (GString *out, const char *data, gsize len)
+{
+  static const char hex[] = "0123456789abcdef";
+  const guchar *p = (const guchar *) data;
+  gboolean in_str = FALSE;
+  gsize start = 0;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = p[i];
+      if (in_str)
+        {
+          if (c == '\\')
+            {
+              i++;
+              continue;
+            }
+          if (c == '"')
+            {
+              in_str = FALSE;
+              continue;
+            }
+          if (c == '<' || c == '>' || c == '&')
+            {
+              g_string_append_len (out, data + start, i - start);
+              g_string_append (out, "\\u00");
+              g_string_append_c (out, hex[c >> 4]);
+              g_string_append_c (out, hex[c & 0xF]);
+              start = i + 1;
+              continue;
+            }
+          if (c == 0xE2 && i + 2 < len && p[i + 1] == 0x80 && (p[i + 2] & ~1) == 0xA8)
+            {
+              g_string_append_len (out, data + start, i - start);
+              g_string_append (out, "\\u202");
+              g_string_append_c (out, hex[p[i + 2] & 0xF]);
+              start = i + 3;
+              i += 2;
+            }
+          continue;
+        }
+      if (c == '"')
+        in_str = TRUE;
+      else if (is_ws (c))
+        {
+          g_string_append_len (out, data + start, i - start);
+          start = i + 1;
+        }
+    }
+  if (start < len)
+    g_string_append_len (out, data + start, len - start);
+}
+
+/**
+ * gp_json_append_compact:
+ * @out: where the compacted value is appended
+ * @data: a JSON document
+ * @len: its length
+ * @error: return location for a #GError
+ *
+ * Go's compaction of raw values as done when marshalling a
+ * json.RawMessage (FORMATS.md §6.5): all whitespace outside strings is
+ * removed; inside strings `<`, `>`, `&` become `\u003c`, `\u003e`,
+ * `\u0026` and U+2028/U+2029 become `\u2028`/`\u2029`; nothing else
+ * changes (existing escapes, number spellings, invalid UTF-8 and key order
+ * are kept).
+ *
+ * Returns: %TRUE on success; %FALSE (and @out unchanged) if @data is not
+ *   one valid JSON value.
+ */
+gboolean
+gp_json_append_compact (GString *out, const char *data, gsize len, GError **error)
+{
+  if (!gp_json_validate (data, len, error))
+    return FALSE;
+  append_compact_valid (out, data, len);
+  return TRUE;
+}
+
+/**
+ * gp_json_append_int64:
+ * @out: where to append
+ * @v: the value
+ *
+ * Appends @v in decimal as Go writes integers.
+ */
+void
+gp_json_append_int64 (GString *out, gint64 v)
+{
+  g_string_append_printf (out, "%" G_GINT64_FORMAT, v);
+}
+
+/**
+ * gp_json_append_strv:
+ * @out: where to append
+ * @strv: (nullable) (array zero-terminated=1): the strings
+ *
+ * Appends a Go []string: `null` when @strv is %NULL (a nil slice), `[]`
+ * when it is empty, else the escaped strings.
+ */
+void
+gp_json_append_strv (GString *out, const char *const *strv)
+{
+  if (strv == NULL)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  g_string_append_c (out, '[');
+  for (gsize i = 0; strv[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      gp_json_append_string (out, strv[i], strlen (strv[i]));
+    }
+  g_string_append_c (out, ']');
+}
+
+static gint
+compare_cstr (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/**
+ * gp_json_append_map:
+ * @out: where to append
+ * @map: (nullable): a hash table with NUL-terminated string keys
+ * @value_func: (nullable): writes one value; %NULL means the values are
+ *   NUL-terminated strings (a %NULL value is written as `null`)
+ * @user_data: passed to @value_func
+ *
+ * Appends a Go map with string keys: `null` for a %NULL @map (nil map),
+ * otherwise the members with keys sorted byte-wise (FORMATS.md §6.4) and
+ * escaped (§6.1).  Nest maps by calling this again from @value_func.
+ */
+void
+gp_json_append_map (GString *out, GHashTable *map, GpJsonValueFunc value_func, gpointer user_data)
+{
+  if (map == NULL)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  g_autofree gpointer *keys = g_hash_table_get_keys_as_array (map, NULL);
+  guint n = g_hash_table_size (map);
+  qsort (keys, n, sizeof (gpointer), compare_cstr);
+  g_string_append_c (out, '{');
+  for (guint i = 0; i < n; i++)
+    {
+      const char *key = keys[i];
+      gconstpointer value = g_hash_table_lookup (map, key);
+      if (i > 0)
+        g_string_append_c (out, ',');
+      gp_json_append_string (out, key, strlen (key));
+      g_string_append_c (out, ':');
+      if (value_func)
+        value_func (out, value, user_data);
+      else if (value == NULL)
+        g_string_append (out, "null");
+      else
+        gp_json_append_string (out, value, strlen (value));
+    }
+  g_string_append_c (out, '}');
+}
+
+/* ------------------------------------------------------------------ */
+/* Object of raw values                                                */
+/* ------------------------------------------------------------------ */
+
+struct _GpJsonRawObject {
+  gboolean is_nil;
+  GHashTable *members; /* GString key -> GString raw value */
+};
+
+static void
+string_free_full (gpointer s)
+{
+  g_string_free (s, TRUE);
+}
+
+/**
+ * gp_json_raw_object_new:
+ *
+ * Returns: (transfer full): an empty, non-nil object.  Free with
+ *   gp_json_raw_object_free().
+ */
+GpJsonRawObject *
+gp_json_raw_object_new (void)
+{
+  GpJsonRawObject *obj = g_new0 (GpJsonRawObject, 1);
+
+  obj->members = g_hash_table_new_full ((GHashFunc) g_string_hash, (GEqualFunc) g_string_equal,
+                                        string_free_full, string_free_full);
+  return obj;
+}
+
+/**
+ * gp_json_raw_object_free:
+ * @obj: (nullable): an object
+ *
+ * Frees @obj and everything in it.
+ */
+void
+gp_json_raw_object_free (GpJsonRawObject *obj)
+{
+  if (obj == NULL)
+    return;
+  g_hash_table_unref (obj->members);
+  g_free (obj);
+}
+
+/**
+ * gp_json_raw_object_parse:
+ * @data: a JSON document
+ * @len: its length
+ * @error: return location for a #GError
+ *
+ * Decodes @data like Go's json.Unmarshal into a map[string]*json.RawMessage
+ * (FORMATS.md §6.5): the document must be valid with nothing but
+ * whitespace after the value; keys are unescaped; for duplicate keys the
+ * last one wins; each value's text is kept exactly.  A top-level `null`
+ * gives an empty object flagged as nil (gp_json_raw_object_is_nil(); it
+ * marshals as `null`); any other non-object is a type error.
+ *
+ * Returns: (transfer full) (nullable): the object, or %NULL with a
+ *   %GP_DATA_ERROR_JSON error.
+ */
+GpJsonRawObject *
+gp_json_raw_object_parse (const char *data, gsize len, GError **error)
+{
+  if (!gp_json_validate (data, len, error))
+    return NULL;
+
+  g_autoptr(GpJsonRawObject) obj = gp_json_raw_object_new ();
+  GpJsonKind kind = gp_json_kind (data, len);
+  if (kind == GP_JSON_KIND_NULL)
+    {
+      obj->is_nil = TRUE;
+      return g_steal_pointer (&obj);
+    }
+  if (kind != GP_JSON_KIND_OBJECT)
+    {
+      type_error (error, data, len, "map[string]*json.RawMessage");
+      return NULL;
+    }
+
+  GpJsonIter iter;
+  GString *key;
+  const char *value;
+  gsize value_len;
+  gp_json_object_iter_init (&iter, data, len);
+  while (gp_json_object_iter_next (&iter, &key, &value, &value_len))
+    g_hash_table_replace (obj->members, key, g_string_new_len (value, value_len));
+  return g_steal_pointer (&obj);
+}
+
+/**
+ * gp_json_raw_object_is_nil:
+ * @obj: an object
+ *
+ * Returns: %TRUE if @obj was parsed from a top-level `null` (a nil Go map)
+ *   and nothing was set on it since.
+ */
+gboolean
+gp_json_raw_object_is_nil (const GpJsonRawObject *obj)
+{
+  return obj->is_nil;
+}
+
+/**
+ * gp_json_raw_object_size:
+ * @obj: an object
+ *
+ * Returns: the number of members.
+ */
+guint
+gp_json_raw_object_size (const GpJsonRawObject *obj)
+{
+  return g_hash_table_size (obj->members);
+}
+
+/**
+ * gp_json_raw_object_get:
+ * @obj: an object
+ * @key: the exact (unescaped) key
+ * @out_len: (out) (optional): length of the raw value
+ *
+ * Returns: (transfer none) (nullable): the raw value text as parsed or
+ *   set (NUL-terminated, owned by @obj), or %NULL if there is no such key.
+ *   A member whose value is `null` returns "null".
+ */
+const char *
+gp_json_raw_object_get (const GpJsonRawObject *obj, const char *key, gsize *out_len)
+{
+  GString k = { (char *) key, strlen (key), 0 };
+  GString *v = g_hash_table_lookup (obj->members, &k);
+
+  if (v == NULL)
+    return NULL;
+  if (out_len)
+    *out_len = v->len;
+  return v->str;
+}
+
+/**
+ * gp_json_raw_object_set:
+ * @obj: an object
+ * @key: the (unescaped) key
+ * @raw: the member's value as JSON text; the caller guarantees it is one
+ *   valid JSON value
+ * @raw_len: length of @raw, or -1 if NUL-terminated
+ *
+ * Adds or replaces a member.  Clears the nil flag.
+ */
+void
+gp_json_raw_object_set (GpJsonRawObject *obj, const char *key, const char *raw, gssize raw_len)
+{
+  if (raw_len < 0)
+    raw_len = strlen (raw);
+  obj->is_nil = FALSE;
+  g_hash_table_replace (obj->members, g_string_new (key), g_string_new_len (raw, raw_len));
+}
+
+/**
+ * gp_json_raw_object_set_string:
+ * @obj: an object
+ * @key: the (unescaped) key
+ * @value: a NUL-terminated string
+ *
+ * Sets @key to the Go JSON encoding of the string @value.
+ */
+void
+gp_json_raw_object_set_string (GpJsonRawObject *obj, const char *key, const char *value)
+{
+  g_autoptr(GString) raw = g_string_new (NULL);
+
+  gp_json_append_string (raw, value, strlen (value));
+  gp_json_raw_object_set (obj, key, raw->str, raw->len);
+}
+
+/**
+ * gp_json_raw_object_remove:
+ * @obj: an object
+ * @key: the exact key
+ *
+ * Returns: %TRUE if a member was removed.
+ */
+gboolean
+gp_json_raw_object_remove (GpJsonRawObject *obj, const char *key)
+{
+  GString k = { (char *) key, strlen (key), 0 };
+
+  return g_hash_table_remove (obj->members, &k);
+}
+
+static gint
+compare_gstring_ptr (gconstpointer a, gconstpointer b)
+{
+  const GString *x = *(const GString *const *) a;
+  const GString *y = *(const GString *const *) b;
+  int c = memcmp (x->str, y->str, MIN (x->len, y->len));
+
+  if (c != 0)
+    return c;
+  return x->len < y->len ? -1 : x->len > y->len ? 1 : 0;
+}
+
+/**
+ * gp_json_raw_object_sorted_keys:
+ * @obj: an object
+ *
+ * Returns: (transfer container) (element-type GString): the keys sorted
+ *   byte-wise; the GStrings are owned by @obj.  Free with
+ *   g_ptr_array_unref().
+ */
+GPtrArray *
+gp_json_raw_object_sorted_keys (const GpJsonRawObject *obj)
+{
+  GPtrArray *keys = g_ptr_array_sized_new (g_hash_table_size (obj->members));
+  GHashTableIter it;
+  gpointer k;
+
+  g_hash_table_iter_init (&it, obj->members);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_ptr_array_add (keys, k);
+  g_ptr_array_sort (keys, compare_gstring_ptr);
+  return keys;
+}
+
+/**
+ * gp_json_raw_object_append:
+ * @out: where to append
+ * @obj: an object
+ *
+ * Marshals @obj as Go marshals a map[string]*json.RawMessage: keys sorted
+ * byte-wise and escaped, each value compacted and HTML-escaped
+ * (gp_json_append_compact()); `null` for a nil object.  No newline.
+ */
+void
+gp_json_raw_object_append (GString *out, const GpJsonRawObject *obj)
+{
+  if (obj->is_nil)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  g_autoptr(GPtrArray) keys = gp_json_raw_object_sorted_keys (obj);
+  g_string_append_c (out, '{');
+  for (guint i = 0; i < keys->len; i++)
+    {
+      GString *key = keys->pdata[i];
+      GString *value = g_hash_table_lookup (obj->members, key);
+      if (i > 0)
+        g_string_append_c (out, ',');
+      gp_json_append_string (out, key->str, key->len);
+      g_string_append_c (out, ':');
+      append_compact_valid (out, value->str, value->len);
+    }
+  g_string_append_c (out, '}');
+}
+
+/* ------------------------------------------------------------------ */
+/* time.Time                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Seconds from 0001-01-01 to 1970-01-01. */
+#define GO_UNIX_TO_INTERNAL G_GINT64_CONSTANT (62135596800)
+#define GO_DAYS_TO_UNIX G_GINT64_CONSTANT (719162)
+
+static gint64
+floor_div (gint64 a, gint64 b)
+{
+  gint64 q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
+static gint64
+days_from_civil (gint64 y, gint64 m, gint64 d)
+{
+  y -= m <= 2;
+  gint64 era = floor_div (y, 400);
+  gint64 yoe = y - era * 400;
+  gint64 doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  gint64 doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static void
+civil_from_days (gint64 z, gint64 *y, gint *m, gint *d)
+{
+  z += 719468;
+  gint64 era = floor_div (z, 146097);
+  gint64 doe = z - era * 146097;
+  gint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  gint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  gint64 mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Go's time.atoi: optional sign, then digits only; overflow fails. */
+static gboolean
+go_atoi (const guchar *s, gsize n, gint64 *out)
+{
+  gboolean neg = FALSE;
+  gint64 x = 0;
+
+  if (n > 0 && (s[0] == '-' || s[0] == '+'))
+    {
+      neg = s[0] == '-';
+      s++;
+      n--;
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      if (!is_digit (s[i]))
+        return FALSE;
+      if (x >= (G_MAXINT64 - 10) / 10)
+        return FALSE;
+      x = x * 10 + (s[i] - '0');
+    }
+  *out = neg ? -x : x;
+  return TRUE;
+}
+
+/* Go's time.getnum. */
+static gboolean
+go_getnum (const guchar **s, gsize *n, gboolean fixed, gint *out)
+{
+  if (*n < 1 || !is_digit ((*s)[0]))
+    return FALSE;
+  if (*n < 2 || !is_digit ((*s)[1]))
+    {
+      if (fixed)
+        return FALSE;
+      *out = (*s)[0] - '0';
+      *s += 1;
+      *n -= 1;
+      return TRUE;
+    }
+  *out = ((*s)[0] - '0') * 10 + ((*s)[1] - '0');
+  *s += 2;
+  *n -= 2;
+  return TRUE;
+}
+
+static gboolean
+expect_byte (const guchar **s, gsize *n, guchar c)
+{
+  if (*n < 1 || (*s)[0] != c)
+    return FALSE;
+  *s += 1;
+  *n -= 1;
+  return TRUE;
+}
+
+static gboolean
+time_error (GError **error, const char *raw, gsize len, const char *what)
+{
+  g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
+               "parsing time %.*s as \"2006-01-02T15:04:05Z07:00\": %s",
+               (int) MIN (len, 80), raw, what);
+  return FALSE;
+}
+
+/**
+ * gp_go_time_parse_json:
+ * @raw: the raw JSON text of the value, quotes included (not unescaped)
+ * @len: its length
+ * @out: (out): the time
+ * @error: return location for a #GError
+ *
+ * Decodes a time.Time exactly as Go 1.5's Time.UnmarshalJSON: the raw
+ * text is parsed with the layout `"2006-01-02T15:04:05Z07:00"` (so `null`,
+ * escapes and non-strings fail).  A fraction of seconds of any length is
+ * read; its digits must be below 10^9 (so 10 or more significant digits
+ * fail) and are scaled only when there are fewer than 10.  Hours may have
+ * one digit; days 00-31 are accepted and normalised like Go's time.Date
+ * (Feb 30 is Mar 2); seconds and minutes must be below 60, hours below 24.
+ * A numeric zone offset is kept.
+ *
+ * Returns: %TRUE on success; %FALSE with %GP_DATA_ERROR_JSON.
+ */
+gboolean
+gp_go_time_parse_json (const char *raw, gsize len, GpGoTime *out, GError **error)
+{
+  const guchar *s = (const guchar *) raw;
+  gsize n = len;
+  gint64 year = 0;
+  gint month, day, hour, minute, second;
+  gint64 nsec = 0;
+  gint64 offset = 0;
+
+  if (!expect_byte (&s, &n, '"'))
+    return time_error (error, raw, len, "not a string");
+  if (n < 4 || !is_digit (s[0]) || !go_atoi (s, 4, &year))
+    return time_error (error, raw, len, "bad year");
+  s += 4;
+  n -= 4;
+  if (!expect_byte (&s, &n, '-') || !go_getnum (&s, &n, TRUE, &month))
+    return time_error (error, raw, len, "bad month");
+  if (month < 1 || month > 12)
+    return time_error (error, raw, len, "month out of range");
+  if (!expect_byte (&s, &n, '-') || !go_getnum (&s, &n, TRUE, &day))
+    return time_error (error, raw, len, "bad day");
+  if (day < 0 || day > 31)
+    return time_error (error, raw, len, "day out of range");
+  if (!expect_byte (&s, &n, 'T') || !go_getnum (&s, &n, FALSE, &hour))
+    return time_error (error, raw, len, "bad hour");
+  if (hour >= 24)
+    return time_error (error, raw, len, "hour out of range");
+  if (!expect_byte (&s, &n, ':') || !go_getnum (&s, &n, TRUE, &minute))
+    return time_error (error, raw, len, "bad minute");
+  if (minute >= 60)
+    return time_error (error, raw, len, "minute out of range");
+  if (!expect_byte (&s, &n, ':') || !go_getnum (&s, &n, TRUE, &second))
+    return time_error (error, raw, len, "bad second");
+  if (second >= 60)
+    return time_error (error, raw, len, "second out of range");
+  if (n >= 2 && s[0] == '.' && is_digit (s[1]))
+    {
+      gsize nbytes = 2;
+      while (nbytes < n && is_digit (s[nbytes]))
+        nbytes++;
+      if (!go_atoi (s + 1, nbytes - 1, &nsec))
+        return time_error (error, raw, len, "bad fractional second");
+      if (nsec >= 1000000000)
+        return time_error (error, raw, len, "fractional second out of range");
+      for (gsize i = nbytes; i < 10; i++)
+        nsec *= 10;
+      s += nbytes;
+      n -= nbytes;
+    }
+  if (n >= 1 && s[0] == 'Z')
+    {
+      s++;
+      n--;
+    }
+  else
+    {
+      gint64 hr, mm;
+      if (n < 6 || s[3] != ':' || !go_atoi (s + 1, 2, &hr) || !go_atoi (s + 4, 2, &mm)
+          || (s[0] != '+' && s[0] != '-'))
+        return time_error (error, raw, len, "bad zone");
+      offset = (hr * 60 + mm) * 60;
+      if (s[0] == '-')
+        offset = -offset;
+      s += 6;
+      n -= 6;
+    }
+  if (!expect_byte (&s, &n, '"'))
+    return time_error (error, raw, len, "bad value");
+  if (n != 0)
+    return time_error (error, raw, len, "extra text");
+
+  gint64 days = days_from_civil (year, month, 1) + (day - 1) + GO_DAYS_TO_UNIX;
+  out->sec = days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  out->nsec = nsec;
+  out->offset = offset;
+  return TRUE;
+}
+
+/**
+ * gp_go_time_append_json:
+ * @out: where to append
+ * @t: a time
+ * @error: return location for a #GError
+ *
+ * Encodes @t as Go 1.5's Time.MarshalJSON: `"` + RFC 3339 with
+ * nanoseconds, trailing zeros of the fraction dropped (no fraction when
+ * zero) + `"`; the zone is `Z` for offset 0, else `±hh:mm` of @t's offset.
+ *
+ * Returns: %TRUE on success; %FALSE with %GP_DATA_ERROR_INVALID (and @out
+ *   unchanged) when the year in @t's zone is outside 0000-9999.
+ */
+gboolean
+gp_go_time_append_json (GString *out, const GpGoTime *t, GError **error)
+{
+  gint64 wall = t->sec + t->offset;
+  gint64 days = floor_div (wall, 86400);
+  gint64 rem = wall - days * 86400;
+  gint64 year;
+  gint month, day;
+
+  civil_from_days (days - GO_DAYS_TO_UNIX, &year, &month, &day);
+  if (year < 0 || year > 9999)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
+                   "Time.MarshalJSON: year outside of range [0,9999]");
+      return FALSE;
+    }
+  g_string_append_printf (out, "\"%04d-%02d-%02dT%02d:%02d:%02d", (int) year, month, day,
+                          (int) (rem / 3600), (int) (rem / 60 % 60), (int) (rem % 60));
+  if (t->nsec != 0)
+    {
+      char frac[10];
+      g_snprintf (frac, sizeof frac, "%09d", (int) t->nsec);
+      int n = 9;
+      while (n > 0 && frac[n - 1] == '0')
+        n--;
+      g_string_append_c (out, '.');
+      g_string_append_len (out, frac, n);
+    }
+  if (t->offset == 0)
+    g_string_append_c (out, 'Z');
+  else
+    {
+      gint zone = t->offset / 60;
+      char sign = '+';
+      if (zone < 0)
+        {
+          sign = '-';
+          zone = -zone;
+        }
+      g_string_append_printf (out, "%c%02d:%02d", sign, zone / 60, zone % 60);
+    }
+  g_string_append_c (out, '"');
+  return TRUE;
+}
+
+/**
+ * gp_go_time_to_unix:
+ * @t: a time
+ *
+ * Returns: Go's t.Unix(): whole seconds since 1970-01-01T00:00:00Z
+ *   (rounded down).
+ */
+gint64
+gp_go_time_to_unix (const GpGoTime *t)
+{
+  return t->sec - GO_UNIX_TO_INTERNAL;
 }

@@ -1,0 +1,312 @@
+/* graphpipe - the command line: shared parts of the subcommands. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gp-cli.h"
+
+/* ---- signals ----
+ *
+ * SIGINT and SIGTERM are blocked in every thread (main blocks them before
+ * any thread exists, and threads inherit the mask); one watcher thread
+ * takes them with sigwait().  The first signal during a run cancels the
+ * run's GCancellable: stages stop at their next safe point and the command
+ * exits 130.  A second signal, or one outside a run, exits 130 at once.
+ */
+
+static GMutex signal_lock;
+static GCancellable *signal_cancellable;
+
+static gpointer
+signal_watcher (gpointer data)
+{
+  sigset_t set;
+
+  sigemptyset (&set);
+  sigaddset (&set, SIGINT);
+  sigaddset (&set, SIGTERM);
+  for (;;)
+    {
+      int sig = 0;
+      if (sigwait (&set, &sig) != 0)
+        continue;
+
+      gboolean cancelled = FALSE;
+      g_mutex_lock (&signal_lock);
+      if (signal_cancellable != NULL && !g_cancellable_is_cancelled (signal_cancellable))
+        {
+          g_cancellable_cancel (signal_cancellable);
+          cancelled = TRUE;
+        }
+      g_mutex_unlock (&signal_lock);
+
+      if (!cancelled)
+        _exit (GP_EXIT_INTERRUPTED);
+
+      static const char msg[] =
+        "graphpipe: interrupted, stopping at the next safe point (again to exit now)\n";
+      if (write (STDERR_FILENO, msg, sizeof msg - 1) < 0)
+        {
+          /* nothing to do */
+        }
+    }
+  return NULL;
+}
+
+void
+gp_cli_signals_init (void)
+{
+  sigset_t set;
+
+  sigemptyset (&set);
+  sigaddset (&set, SIGINT);
+  sigaddset (&set, SIGTERM);
+  pthread_sigmask (SIG_BLOCK, &set, NULL);
+  g_thread_unref (g_thread_new ("gp-signals", signal_watcher, NULL));
+}
+
+/* The cancellable the next signal cancels; NULL: signals exit at once. */
+void
+gp_cli_signals_set_cancellable (GCancellable *cancellable)
+{
+  g_mutex_lock (&signal_lock);
+  GCancellable *old = signal_cancellable;
+  signal_cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  g_mutex_unlock (&signal_lock);
+  g_clear_object (&old);
+}
+
+/* ---- options ---- */
+
+void
+gp_cli_options_clear (GpCliOptions *opts)
+{
+  g_clear_pointer (&opts->root, g_free);
+  g_clear_pointer (&opts->driver, g_free);
+  g_clear_pointer (&opts->sets, g_strfreev);
+  g_clear_pointer (&opts->plugin_dirs, g_strfreev);
+}
+
+GOptionContext *
+gp_cli_option_context_new (const char *command, const char *parameter,
+                           const char *summary, GpCliOptions *opts,
+                           const GOptionEntry *extra)
+{
+  const GOptionEntry common[] = {
+    { "root", 'r', 0, G_OPTION_ARG_FILENAME, &opts->root,
+      "Docker data root (sets ${root})", "DIR" },
+    { "driver", 'd', 0, G_OPTION_ARG_STRING, &opts->driver,
+      "Storage driver: vfs, aufs, overlay, overlay2, btrfs (sets ${driver})", "NAME" },
+    { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opts->sets,
+      "Define the preset variable ${VAR} (repeatable)", "VAR=VALUE" },
+    { "plugin-dir", 'P', 0, G_OPTION_ARG_FILENAME_ARRAY, &opts->plugin_dirs,
+      "Search DIR for stage modules first (repeatable)", "DIR" },
+    { "jobs", 'j', 0, G_OPTION_ARG_INT, &opts->jobs,
+      "Worker threads (default: number of CPUs)", "N" },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &opts->dry_run,
+      "Report what would be done, write nothing", NULL },
+    { "read-only-source", 0, 0, G_OPTION_ARG_NONE, &opts->read_only_source,
+      "Never write into the source graph", NULL },
+    { "strict", 0, 0, G_OPTION_ARG_NONE, &opts->strict,
+      "Treat warnings as failures", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opts->quiet,
+      "Print only warnings and errors", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose,
+      "Also print progress", NULL },
+    { NULL }
+  };
+  g_autofree char *prgname = g_strdup_printf ("graphpipe %s", command);
+  g_set_prgname (prgname);
+  GOptionContext *oc = g_option_context_new (parameter);
+
+  g_option_context_set_summary (oc, summary);
+  if (extra != NULL)
+    g_option_context_add_main_entries (oc, extra, NULL);
+
+  g_option_context_add_main_entries (oc, common, NULL);
+  g_option_context_set_description (oc,
+    "Exit status: 0 success, 1 run failed, 2 usage or configuration error,\n"
+    "130 interrupted.");
+  return oc;
+}
+
+int
+gp_cli_usage_error (const char *command, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("graphpipe %s: %s\n", command, message);
+  g_printerr ("Try 'graphpipe %s --help'.\n", command);
+  return GP_EXIT_USAGE;
+}
+
+/* Returns GP_EXIT_OK or GP_EXIT_USAGE (message printed). */
+int
+gp_cli_parse (GOptionContext *oc, const char *command, int *argc, char ***argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!g_option_context_parse (oc, argc, argv, &error))
+    return gp_cli_usage_error (command, "%s", error->message);
+  return GP_EXIT_OK;
+}
+
+void
+gp_cli_print_error (const GError *error)
+{
+  g_printerr ("graphpipe: error: %s\n", error->message);
+}
+
+GpLoader *
+gp_cli_make_loader (GpCliOptions *opts)
+{
+  return gp_loader_new ((const char *const *) opts->plugin_dirs);
+}
+
+static gboolean
+valid_variable_name (const char *name, gsize len)
+{
+  if (len == 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!(g_ascii_isalnum (name[i]) || name[i] == '_' || name[i] == '-'))
+      return FALSE;
+  return TRUE;
+}
+
+/* VAR=VALUE into the context; FALSE with a usage message printed. */
+static gboolean
+set_variable_arg (GpContext *ctx, const char *command, const char *arg)
+{
+  const char *eq = strchr (arg, '=');
+
+  if (eq == NULL || !valid_variable_name (arg, eq - arg))
+    {
+      gp_cli_usage_error (command, "--set %s: expected VAR=VALUE with VAR made of "
+                          "letters, digits, '-' and '_'", arg);
+      return FALSE;
+    }
+  g_autofree char *name = g_strndup (arg, eq - arg);
+  gp_context_set_variable (ctx, name, eq + 1);
+  return TRUE;
+}
+
+static GpContext *
+make_context (const char *command, GpCliOptions *opts, const char *const *extra_vars)
+{
+  if (opts->jobs < 0)
+    {
+      gp_cli_usage_error (command, "--jobs must be 0 or more");
+      return NULL;
+    }
+  if (opts->quiet && opts->verbose)
+    {
+      gp_cli_usage_error (command, "--quiet and --verbose exclude each other");
+      return NULL;
+    }
+
+  g_autoptr (GpContext) ctx = gp_context_new ();
+  gp_context_set_jobs (ctx, (guint) opts->jobs);
+  gp_context_set_dry_run (ctx, opts->dry_run);
+  gp_context_set_read_only_source (ctx, opts->read_only_source);
+  gp_context_set_strict (ctx, opts->strict);
+
+  /* Later definitions win: --set, then --root/--driver, then the
+   * command's own (save's -o and names). */
+  for (guint i = 0; opts->sets != NULL && opts->sets[i] != NULL; i++)
+    if (!set_variable_arg (ctx, command, opts->sets[i]))
+      return NULL;
+  if (opts->root != NULL)
+    {
+      g_autofree char *root = g_canonicalize_filename (opts->root, NULL);
+      gp_context_set_root (ctx, root);
+      gp_context_set_variable (ctx, "root", root);
+    }
+  if (opts->driver != NULL)
+    {
+      gp_context_set_driver (ctx, opts->driver);
+      gp_context_set_variable (ctx, "driver", opts->driver);
+    }
+  for (guint i = 0; extra_vars != NULL && extra_vars[i] != NULL; i += 2)
+    gp_context_set_variable (ctx, extra_vars[i], extra_vars[i + 1]);
+  return g_steal_pointer (&ctx);
+}
+
+static int
+exit_code_for_run_error (const GError *error, int otherwise)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_printerr ("graphpipe: interrupted\n");
+      return GP_EXIT_INTERRUPTED;
+    }
+  gp_cli_print_error (error);
+  return otherwise;
+}
+
+/* Runs (or with check_only, validates and prints) a preset.  extra_vars
+ * holds name, value pairs, NULL-terminated. */
+int
+gp_cli_run_preset (const char *command, GpCliOptions *opts, const char *preset_arg,
+                   gboolean check_only, const char *const *extra_vars)
+{
+  g_autoptr (GpContext) ctx = make_context (command, opts, extra_vars);
+  if (ctx == NULL)
+    return GP_EXIT_USAGE;
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GpPreset) preset = gp_preset_lookup (preset_arg, &error);
+  if (preset == NULL)
+    {
+      gp_cli_print_error (error);
+      return GP_EXIT_USAGE;
+    }
+
+  g_autoptr (GpLoader) loader = gp_cli_make_loader (opts);
+  g_autoptr (GpPipeline) pipeline = gp_pipeline_new (preset, loader, ctx, &error);
+  if (pipeline == NULL)
+    {
+      gp_cli_print_error (error);
+      if (g_error_matches (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNDEFINED_VARIABLE))
+        g_printerr ("hint: --root and --driver define ${root} and ${driver}; "
+                    "--set NAME=VALUE defines ${NAME}\n");
+      return GP_EXIT_USAGE;
+    }
+
+  if (check_only)
+    {
+      g_autofree char *plan = gp_pipeline_format_plan (pipeline);
+      g_print ("%s", plan);
+      g_print ("\npipeline is valid: %u stage%s\n", gp_pipeline_get_n_stages (pipeline),
+               gp_pipeline_get_n_stages (pipeline) == 1 ? "" : "s");
+      return GP_EXIT_OK;
+    }
+
+  GpVerbosity verbosity = opts->quiet ? GP_VERBOSITY_QUIET
+                          : opts->verbose ? GP_VERBOSITY_VERBOSE
+                          : GP_VERBOSITY_NORMAL;
+  gp_context_add_line_logger (ctx, stderr, verbosity);
+
+  gp_cli_signals_set_cancellable (gp_context_get_cancellable (ctx));
+  int status = GP_EXIT_OK;
+  if (!gp_pipeline_prepare (pipeline, &error))
+    status = exit_code_for_run_error (error, GP_EXIT_USAGE);
+  else if (!gp_pipeline_run (pipeline, &error))
+    status = exit_code_for_run_error (error, GP_EXIT_FAILED);
+  else if (gp_context_get_n_reported (ctx, GP_REPORT_FAILURE) > 0)
+    status = GP_EXIT_FAILED;
+  else if (opts->strict && gp_context_get_n_reported (ctx, GP_REPORT_WARNING) > 0)
+    {
+      g_printerr ("graphpipe: error: warnings reported and --strict given\n");
+      status = GP_EXIT_FAILED;
+    }
+  gp_cli_signals_set_cancellable (NULL);
+  return status;
+}

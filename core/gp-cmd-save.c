@@ -1,0 +1,55 @@
+/* graphpipe save [-o FILE|-] [--compress=none|gzip] NAME...: the shipped
+ * preset 'save', with the variables output, compress and images (the
+ * names joined by single spaces). */
+#include "config.h"
+
+#include <string.h>
+
+#include "gp-cli.h"
+
+int
+gp_cmd_save (int argc, char **argv)
+{
+  g_auto (GpCliOptions) opts = { 0 };
+  g_autofree char *output = NULL;
+  g_autofree char *compress = NULL;
+  gboolean check = FALSE;
+  const GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+      "Write the tarball to FILE, '-' for standard output (default)", "FILE|-" },
+    { "compress", 0, 0, G_OPTION_ARG_STRING, &compress,
+      "Compression: none (default) or gzip", "none|gzip" },
+    { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
+      "Validate the pipeline and print the plan; run nothing", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) oc = gp_cli_option_context_new (
+    "save", "NAME...",
+    "Write images of the data root (--root) as a 'docker save' tarball:\n"
+    "'graphpipe run save' with ${output}, ${compress} and ${images} set.\n"
+    "NAME is name, name:tag, an image ID or unique prefix, or a digest reference.",
+    &opts, entries);
+
+  int status = gp_cli_parse (oc, "save", &argc, &argv);
+  if (status != GP_EXIT_OK)
+    return status;
+  if (argc < 2)
+    return gp_cli_usage_error ("save", "no image name given");
+  if (compress == NULL)
+    compress = g_strdup ("none");
+  if (strcmp (compress, "none") != 0 && strcmp (compress, "gzip") != 0)
+    return gp_cli_usage_error ("save", "--compress=%s: expected none or gzip", compress);
+  if (output == NULL)
+    output = g_strdup ("-");
+  else if (*output == '\0')
+    return gp_cli_usage_error ("save", "--output: empty file name");
+
+  g_autofree char *images = g_strjoinv (" ", argv + 1);
+  const char *vars[] = {
+    "output", output,
+    "compress", compress,
+    "images", images,
+    NULL
+  };
+  return gp_cli_run_preset ("save", &opts, "save", check, vars);
+}

@@ -1,0 +1,112 @@
+#!/bin/sh
+# Install graphpipe into a temporary prefix (make install DESTDIR=...),
+# build plugins/example out of tree with nothing but pkg-config and its
+# standalone Makefile, and run it from a preset via --plugin-dir with the
+# installed graphpipe.  Prints TAP.
+set -u
+
+top_builddir=${GP_TOP_BUILDDIR:?run from make check}
+top_srcdir=${GP_TOP_SRCDIR:?run from make check}
+MAKE=${GP_MAKE:-make}
+PKG_CONFIG=${PKG_CONFIG:-pkg-config}
+
+n=0
+failed=0
+ok () { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok () { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
+check () { desc=$1; shift; if "$@"; then ok "$desc"; else not_ok "$desc"; fi; }
+bail () { echo "Bail out! $1"; sed 's/^/# /' "$tmp/log" 2>/dev/null | tail -n 40; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-example.XXXXXX") || bail "mktemp failed"
+trap 'rm -rf "$tmp"' EXIT
+dest=$tmp/dest
+
+echo "1..9"
+
+# 1. install into a temporary prefix, from a make that knows nothing of
+# the make check that runs us
+if (cd "$top_builddir" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+      $MAKE install DESTDIR="$dest") > "$tmp/log" 2>&1; then
+  ok "make install DESTDIR=$dest"
+else
+  not_ok "make install DESTDIR=$dest"
+  bail "cannot install"
+fi
+
+pc=$(find "$dest" -name graphpipe-1.0.pc | head -n 1)
+check "graphpipe-1.0.pc installed" test -n "$pc"
+[ -n "$pc" ] || bail "no graphpipe-1.0.pc"
+
+# The .pc file is relocatable: every path derives from prefix=, so moving
+# the DESTDIR tree is one line.  A private copy says where it is now.
+prefix=$(sed -n 's/^prefix=//p' "$pc")
+pcdir=$tmp/pkgconfig
+mkdir -p "$pcdir"
+sed "s|^prefix=.*|prefix=$dest$prefix|" "$pc" > "$pcdir/graphpipe-1.0.pc"
+pkgconf () {
+  PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" $PKG_CONFIG "$@"
+}
+stagedir=$(pkgconf --variable=stagedir graphpipe-1.0)
+libdir=$(pkgconf --variable=libdir graphpipe-1.0)
+bindir=$(dirname "$libdir")/bin
+case $stagedir in
+  "$dest"/*/graphpipe/stages) ok "stagedir variable relocated: $stagedir" ;;
+  *) not_ok "stagedir variable relocated: '$stagedir'" ;;
+esac
+check "in-tree example installed in stagedir, without .la" \
+  test -f "$stagedir/example.so" -a ! -e "$stagedir/example.la"
+
+# 2. build the example out of tree: a copy of its folder, pkg-config only
+mkdir -p "$tmp/src"
+cp "$top_srcdir/plugins/example/example.c" "$top_srcdir/plugins/example/Makefile" "$tmp/src/"
+chmod u+w "$tmp/src"/*
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+     PKG_CONFIG="$PKG_CONFIG" \
+     PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
+     $MAKE -C "$tmp/src" > "$tmp/log" 2>&1 && test -f "$tmp/src/example.so"; then
+  ok "example built out of tree with pkg-config"
+else
+  not_ok "example built out of tree with pkg-config"
+  bail "cannot build the example"
+fi
+
+# 3. run it with the installed graphpipe from a preset via --plugin-dir
+mkdir -p "$tmp/root/a/b" "$tmp/root/.hidden"
+printf 12345 > "$tmp/root/a/x"
+printf 123 > "$tmp/root/a/b/y"
+printf 1234567 > "$tmp/root/c"
+printf 1 > "$tmp/root/.hidden/z"
+cat > "$tmp/count.conf" <<EOC
+[pipeline]
+description=count with the out-of-tree example
+stages=example
+
+[example]
+sort=bytes
+EOC
+
+run_installed () {
+  env -u GRAPHPIPE_PLUGIN_PATH GRAPHPIPE_NO_SYSTEM_PLUGINS=1 \
+    LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$bindir/graphpipe" "$@"
+}
+
+run_installed stages --plugin-dir "$tmp/src" example > "$tmp/stages.out" 2>&1
+check "the module comes from --plugin-dir" \
+  grep -qx "module:   $tmp/src/example.so" "$tmp/stages.out"
+
+run_installed run --plugin-dir "$tmp/src" --root "$tmp/root" "$tmp/count.conf" \
+  > "$tmp/run.out" 2> "$tmp/run.err"
+status=$?
+check "graphpipe run exits 0 (got $status)" test "$status" -eq 0
+sed 's/^/# /' "$tmp/run.err"
+
+expected="[example] started
+[example] a: 2 files, 1 directories, 8 bytes
+[example] c: 1 files, 0 directories, 7 bytes"
+check "per-directory counts, by size, hidden left out" \
+  test "$(head -n 3 "$tmp/run.err")" = "$expected"
+check "counters in the report" \
+  grep -qx "example.bytes: 15" "$tmp/run.err"
+
+exit $failed
