@@ -172,9 +172,13 @@ test_golden (gconstpointer data)
   /* Twice: the same bytes every run. */
   for (int run = 0; run < 2; run++)
     {
+      /* the second run writes through a named temporary file */
       g_autofree char *out = g_strdup_printf ("%s/run%d.tar", dir, run);
       g_autofree char *err = NULL;
+      if (run == 1)
+        g_setenv ("GP_SAVE_NO_O_TMPFILE", "1", TRUE);
       int status = run_save (root, NULL, out, (const char *const *) c->args, &err);
+      g_unsetenv ("GP_SAVE_NO_O_TMPFILE");
       g_assert_cmpint (status, ==, 0);
       g_autoptr (GBytes) got = save_util_read_file (out);
       g_assert_nonnull (got);
@@ -480,18 +484,25 @@ test_error_tampered (void)
   content[len / 2] ^= 0x20; /* same size, one byte changed */
   g_assert_true (g_file_set_contents (file, content, len, &error));
 
+  /* Both ways of writing the output file: an unnamed O_TMPFILE file, and
+   * the fallback, a temporary name removed on failure. */
   g_autofree char *dir = save_util_make_tmpdir ("test-save-tamper-out");
   const char *outs[] = { "out.tar", "out.tar.gz" };
-  for (gsize i = 0; i < G_N_ELEMENTS (outs); i++)
-    {
-      g_autofree char *out = g_build_filename (dir, outs[i], NULL);
-      const char *args[] = { "busybox:latest", NULL };
-      g_autofree char *err = NULL;
-      g_assert_cmpint (run_save (root, NULL, out, args, &err), !=, 0);
-      if (strstr (err, diff_id) == NULL)
-        g_error ("the error does not name layer %s: %s", diff_id, err);
-      assert_dir_empty (dir);
-    }
+  for (int fallback = 0; fallback < 2; fallback++)
+    for (gsize i = 0; i < G_N_ELEMENTS (outs); i++)
+      {
+        g_autofree char *out = g_build_filename (dir, outs[i], NULL);
+        const char *args[] = { "busybox:latest", NULL };
+        g_autofree char *err = NULL;
+        if (fallback)
+          g_setenv ("GP_SAVE_NO_O_TMPFILE", "1", TRUE);
+        int status = run_save (root, NULL, out, args, &err);
+        g_unsetenv ("GP_SAVE_NO_O_TMPFILE");
+        g_assert_cmpint (status, !=, 0);
+        if (strstr (err, diff_id) == NULL)
+          g_error ("the error does not name layer %s: %s", diff_id, err);
+        assert_dir_empty (dir);
+      }
 }
 
 /* Standard output on a terminal is refused before anything is written. */

@@ -1,10 +1,12 @@
 /* tar-export: the output file or stream.
  *
- * A file is written under a temporary name in its target directory and
- * renamed into place only when complete (flushed to disk first), so a
- * failed save never leaves a partial file; standard output is refused when
- * it is a terminal.  Bytes pass through a 1 MiB buffer, optionally through
- * the parallel gzip writer first.
+ * A file is written as an unnamed file in its target directory (O_TMPFILE)
+ * and only given a name, a temporary one renamed over the target, when it
+ * is complete and flushed to disk: a failed or killed save leaves nothing.
+ * Where O_TMPFILE is not available it is written under a temporary name
+ * that is removed on failure.  Standard output is refused when it is a
+ * terminal.  Bytes pass through a 1 MiB buffer, optionally through the
+ * parallel gzip writer first.
  */
 #include "config.h"
 
@@ -22,7 +24,10 @@
 
 struct _TeOutput {
   char *path;     /* final path, NULL for standard output */
-  char *tmp_path; /* temporary file while writing */
+  char *dir;      /* its directory */
+  char *base;     /* its base name */
+  char *tmp_path; /* named temporary file, removed unless committed */
+  gboolean unnamed; /* an O_TMPFILE file, linked in at commit */
   char *display;  /* for messages */
   int fd;
   gboolean owns_fd;
@@ -144,6 +149,79 @@ sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
   return TRUE;
 }
 
+/* A fresh temporary name next to the output. */
+static char *
+temp_name (TeOutput *out)
+{
+  return g_strdup_printf ("%s/.%s.tmp-%08x%08x", out->dir, out->base, g_random_int (),
+                          g_random_int ());
+}
+
+/* Both open with mode 0666 minus the umask, as open(2) and docker save -o
+ * do. */
+static gboolean
+open_file (TeOutput *out, GError **error)
+{
+  /* Naming the unnamed file later goes through /proc/self/fd, or needs
+   * CAP_DAC_READ_SEARCH (AT_EMPTY_PATH): use O_TMPFILE only when one of
+   * them will work.  GP_SAVE_NO_O_TMPFILE=1 forces the fallback (tests). */
+  if (g_strcmp0 (g_getenv ("GP_SAVE_NO_O_TMPFILE"), "1") != 0
+      && (g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR) || geteuid () == 0))
+    {
+      out->fd = open (out->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+      if (out->fd >= 0)
+        {
+          out->unnamed = TRUE;
+          return TRUE;
+        }
+    }
+
+  /* Filesystems without O_TMPFILE support (and old kernels) */
+  for (int attempt = 0; attempt < 100; attempt++)
+    {
+      g_autofree char *tmp = temp_name (out);
+      out->fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+      if (out->fd >= 0)
+        {
+          out->tmp_path = g_steal_pointer (&tmp);
+          return TRUE;
+        }
+      if (errno != EEXIST)
+        break;
+    }
+  int errsv = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               "%s: cannot create a temporary file in %s: %s", out->display, out->dir,
+               g_strerror (errsv));
+  return FALSE;
+}
+
+/* Gives the unnamed file a temporary name in its directory. */
+static gboolean
+link_unnamed (TeOutput *out, GError **error)
+{
+  g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", out->fd);
+  for (int attempt = 0; attempt < 100; attempt++)
+    {
+      g_autofree char *tmp = temp_name (out);
+      int rc = linkat (AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+      if (rc != 0 && errno != EEXIST)
+        rc = linkat (out->fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH);
+      if (rc == 0)
+        {
+          out->tmp_path = g_steal_pointer (&tmp);
+          return TRUE;
+        }
+      if (errno != EEXIST)
+        break;
+    }
+  int errsv = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               "%s: cannot link the written file into %s: %s", out->display, out->dir,
+               g_strerror (errsv));
+  return FALSE;
+}
+
 /**
  * te_output_open:
  * @output: a path or `-` for standard output
@@ -152,7 +230,8 @@ sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
  * @cancellable: (nullable): for the gzip writer
  * @error: return location for a #GError
  *
- * Opens the output.  For a file, creates a temporary file next to it.
+ * Opens the output.  For a file, creates an unnamed (or temporary) file
+ * in its directory.
  *
  * Returns: (transfer full): the output; finish with te_output_commit(),
  *   te_output_free() removes the temporary file if not committed.
@@ -173,23 +252,13 @@ te_output_open (const char *output, gboolean gzip, guint jobs, GCancellable *can
     }
   else
     {
-      g_autofree char *dir = g_path_get_dirname (output);
-      g_autofree char *base = g_path_get_basename (output);
       out->path = g_strdup (output);
+      out->dir = g_path_get_dirname (output);
+      out->base = g_path_get_basename (output);
       out->display = g_strdup (output);
-      out->tmp_path = g_strdup_printf ("%s/.%s.tmp-XXXXXX", dir, base);
-      out->fd = g_mkstemp_full (out->tmp_path, O_WRONLY | O_CLOEXEC, 0666);
-      if (out->fd < 0)
-        {
-          int errsv = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                       "%s: cannot create temporary file in %s: %s", output, dir,
-                       g_strerror (errsv));
-          g_clear_pointer (&out->tmp_path, g_free);
-          return NULL;
-        }
+      if (!open_file (out, error))
+        return NULL;
       out->owns_fd = TRUE;
-      /* g_mkstemp_full() applies the umask to 0666 like open(2) does */
     }
   out->buf = g_malloc (TE_OUTPUT_BUFFER);
 
@@ -259,6 +328,8 @@ te_output_commit (TeOutput *out, GError **error)
                    out->display, g_strerror (errsv));
       return FALSE;
     }
+  if (out->unnamed && !link_unnamed (out, error))
+    return FALSE;
   int fd = out->fd;
   out->fd = -1;
   out->owns_fd = FALSE;
@@ -280,8 +351,7 @@ te_output_commit (TeOutput *out, GError **error)
   g_clear_pointer (&out->tmp_path, g_free);
   out->committed = TRUE;
 
-  g_autofree char *dir = g_path_get_dirname (out->path);
-  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dfd = open (out->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0)
     {
       (void) fsync (dfd);
@@ -308,6 +378,8 @@ te_output_free (TeOutput *out)
     g_unlink (out->tmp_path);
   g_free (out->tmp_path);
   g_free (out->path);
+  g_free (out->dir);
+  g_free (out->base);
   g_free (out->display);
   g_free (out->buf);
   g_free (out);
