@@ -97,6 +97,9 @@ run_demo () {
   echo
   echo "==> ./graphpipe run example --root $root"
   ./graphpipe run example --root "$root"
+  echo
+  echo "==> ./graphpipe migrate --root $root"
+  ./graphpipe migrate --root "$root"
 }
 
 [ $# -eq 1 ] || usage

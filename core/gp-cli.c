@@ -236,6 +236,9 @@ make_context (const char *command, GpCliOptions *opts, const char *const *extra_
     }
   for (guint i = 0; extra_vars != NULL && extra_vars[i] != NULL; i += 2)
     gp_context_set_variable (ctx, extra_vars[i], extra_vars[i + 1]);
+  /* ${output} (save's -o, or --set output=...) is also the run's output
+   * setting. */
+  gp_context_set_output (ctx, gp_context_get_variable (ctx, "output"));
   return g_steal_pointer (&ctx);
 }
 

@@ -24,5 +24,33 @@ gp_cmd_migrate (int argc, char **argv)
     return status;
   if (argc != 1)
     return gp_cli_usage_error ("migrate", "unexpected argument '%s'", argv[1]);
+
+  /* Without --driver: the one driver the data root holds data of. */
+  if (opts.driver == NULL && opts.root != NULL)
+    {
+      g_auto (GStrv) found = gp_driver_detect (opts.root);
+      guint n = g_strv_length (found);
+      g_autofree char *graph = g_build_filename (opts.root, "graph", NULL);
+      if (n == 1)
+        opts.driver = g_strdup (found[0]);
+      else if (n > 1)
+        {
+          g_autofree char *list = g_strjoinv (", ", found);
+          return gp_cli_usage_error ("migrate", "%s holds data of several storage drivers (%s); "
+                                     "choose one with --driver", opts.root, list);
+        }
+      else if (g_file_test (graph, G_FILE_TEST_EXISTS))
+        return gp_cli_usage_error ("migrate", "cannot tell the storage driver of %s (no "
+                                   "repositories-<driver> file, no driver directory); "
+                                   "give --driver", opts.root);
+      else
+        {
+          /* No graph/: nothing to migrate, and Docker writes nothing (§8). */
+          if (!opts.quiet)
+            g_printerr ("graphpipe migrate: %s has no legacy graph/ directory: nothing to "
+                        "migrate\n", opts.root);
+          return GP_EXIT_OK;
+        }
+    }
   return gp_cli_run_preset ("migrate", &opts, "migrate", check, NULL);
 }

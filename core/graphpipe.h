@@ -24,6 +24,7 @@
 #include "gp-safeio.h"
 #include "gp-reference.h"
 #include "gp-store.h"
+#include "gp-graph.h"
 #include "gp-event.h"
 #include "gp-context.h"
 #include "gp-stage.h"

@@ -21,7 +21,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-example.XXXXXX") || bail "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest
 
-echo "1..9"
+echo "1..10"
 
 # 1. install into a temporary prefix, from a make that knows nothing of
 # the make check that runs us
@@ -68,6 +68,16 @@ if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 else
   not_ok "example built out of tree with pkg-config"
   bail "cannot build the example"
+fi
+
+# Sub-headers refuse direct inclusion: third parties include graphpipe.h.
+printf '#include <gp-stage.h>\nint main (void) { return 0; }\n' > "$tmp/direct.c"
+if ${CC:-cc} -c $(pkgconf --cflags graphpipe-1.0) -o "$tmp/direct.o" "$tmp/direct.c" \
+     > "$tmp/direct.log" 2>&1; then
+  not_ok "including a sub-header directly fails"
+else
+  check "including a sub-header directly fails" \
+    grep -q "Only <graphpipe.h> can be included directly" "$tmp/direct.log"
 fi
 
 # 3. run it with the installed graphpipe from a preset via --plugin-dir

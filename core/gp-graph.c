@@ -1,0 +1,1185 @@
+/* graphpipe - the legacy (pre-1.10) image graph of a data root. */
+#include "config.h"
+
+#include "gp-graph.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "gp-digest.h"
+#include "gp-error.h"
+#include "gp-json.h"
+#include "gp-store.h"
+#include "gp-v1image.h"
+
+struct _GpGraph
+{
+  gint ref_count;
+  char *root;
+  gboolean has_graph_dir;
+  gboolean scanned;
+  GPtrArray *images;  /* GpGraphImage*, owned, sorted by id */
+  GHashTable *by_id;  /* id -> GpGraphImage* (borrowed) */
+  GPtrArray *order;   /* GpGraphImage* (borrowed), Docker's §4.9 D order */
+  GHashTable *mapping;/* v1 ID -> image ID, both owned */
+  guint n_restored;
+  GHashTable *mapped_configs; /* image ID -> GpImageConfig of mapped parents */
+};
+
+/* Visit marks of the order walk. */
+enum
+{
+  VISIT_NONE,
+  VISIT_ON_STACK,
+  VISIT_DONE,
+};
+
+typedef int GpFd;
+
+static void
+gp_fd_close (GpFd fd)
+{
+  if (fd >= 0)
+    close (fd);
+}
+
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (GpFd, gp_fd_close, -1)
+
+static void
+graph_image_free (gpointer data)
+{
+  GpGraphImage *image = data;
+
+  g_free (image->id);
+  g_clear_pointer (&image->json, g_bytes_unref);
+  g_free (image->parent);
+  g_clear_error (&image->error);
+  g_free (image->diff_id);
+  g_free (image->chain_id);
+  g_free (image->image_id);
+  g_clear_pointer ((GpHistory **) &image->history, gp_history_free);
+  g_free (image);
+}
+
+/**
+ * gp_graph_new:
+ * @root: the data root (the directory holding `graph/`)
+ *
+ * Creates an empty graph for @root.  Nothing is read until
+ * gp_graph_load_mapping() and gp_graph_scan().
+ *
+ * Returns: (transfer full): a new graph; release with gp_graph_unref().
+ *
+ * Since: 0.1
+ */
+GpGraph *
+gp_graph_new (const char *root)
+{
+  GpGraph *graph = g_new0 (GpGraph, 1);
+
+  graph->ref_count = 1;
+  graph->root = g_strdup (root);
+  graph->images = g_ptr_array_new_with_free_func (graph_image_free);
+  graph->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  graph->order = g_ptr_array_new ();
+  graph->mapping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  graph->mapped_configs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                 (GDestroyNotify) gp_image_config_free);
+  return graph;
+}
+
+/**
+ * gp_graph_ref:
+ * @graph: a graph
+ *
+ * Returns: (transfer full): @graph with one more reference.
+ *
+ * Since: 0.1
+ */
+GpGraph *
+gp_graph_ref (GpGraph *graph)
+{
+  g_atomic_int_inc (&graph->ref_count);
+  return graph;
+}
+
+/**
+ * gp_graph_unref:
+ * @graph: (transfer full): a graph
+ *
+ * Drops a reference; the last one frees the graph, its nodes and its
+ * mapping.
+ *
+ * Since: 0.1
+ */
+void
+gp_graph_unref (GpGraph *graph)
+{
+  if (!g_atomic_int_dec_and_test (&graph->ref_count))
+    return;
+  g_ptr_array_unref (graph->order);
+  g_hash_table_unref (graph->by_id);
+  g_ptr_array_unref (graph->images);
+  g_hash_table_unref (graph->mapping);
+  g_hash_table_unref (graph->mapped_configs);
+  g_free (graph->root);
+  g_free (graph);
+}
+
+/**
+ * gp_graph_get_root:
+ * @graph: a graph
+ *
+ * Returns: (transfer none): the data root given to gp_graph_new().
+ *
+ * Since: 0.1
+ */
+const char *
+gp_graph_get_root (GpGraph *graph)
+{
+  return graph->root;
+}
+
+/**
+ * gp_graph_has_graph_dir:
+ * @graph: a scanned graph
+ *
+ * Returns: whether `<root>/graph` exists.  Without it there is nothing
+ *   to migrate and the migration writes nothing (FORMATS.md §8).
+ *
+ * Since: 0.1
+ */
+gboolean
+gp_graph_has_graph_dir (GpGraph *graph)
+{
+  return graph->has_graph_dir;
+}
+
+/* ---- reading files beneath graph/ ---- */
+
+/* Reads the regular file @name beneath @dir_fd without following a final
+ * symlink.  Returns NULL with errno-style *out_errno on failure (the GError
+ * then says the rest); *out_errno is ENOENT when there is no such file. */
+static GBytes *
+read_small_file_at (int dir_fd, const char *name, const char *display, gsize max_size,
+                    int *out_errno, GError **error)
+{
+  g_auto (GpFd) fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+
+  *out_errno = 0;
+  if (fd < 0)
+    {
+      int e = errno;
+      *out_errno = e;
+      if (e == ELOOP)
+        g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSAFE_PATH,
+                     "%s: is a symbolic link, refusing to follow it", display);
+      else
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", display,
+                     g_strerror (e));
+      return NULL;
+    }
+  if (fstat (fd, &st) < 0)
+    {
+      int e = errno;
+      *out_errno = e;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", display, g_strerror (e));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      *out_errno = S_ISDIR (st.st_mode) ? EISDIR : EINVAL;
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_NOT_REGULAR, "%s: not a regular file", display);
+      return NULL;
+    }
+  if ((guint64) st.st_size > max_size)
+    {
+      *out_errno = EFBIG;
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
+                   "%s: %" G_GUINT64_FORMAT " bytes, larger than the %" G_GSIZE_FORMAT " allowed",
+                   display, (guint64) st.st_size, max_size);
+      return NULL;
+    }
+
+  GByteArray *buf = g_byte_array_sized_new ((guint) st.st_size + 1);
+  guint8 chunk[65536];
+  for (;;)
+    {
+      ssize_t n = read (fd, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int e = errno;
+          *out_errno = e;
+          g_byte_array_unref (buf);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", display,
+                       g_strerror (e));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      if (buf->len + (gsize) n > max_size)
+        {
+          *out_errno = EFBIG;
+          g_byte_array_unref (buf);
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
+                       "%s: larger than the %" G_GSIZE_FORMAT " bytes allowed", display, max_size);
+          return NULL;
+        }
+      g_byte_array_append (buf, chunk, (guint) n);
+    }
+  return g_byte_array_free_to_bytes (buf);
+}
+
+/* ---- parent resolution (§1.5) ---- */
+
+static char *
+escape_for_message (const char *s, gsize len)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  gp_json_append_string (out, s, len);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* §1.5 for one image.  On success sets image->parent (NULL for a base
+ * image) and image->parent_resolved. */
+static gboolean
+resolve_parent (GpGraphImage *image, int image_dir_fd, GError **error)
+{
+  g_autoptr (GString) parent = NULL;
+  g_autoptr (GString) parent_id = NULL;
+  const char *source = "json";
+
+  if (!gp_v1_json_parent_fields (g_bytes_get_data (image->json, NULL), g_bytes_get_size (image->json),
+                                 &parent, &parent_id, error))
+    {
+      g_prefix_error (error, "graph/%s/json: ", image->id);
+      return FALSE;
+    }
+
+  /* v1.9: the parent's graph directory is the hex of parent_id. */
+  if (parent->len == 0 && parent_id->len > 0)
+    {
+      const char *colon = memchr (parent_id->str, ':', parent_id->len);
+      if (colon == NULL)
+        {
+          g_autofree char *shown = escape_for_message (parent_id->str, parent_id->len);
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_DIGEST,
+                       "graph/%s/json: parent_id %s has no ':' (not a digest)", image->id, shown);
+          return FALSE;
+        }
+      g_string_assign (parent, "");
+      g_string_append_len (parent, colon + 1, parent_id->str + parent_id->len - (colon + 1));
+    }
+
+  /* A non-empty `parent` file replaces what the JSON says, byte for byte;
+   * Docker ignores it when it cannot be read. */
+  int err_no;
+  g_autofree char *display = g_strdup_printf ("graph/%s/parent", image->id);
+  g_autoptr (GError) file_error = NULL;
+  g_autoptr (GBytes) file = read_small_file_at (image_dir_fd, "parent", display,
+                                                GP_GRAPH_MAX_JSON_SIZE, &err_no, &file_error);
+  if (file == NULL && g_error_matches (file_error, GP_DATA_ERROR, GP_DATA_ERROR_UNSAFE_PATH))
+    {
+      g_propagate_error (error, g_steal_pointer (&file_error));
+      return FALSE;
+    }
+  if (file != NULL && g_bytes_get_size (file) > 0)
+    {
+      gsize n;
+      const char *p = g_bytes_get_data (file, &n);
+      g_string_truncate (parent, 0);
+      g_string_append_len (parent, p, (gssize) n);
+      source = "parent";
+    }
+
+  if (parent->len == 0)
+    {
+      image->parent = NULL;
+      image->parent_resolved = TRUE;
+      return TRUE;
+    }
+
+  if (!gp_v1_id_is_valid (parent->str, (gssize) parent->len))
+    {
+      g_autofree char *shown = escape_for_message (parent->str, parent->len);
+      gboolean escapes = memchr (parent->str, '/', parent->len) != NULL || strcmp (parent->str, ".") == 0
+                         || strcmp (parent->str, "..") == 0;
+      g_set_error (error, GP_DATA_ERROR, escapes ? GP_DATA_ERROR_UNSAFE_PATH : GP_DATA_ERROR_DIGEST,
+                   "graph/%s/%s: parent %s is not a valid image ID%s", image->id, source, shown,
+                   escapes ? " (it would leave graph/)" : "");
+      return FALSE;
+    }
+
+  image->parent = g_string_free (g_steal_pointer (&parent), FALSE);
+  image->parent_resolved = TRUE;
+  return TRUE;
+}
+
+/* Reads graph/<id>/json and resolves the parent of one image. */
+static void
+scan_image (GpGraphImage *image, int graph_fd)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GpFd) dir_fd = openat (graph_fd, image->id,
+                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (dir_fd < 0)
+    {
+      int e = errno;
+      struct stat st;
+      if (fstatat (graph_fd, image->id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+        g_set_error (&error, GP_DATA_ERROR, GP_DATA_ERROR_UNSAFE_PATH,
+                     "graph/%s: is a symbolic link, refusing to follow it", image->id);
+      else if (e == ENOTDIR)
+        g_set_error (&error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                     "graph/%s/json: cannot read: graph/%s is not a directory", image->id, image->id);
+      else
+        g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (e), "graph/%s: %s", image->id,
+                     g_strerror (e));
+      gp_graph_image_fail (image, g_steal_pointer (&error));
+      return;
+    }
+
+  int err_no;
+  g_autofree char *display = g_strdup_printf ("graph/%s/json", image->id);
+  image->json = read_small_file_at (dir_fd, "json", display, GP_GRAPH_MAX_JSON_SIZE, &err_no, &error);
+  if (image->json == NULL)
+    {
+      if (err_no == ENOENT)
+        {
+          g_clear_error (&error);
+          g_set_error (&error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "%s: no such file", display);
+        }
+      gp_graph_image_fail (image, g_steal_pointer (&error));
+      return;
+    }
+
+  if (!resolve_parent (image, dir_fd, &error))
+    gp_graph_image_fail (image, g_steal_pointer (&error));
+}
+
+/* ---- the order of §4.9 D, cycles, missing parents ---- */
+
+static char *
+describe_cycle (GPtrArray *stack, guint from)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  guint n = stack->len - from;
+  const guint max_shown = 8;
+
+  for (guint i = from; i < stack->len && i - from < max_shown; i++)
+    {
+      GpGraphImage *m = stack->pdata[i];
+      g_string_append_printf (s, "%.12s -> ", m->id);
+    }
+  if (n > max_shown)
+    g_string_append (s, "... -> ");
+  g_string_append_printf (s, "%.12s", ((GpGraphImage *) stack->pdata[from])->id);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static gboolean
+parent_is_mapped (GpGraph *graph, GpGraphImage *image)
+{
+  return image->parent != NULL && g_hash_table_contains (graph->mapping, image->parent);
+}
+
+/* Docker's migrateImages (§4.9 D): for each v1 ID in sorted order that is
+ * not mapped, migrate its parents first, then itself.  Computed here once,
+ * without recursion, as a list in which every pending image appears once
+ * after its parent; images that cannot be migrated for reasons known now
+ * (unreadable JSON, missing parent, cycle) get their error, and their
+ * descendants inherit it. */
+static void
+compute_order (GpGraph *graph)
+{
+  g_autoptr (GPtrArray) stack = g_ptr_array_new ();
+
+  g_ptr_array_set_size (graph->order, 0);
+  for (guint i = 0; i < graph->images->len; i++)
+    {
+      GpGraphImage *start = graph->images->pdata[i];
+      GpGraphImage *cur = start;
+
+      if (start->mapped || start->visit == VISIT_DONE)
+        continue;
+
+      g_ptr_array_set_size (stack, 0);
+      for (;;)
+        {
+          if (cur->visit == VISIT_DONE)
+            break;
+          if (cur->visit == VISIT_ON_STACK)
+            {
+              /* cur .. top of the stack is a loop. */
+              guint from = 0;
+              while (stack->pdata[from] != cur)
+                from++;
+              guint n = stack->len - from;
+              g_autofree char *loop = describe_cycle (stack, from);
+              for (guint j = from; j < stack->len; j++)
+                {
+                  GpGraphImage *m = stack->pdata[j];
+                  if (n == 1)
+                    gp_graph_image_fail (m, g_error_new (GP_DATA_ERROR, GP_DATA_ERROR_CYCLE,
+                                                         "graph/%s: the image is its own parent",
+                                                         m->id));
+                  else
+                    gp_graph_image_fail (m, g_error_new (GP_DATA_ERROR, GP_DATA_ERROR_CYCLE,
+                                                         "graph/%s: parent chain is a cycle of %u images (%s)",
+                                                         m->id, n, loop));
+                }
+              break;
+            }
+          cur->visit = VISIT_ON_STACK;
+          g_ptr_array_add (stack, cur);
+          if (cur->error != NULL || cur->parent == NULL || parent_is_mapped (graph, cur))
+            break;
+          if (cur->parent_image == NULL)
+            {
+              gp_graph_image_fail (cur, g_error_new (GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                                                     "graph/%s: parent %s does not exist in graph/",
+                                                     cur->id, cur->parent));
+              break;
+            }
+          cur = cur->parent_image;
+        }
+
+      /* Parents first: the top of the stack is the oldest ancestor. */
+      for (guint j = stack->len; j-- > 0;)
+        {
+          GpGraphImage *m = stack->pdata[j];
+          m->visit = VISIT_DONE;
+          g_ptr_array_add (graph->order, m);
+        }
+      for (guint j = stack->len; j-- > 0;)
+        gp_graph_image_inherit_failure (stack->pdata[j]);
+    }
+}
+
+static int
+compare_image_ids (gconstpointer a, gconstpointer b)
+{
+  const GpGraphImage *ia = *(GpGraphImage *const *) a;
+  const GpGraphImage *ib = *(GpGraphImage *const *) b;
+
+  return strcmp (ia->id, ib->id);
+}
+
+/**
+ * gp_graph_scan:
+ * @graph: a graph, its mapping already loaded with gp_graph_load_mapping()
+ *   (or deliberately left empty)
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Reads `<root>/graph`: every entry whose name is a v1 ID (§1.2), in
+ * sorted order, becomes a node.  For each node that is not mapped, reads
+ * `json`, resolves the parent (§1.5; a parent that is not a v1 ID is
+ * refused), links it to its parent node, and computes Docker's migration
+ * order (§4.9 D) without recursion.  Images that cannot be migrated get
+ * their #GpGraphImage.error (unreadable or invalid JSON, `parent_id`
+ * without `:`, bad parent, missing parent, parent cycle including an
+ * image that is its own parent), and every descendant inherits one error
+ * naming it, its parent and the original cause.  Such per-image problems
+ * do not make the scan fail.
+ *
+ * A missing `<root>/graph` is not an error: the graph is then empty and
+ * gp_graph_has_graph_dir() returns %FALSE.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set when the data root or
+ *   `graph/` itself cannot be read, or on cancellation.
+ *
+ * Since: 0.1
+ */
+gboolean
+gp_graph_scan (GpGraph *graph, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (!graph->scanned, FALSE);
+
+  g_auto (GpFd) root_fd = open (graph->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", graph->root,
+                   g_strerror (e));
+      return FALSE;
+    }
+
+  struct stat st;
+  if (fstatat (root_fd, "graph", &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      int e = errno;
+      if (e == ENOENT)
+        {
+          graph->scanned = TRUE;
+          graph->has_graph_dir = FALSE;
+          return TRUE;
+        }
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s/graph: %s", graph->root,
+                   g_strerror (e));
+      return FALSE;
+    }
+
+  g_auto (GpFd) graph_fd = openat (root_fd, "graph", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (graph_fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s/graph: %s", graph->root,
+                   g_strerror (e));
+      return FALSE;
+    }
+
+  int list_fd = dup (graph_fd);
+  DIR *dir = list_fd >= 0 ? fdopendir (list_fd) : NULL;
+  if (dir == NULL)
+    {
+      int e = errno;
+      if (list_fd >= 0)
+        close (list_fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s/graph: %s", graph->root,
+                   g_strerror (e));
+      return FALSE;
+    }
+  for (;;)
+    {
+      errno = 0;
+      struct dirent *de = readdir (dir);
+      if (de == NULL)
+        {
+          int e = errno;
+          if (e != 0)
+            {
+              closedir (dir);
+              g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s/graph: %s",
+                           graph->root, g_strerror (e));
+              return FALSE;
+            }
+          break;
+        }
+      if (!gp_v1_id_is_valid (de->d_name, -1))
+        continue;
+      GpGraphImage *image = g_new0 (GpGraphImage, 1);
+      image->id = g_strdup (de->d_name);
+      image->size = -1;
+      g_ptr_array_add (graph->images, image);
+    }
+  closedir (dir);
+
+  g_ptr_array_sort (graph->images, compare_image_ids);
+  for (guint i = 0; i < graph->images->len; i++)
+    {
+      GpGraphImage *image = graph->images->pdata[i];
+      image->index = i;
+      image->mapped = g_hash_table_contains (graph->mapping, image->id);
+      g_hash_table_insert (graph->by_id, image->id, image);
+    }
+
+  for (guint i = 0; i < graph->images->len; i++)
+    {
+      GpGraphImage *image = graph->images->pdata[i];
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      /* Docker never reads the JSON of an image it migrated before. */
+      if (image->mapped)
+        continue;
+      scan_image (image, graph_fd);
+    }
+
+  for (guint i = 0; i < graph->images->len; i++)
+    {
+      GpGraphImage *image = graph->images->pdata[i];
+      if (image->parent == NULL)
+        continue;
+      image->parent_image = g_hash_table_lookup (graph->by_id, image->parent);
+      image->parent_mapped = g_hash_table_contains (graph->mapping, image->parent);
+    }
+
+  compute_order (graph);
+  graph->has_graph_dir = TRUE;
+  graph->scanned = TRUE;
+  return TRUE;
+}
+
+/**
+ * gp_graph_get_n_images:
+ * @graph: a scanned graph
+ *
+ * Returns: the number of v1 IDs found in `graph/`, mapped ones included.
+ *
+ * Since: 0.1
+ */
+guint
+gp_graph_get_n_images (GpGraph *graph)
+{
+  return graph->images->len;
+}
+
+/**
+ * gp_graph_get_image:
+ * @graph: a scanned graph
+ * @index: 0 to gp_graph_get_n_images() - 1
+ *
+ * Returns: (transfer none): the node at @index in sorted ID order.
+ *
+ * Since: 0.1
+ */
+GpGraphImage *
+gp_graph_get_image (GpGraph *graph, guint index)
+{
+  g_return_val_if_fail (index < graph->images->len, NULL);
+  return graph->images->pdata[index];
+}
+
+/**
+ * gp_graph_lookup:
+ * @graph: a scanned graph
+ * @id: a v1 ID
+ *
+ * Returns: (transfer none) (nullable): the node of @id, or %NULL.
+ *
+ * Since: 0.1
+ */
+GpGraphImage *
+gp_graph_lookup (GpGraph *graph, const char *id)
+{
+  return g_hash_table_lookup (graph->by_id, id);
+}
+
+/**
+ * gp_graph_get_order:
+ * @graph: a scanned graph
+ *
+ * Docker's image migration order (FORMATS.md §4.9 D): every image that is
+ * not mapped exactly once, each after its parent.  Images that fail are in
+ * the list too (at the place Docker first attempts them).  The order
+ * decides which v1 ID becomes the cache-id of a layer chain several images
+ * share and the order of distribution metadata arrays, so stages must
+ * write in this order.
+ *
+ * Returns: (transfer none) (element-type GpGraphImage): the order.
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+gp_graph_get_order (GpGraph *graph)
+{
+  return graph->order;
+}
+
+/**
+ * gp_graph_image_fail:
+ * @image: a node
+ * @error: (transfer full): why @image cannot be migrated; its message
+ *   names the image
+ *
+ * Marks @image as failed.  The first failure wins: a later call frees
+ * @error.  Descendants visited later in gp_graph_get_order() inherit the
+ * failure through gp_graph_image_inherit_failure().
+ *
+ * Since: 0.1
+ */
+void
+gp_graph_image_fail (GpGraphImage *image, GError *error)
+{
+  g_return_if_fail (error != NULL);
+  if (image->error != NULL)
+    {
+      g_error_free (error);
+      return;
+    }
+  image->error = error;
+  image->failed_at = image;
+}
+
+/**
+ * gp_graph_image_inherit_failure:
+ * @image: a node
+ *
+ * If @image has not failed but its parent (taken from `graph/`, not from
+ * the mapping) has, fails @image with an error naming @image, its parent
+ * and the original cause (domain and code of the original error).
+ *
+ * Returns: %TRUE if @image has failed (now or before).
+ *
+ * Since: 0.1
+ */
+gboolean
+gp_graph_image_inherit_failure (GpGraphImage *image)
+{
+  if (image->error != NULL)
+    return TRUE;
+  GpGraphImage *parent = image->parent_image;
+  if (parent == NULL || image->parent_mapped || parent->error == NULL)
+    return FALSE;
+
+  GpGraphImage *root = parent->failed_at ? parent->failed_at : parent;
+  image->error = g_error_new (root->error->domain, root->error->code,
+                              "graph/%s: parent %s was not migrated (cause: %s)", image->id,
+                              parent->id, root->error->message);
+  image->failed_at = root;
+  return TRUE;
+}
+
+/**
+ * gp_graph_image_is_pending:
+ * @image: a node
+ *
+ * Returns: whether @image is still to be migrated: not mapped, not failed,
+ *   no image ID yet.
+ *
+ * Since: 0.1
+ */
+gboolean
+gp_graph_image_is_pending (GpGraphImage *image)
+{
+  return !image->mapped && image->error == NULL && image->image_id == NULL;
+}
+
+
+/**
+ * gp_graph_image_take_report:
+ * @image: a failed node
+ *
+ * Lets exactly one stage report each failure: the first call for a failed
+ * image returns %TRUE, later calls %FALSE.
+ *
+ * Returns: whether the caller should report @image's error now.
+ *
+ * Since: 0.1
+ */
+gboolean
+gp_graph_image_take_report (GpGraphImage *image)
+{
+  if (image->error == NULL || image->reported)
+    return FALSE;
+  image->reported = TRUE;
+  return TRUE;
+}
+
+/* ---- per-image steps of §4.9 D ---- */
+
+/* The config of a mapped parent image (Docker's is.Get(parentID)), loaded
+ * once per image ID. */
+static GpImageConfig *
+get_mapped_config (GpGraph *graph, GpGraphImage *image, GpStore *store, GError **error)
+{
+  const char *image_id = g_hash_table_lookup (graph->mapping, image->parent);
+  GpImageConfig *config = g_hash_table_lookup (graph->mapped_configs, image_id);
+
+  if (config != NULL)
+    return config;
+
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GBytes) data = gp_store_get_image_config (store, image_id, &local_error);
+  if (data != NULL)
+    config = gp_image_config_parse (g_bytes_get_data (data, NULL), g_bytes_get_size (data),
+                                    &local_error);
+  if (config == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "graph/%s: parent %s migrated earlier to %s, which cannot be loaded: %s",
+                   image->id, image->parent, image_id, local_error->message);
+      return NULL;
+    }
+  g_hash_table_insert (graph->mapped_configs, g_strdup (image_id), config);
+  return config;
+}
+
+/**
+ * gp_graph_image_parent_image_id:
+ * @graph: a graph
+ * @image: a node
+ *
+ * Returns: (transfer none) (nullable): the image ID of @image's parent
+ *   image (from the mapping of an earlier run, or the parent node's
+ *   #GpGraphImage.image_id), %NULL for a base image or a parent not
+ *   created (yet).
+ *
+ * Since: 0.1
+ */
+const char *
+gp_graph_image_parent_image_id (GpGraph *graph, GpGraphImage *image)
+{
+  if (image->parent == NULL)
+    return NULL;
+  if (image->parent_mapped)
+    return g_hash_table_lookup (graph->mapping, image->parent);
+  return image->parent_image != NULL ? image->parent_image->image_id : NULL;
+}
+
+/**
+ * gp_graph_image_parent_chain_id:
+ * @graph: a graph
+ * @image: a node whose parent (if any) has been handled
+ * @store: the store (for a parent migrated by an earlier run)
+ * @error: return location for a #GError
+ *
+ * Steps D.1-2: the ChainID of the parent image's layers, the parent
+ * image's config being loaded from the store when it was migrated by an
+ * earlier run.
+ *
+ * Returns: (transfer full) (nullable): the parent's ChainID, "" for a
+ *   base image (or a parent without layers); %NULL with @error set.
+ *
+ * Since: 0.1
+ */
+char *
+gp_graph_image_parent_chain_id (GpGraph *graph, GpGraphImage *image, GpStore *store, GError **error)
+{
+  if (image->parent == NULL)
+    return g_strdup ("");
+  if (image->parent_mapped)
+    {
+      GpImageConfig *config = get_mapped_config (graph, image, store, error);
+      if (config == NULL)
+        return NULL;
+      if (config->diff_ids == NULL || config->diff_ids->len == 0)
+        return g_strdup ("");
+      g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+      for (guint i = 0; i < config->diff_ids->len; i++)
+        g_ptr_array_add (ids, ((GString *) config->diff_ids->pdata[i])->str);
+      return gp_chain_id_for_list ((const char *const *) ids->pdata, ids->len);
+    }
+  if (image->parent_image == NULL || image->parent_image->chain_id == NULL)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                   "graph/%s: parent %s has no layer", image->id, image->parent);
+      return NULL;
+    }
+  return g_strdup (image->parent_image->chain_id);
+}
+
+/**
+ * gp_graph_image_build_config:
+ * @graph: a graph
+ * @image: a node with #GpGraphImage.diff_id set, its parents handled
+ * @store: the store (for a parent migrated by an earlier run)
+ * @error: return location for a #GError
+ *
+ * Steps D.2, D.5 and the checks of D.6: the history entry of @image
+ * (HistoryFromConfig, §5.5), appended to the parent image's history; the
+ * DiffID appended to the parent's `rootfs`; the config built by
+ * MakeConfigFromV1Config (§5.6) and parsed back as Docker's image store
+ * does before creating it (no `rootfs`, invalid JSON, or more non-empty
+ * history entries than layers fail).  In-run ancestors are walked
+ * iteratively; their history entries are cached in the nodes.
+ *
+ * Returns: (transfer full) (nullable): the exact config bytes (their
+ *   sha256 is the image ID); %NULL with @error naming the image.
+ *
+ * Since: 0.1
+ */
+GBytes *
+gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store, GError **error)
+{
+  g_return_val_if_fail (image->diff_id != NULL && image->json != NULL, NULL);
+
+  if (image->history == NULL)
+    {
+      image->history = gp_history_from_v1_json (g_bytes_get_data (image->json, NULL),
+                                                g_bytes_get_size (image->json), error);
+      if (image->history == NULL)
+        {
+          g_prefix_error (error, "graph/%s/json: ", image->id);
+          return NULL;
+        }
+    }
+
+  /* The in-run ancestors, image first, then what the chain starts from. */
+  g_autoptr (GPtrArray) chain = g_ptr_array_new ();
+  GpImageConfig *base = NULL;
+  for (GpGraphImage *cur = image;;)
+    {
+      if (cur->history == NULL || cur->diff_id == NULL)
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                       "graph/%s: ancestor %s has not been migrated", image->id, cur->id);
+          return NULL;
+        }
+      g_ptr_array_add (chain, cur);
+      if (cur->parent == NULL)
+        break;
+      if (cur->parent_mapped)
+        {
+          base = get_mapped_config (graph, cur, store, error);
+          if (base == NULL)
+            return NULL;
+          break;
+        }
+      cur = cur->parent_image;
+      if (cur == NULL)
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                       "graph/%s: an ancestor is missing", image->id);
+          return NULL;
+        }
+    }
+
+  g_autoptr (GPtrArray) diff_ids = g_ptr_array_new ();
+  g_autoptr (GPtrArray) history = g_ptr_array_new ();
+  if (base != NULL)
+    {
+      for (guint i = 0; base->diff_ids != NULL && i < base->diff_ids->len; i++)
+        g_ptr_array_add (diff_ids, ((GString *) base->diff_ids->pdata[i])->str);
+      for (guint i = 0; base->history != NULL && i < base->history->len; i++)
+        g_ptr_array_add (history, base->history->pdata[i]);
+    }
+  for (guint i = chain->len; i-- > 0;)
+    {
+      GpGraphImage *m = chain->pdata[i];
+      g_ptr_array_add (diff_ids, m->diff_id);
+      g_ptr_array_add (history, m->history);
+    }
+  g_ptr_array_add (diff_ids, NULL);
+
+  g_autoptr (GBytes) config = gp_make_config_from_v1 (g_bytes_get_data (image->json, NULL),
+                                                      g_bytes_get_size (image->json),
+                                                      (const char *const *) diff_ids->pdata,
+                                                      history, error);
+  if (config == NULL)
+    {
+      g_prefix_error (error, "graph/%s/json: ", image->id);
+      return NULL;
+    }
+
+  /* Docker's image store parses the config before creating the image. */
+  g_autoptr (GpImageConfig) parsed = gp_image_config_parse (g_bytes_get_data (config, NULL),
+                                                            g_bytes_get_size (config), error);
+  if (parsed == NULL)
+    {
+      g_prefix_error (error, "graph/%s: the new image config is invalid: ", image->id);
+      return NULL;
+    }
+  guint n_layers = parsed->diff_ids != NULL ? parsed->diff_ids->len : 0;
+  guint n_nonempty = 0;
+  for (guint i = 0; parsed->history != NULL && i < parsed->history->len; i++)
+    if (!((GpHistory *) parsed->history->pdata[i])->empty_layer)
+      n_nonempty++;
+  if (n_nonempty > n_layers)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
+                   "graph/%s: the new image config has too many non-empty layers in its history "
+                   "(%u entries, %u layers)", image->id, n_nonempty, n_layers);
+      return NULL;
+    }
+  return g_steal_pointer (&config);
+}
+
+/* ---- the v1 ID -> image ID mapping (§4.9 A, E) ---- */
+
+/**
+ * gp_graph_get_mapping:
+ * @graph: a graph
+ *
+ * Returns: (transfer none) (element-type utf8 utf8): the mapping from v1
+ *   IDs to image IDs: the entries restored from an earlier run plus those
+ *   added with gp_graph_mapping_insert().
+ *
+ * Since: 0.1
+ */
+GHashTable *
+gp_graph_get_mapping (GpGraph *graph)
+{
+  return graph->mapping;
+}
+
+/**
+ * gp_graph_get_n_restored:
+ * @graph: a graph
+ *
+ * Returns: how many entries gp_graph_load_mapping() restored.
+ *
+ * Since: 0.1
+ */
+guint
+gp_graph_get_n_restored (GpGraph *graph)
+{
+  return graph->n_restored;
+}
+
+/**
+ * gp_graph_mapping_lookup:
+ * @graph: a graph
+ * @v1_id: a v1 ID
+ *
+ * Returns: (transfer none) (nullable): the image ID @v1_id maps to.
+ *
+ * Since: 0.1
+ */
+const char *
+gp_graph_mapping_lookup (GpGraph *graph, const char *v1_id)
+{
+  return g_hash_table_lookup (graph->mapping, v1_id);
+}
+
+/**
+ * gp_graph_mapping_insert:
+ * @graph: a graph
+ * @v1_id: a v1 ID
+ * @image_id: the image ID it migrated to
+ *
+ * Records that @v1_id migrated to @image_id (replacing an older entry).
+ *
+ * Since: 0.1
+ */
+void
+gp_graph_mapping_insert (GpGraph *graph, const char *v1_id, const char *image_id)
+{
+  g_hash_table_insert (graph->mapping, g_strdup (v1_id), g_strdup (image_id));
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/**
+ * gp_graph_mapping_to_json:
+ * @graph: a graph
+ *
+ * Serialises the mapping as Docker's stream encoder writes the mapping
+ * file (§4.9 E): a JSON object with keys sorted byte-wise, Go string
+ * escaping, followed by one newline.  An empty mapping is `{}\n`.
+ *
+ * Returns: (transfer full): the bytes; free with g_string_free().
+ *
+ * Since: 0.1
+ */
+GString *
+gp_graph_mapping_to_json (GpGraph *graph)
+{
+  g_autoptr (GPtrArray) keys = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer key;
+  GString *out = g_string_new ("{");
+
+  g_hash_table_iter_init (&it, graph->mapping);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    g_ptr_array_add (keys, key);
+
+  g_ptr_array_sort (keys, compare_strings);
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const char *k = keys->pdata[i];
+      const char *v = g_hash_table_lookup (graph->mapping, k);
+      if (i > 0)
+        g_string_append_c (out, ',');
+      gp_json_append_string (out, k, strlen (k));
+      g_string_append_c (out, ':');
+      gp_json_append_string (out, v, strlen (v));
+    }
+  g_string_append (out, "}\n");
+  return out;
+}
+
+/**
+ * gp_graph_load_mapping:
+ * @graph: a graph not scanned yet
+ * @error: return location for a #GError
+ *
+ * Restores the mapping of an earlier run from
+ * `<root>/.migration-v1-images.json` (§4.9 A): the first JSON value of the
+ * file (the rest is ignored, as Go's stream decoder does) must be an
+ * object of strings (or `null`, an empty mapping).  A missing file is an
+ * empty mapping.  Values are not validated.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set (naming the file)
+ *   when the file cannot be read or decoded.  Docker then refuses to
+ *   migrate anything, and so must the caller.
+ *
+ * Since: 0.1
+ */
+gboolean
+gp_graph_load_mapping (GpGraph *graph, GError **error)
+{
+  g_return_val_if_fail (!graph->scanned, FALSE);
+
+  g_auto (GpFd) root_fd = open (graph->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", graph->root,
+                   g_strerror (e));
+      return FALSE;
+    }
+
+  int err_no;
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GBytes) data = read_small_file_at (root_fd, GP_GRAPH_MAPPING_FILE, GP_GRAPH_MAPPING_FILE,
+                                                GP_GRAPH_MAX_JSON_SIZE, &err_no, &local_error);
+  if (data == NULL)
+    {
+      if (err_no == ENOENT)
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  gsize len;
+  const char *text = g_bytes_get_data (data, &len);
+  gsize start, end;
+  if (!gp_json_value_end (text, len, &start, &end, error))
+    {
+      g_prefix_error (error, "%s: ", GP_GRAPH_MAPPING_FILE);
+      return FALSE;
+    }
+  const char *value = text + start;
+  gsize value_len = end - start;
+  if (gp_json_is_null (value, value_len))
+    return TRUE;
+  GpJsonIter iter;
+  if (!gp_json_object_iter_init (&iter, value, value_len))
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
+                   "%s: not a JSON object of v1 IDs and image IDs", GP_GRAPH_MAPPING_FILE);
+      return FALSE;
+    }
+  g_autoptr (GHashTable) restored = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (;;)
+    {
+      g_autoptr (GString) key = NULL;
+      g_autoptr (GString) image_id = NULL;
+      const char *v;
+      gsize vlen;
+      if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
+        break;
+      /* Go decodes `null` into a map's string element as "". */
+      if (gp_json_is_null (v, vlen))
+        image_id = g_string_new (NULL);
+      else if (!gp_json_decode_string (v, vlen, &image_id, error))
+        {
+          g_autofree char *shown = escape_for_message (key->str, key->len);
+          g_prefix_error (error, "%s: value of %s: ", GP_GRAPH_MAPPING_FILE, shown);
+          return FALSE;
+        }
+      if (memchr (key->str, '\0', key->len) != NULL || memchr (image_id->str, '\0', image_id->len) != NULL)
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "%s: NUL byte in an entry",
+                       GP_GRAPH_MAPPING_FILE);
+          return FALSE;
+        }
+      g_hash_table_insert (restored, g_string_free (g_steal_pointer (&key), FALSE),
+                           g_string_free (g_steal_pointer (&image_id), FALSE));
+    }
+
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, restored);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      g_hash_table_iter_steal (&it);
+      g_hash_table_insert (graph->mapping, k, v);
+    }
+  graph->n_restored = g_hash_table_size (graph->mapping);
+  return TRUE;
+}

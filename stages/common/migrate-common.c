@@ -1,0 +1,141 @@
+/* Helpers shared by the five migration stages. */
+#include "migrate-common.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SLOT_CLOCK "migrate.start-time"
+
+/* The legacy graph travels in this slot (the capability's name) until the
+ * context has a typed accessor for it. */
+#define SLOT_GRAPH "legacy-graph"
+
+GpGraph *
+mig_get_graph (GpContext *ctx, GError **error)
+{
+  GpGraph *graph = gp_context_get_slot (ctx, SLOT_GRAPH);
+  if (graph == NULL)
+    g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNMET_REQUIRES,
+                 "no legacy graph in the context (run scan-graph first)");
+  return graph;
+}
+
+void
+mig_set_graph (GpContext *ctx, GpGraph *graph)
+{
+  gp_context_set_slot (ctx, SLOT_GRAPH, gp_graph_ref (graph), (GDestroyNotify) gp_graph_unref);
+}
+
+GpStore *
+mig_get_store (GpContext *ctx, GError **error)
+{
+  return gp_context_get_store (ctx, error);
+}
+
+void
+mig_start_clock (GpContext *ctx)
+{
+  if (gp_context_has_slot (ctx, SLOT_CLOCK))
+    return;
+  gint64 *t = g_new (gint64, 1);
+  *t = g_get_monotonic_time ();
+  gp_context_set_slot (ctx, SLOT_CLOCK, t, g_free);
+}
+
+/* Sets the "elapsed ms" counter to the time since scan-graph started. */
+void
+mig_update_clock (GpContext *ctx)
+{
+  gint64 *t = gp_context_get_slot (ctx, SLOT_CLOCK);
+  if (t == NULL)
+    return;
+  gint64 ms = (g_get_monotonic_time () - *t) / 1000;
+  gp_context_add_counter (ctx, MIG_ELAPSED_MS, ms - gp_context_get_counter (ctx, MIG_ELAPSED_MS));
+}
+
+void
+mig_info (GpContext *ctx, const char *item, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  GpEvent event = {
+    .kind = GP_EVENT_ITEM_DONE,
+    .item = item,
+    .message = message,
+  };
+  gp_context_emit (ctx, &event);
+}
+
+/* Reports a failed image once (the caller checked
+ * gp_graph_image_take_report()). */
+void
+mig_fail (GpContext *ctx, GpGraphImage *image)
+{
+  gp_context_report (ctx, GP_REPORT_FAILURE, NULL, "image %s not migrated: %s", image->id,
+                     image->error->message);
+}
+
+/* graph/<id>, or with --read-only-source image/<driver>/graphpipe-migration/<id>. */
+char *
+mig_helper_dir (GpContext *ctx, const char *v1_id)
+{
+  const char *root = gp_context_get_root (ctx);
+  if (gp_context_get_read_only_source (ctx))
+    return g_build_filename (root, "image", gp_context_get_driver (ctx), MIG_HELPER_DIR, v1_id, NULL);
+  return g_build_filename (root, "graph", v1_id, NULL);
+}
+
+char *
+mig_helper_path (GpContext *ctx, const char *v1_id, const char *name)
+{
+  g_autofree char *dir = mig_helper_dir (ctx, v1_id);
+  return g_build_filename (dir, name, NULL);
+}
+
+/* ---- crash points for the kill-and-rerun tests ----
+ *
+ * GRAPHPIPE_TEST_CRASH_AT=N makes the process kill itself with SIGKILL at
+ * the N-th crash point (1-based) passed in this run, across all stages;
+ * GRAPHPIPE_TEST_CRASH_LOG=1 prints each point to stderr.  Points sit
+ * between the writes of the migration, where a killed run must be
+ * resumable.  Without these variables a point costs one slot lookup. */
+
+#define SLOT_CRASH "migrate.crash-points"
+
+typedef struct {
+  gint passed;
+  gint at;
+  gboolean log;
+} CrashPoints;
+
+/* Called once by scan-graph, before any thread exists. */
+void
+mig_crash_init (GpContext *ctx)
+{
+  const char *at = g_getenv ("GRAPHPIPE_TEST_CRASH_AT");
+  const char *log = g_getenv ("GRAPHPIPE_TEST_CRASH_LOG");
+  if ((at == NULL && log == NULL) || gp_context_has_slot (ctx, SLOT_CRASH))
+    return;
+  CrashPoints *cp = g_new0 (CrashPoints, 1);
+  cp->at = at != NULL ? atoi (at) : 0;
+  cp->log = log != NULL && log[0] == '1';
+  gp_context_set_slot (ctx, SLOT_CRASH, cp, g_free);
+}
+
+void
+mig_crash_point (GpContext *ctx, const char *label)
+{
+  CrashPoints *cp = gp_context_get_slot (ctx, SLOT_CRASH);
+  if (cp == NULL)
+    return;
+  gint n = g_atomic_int_add (&cp->passed, 1) + 1;
+  if (cp->log)
+    fprintf (stderr, "crash point %d: %s\n", n, label);
+  if (n == cp->at)
+    kill (getpid (), SIGKILL);
+}

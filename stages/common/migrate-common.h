@@ -1,0 +1,46 @@
+/* Helpers shared by the five migration stages (compiled into each module;
+ * public API only). */
+#pragma once
+
+#include <graphpipe.h>
+
+G_BEGIN_DECLS
+
+/* Counters of the final report. */
+#define MIG_IMAGES_MIGRATED "images migrated"
+#define MIG_IMAGES_SKIPPED "images skipped"
+#define MIG_IMAGES_FAILED "images failed"
+#define MIG_LAYERS_MIGRATED "layers migrated"
+#define MIG_LAYERS_SKIPPED "layers skipped"
+#define MIG_LAYERS_FAILED "layers failed"
+#define MIG_LAYERS_REGENERATED "layers regenerated"
+#define MIG_LAYERS_CHECKSUMMED "layers checksummed"
+#define MIG_BYTES_HASHED "bytes hashed"
+#define MIG_CONTAINERS_MIGRATED "containers migrated"
+#define MIG_CONTAINERS_SKIPPED "containers skipped"
+#define MIG_CONTAINERS_FAILED "containers failed"
+#define MIG_TAGS_MIGRATED "tags migrated"
+#define MIG_TAGS_SKIPPED "tags skipped"
+#define MIG_TAGS_FAILED "tags failed"
+#define MIG_ELAPSED_MS "elapsed ms"
+
+/* Where Docker's per-image helper files live with --read-only-source. */
+#define MIG_HELPER_DIR "graphpipe-migration"
+
+GpGraph *mig_get_graph (GpContext *ctx, GError **error);
+void mig_set_graph (GpContext *ctx, GpGraph *graph);
+GpStore *mig_get_store (GpContext *ctx, GError **error);
+
+void mig_start_clock (GpContext *ctx);
+void mig_update_clock (GpContext *ctx);
+
+void mig_info (GpContext *ctx, const char *item, const char *format, ...) G_GNUC_PRINTF (3, 4);
+void mig_fail (GpContext *ctx, GpGraphImage *image);
+
+void mig_crash_init (GpContext *ctx);
+void mig_crash_point (GpContext *ctx, const char *label);
+
+char *mig_helper_dir (GpContext *ctx, const char *v1_id);
+char *mig_helper_path (GpContext *ctx, const char *v1_id, const char *name);
+
+G_END_DECLS

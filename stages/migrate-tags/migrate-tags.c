@@ -1,0 +1,213 @@
+/* migrate-tags - migrate the legacy tags to repositories.json.
+ *
+ * FORMATS.md §4.9 G and §4.5.  Unless `<root>/.migration-v1-tags` exists:
+ * every entry of `repositories-<driver>` whose v1 ID was migrated becomes
+ * a reference in `image/<driver>/repositories.json` (the name
+ * normalised; a digest key gives `<name>@<digest>`, anything else must be
+ * a valid tag).  Invalid names and tags are reported and skipped; when two
+ * legacy entries normalise to the same reference the first one in sorted
+ * order wins (Docker: random order).  Then the marker is created.  Without
+ * a repositories file nothing happens and no marker is written.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <graphpipe.h>
+
+#include "migrate-common.h"
+
+#define TAGS_MARKER ".migration-v1-tags"
+
+static int
+compare_entries (gconstpointer a, gconstpointer b)
+{
+  const GpRepositoryEntry *ea = *(GpRepositoryEntry *const *) a;
+  const GpRepositoryEntry *eb = *(GpRepositoryEntry *const *) b;
+  return strcmp (ea->reference, eb->reference);
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+static void
+tag_warning (GpContext *ctx, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+tag_warning (GpContext *ctx, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  gp_context_report (ctx, GP_REPORT_WARNING, NULL, "%s", message);
+  gp_context_add_counter (ctx, MIG_TAGS_SKIPPED, 1);
+}
+
+static char *
+quote (const char *s)
+{
+  GString *out = g_string_new (NULL);
+  gp_json_append_string (out, s, strlen (s));
+  return g_string_free (out, FALSE);
+}
+
+/* One legacy entry name/key -> v1 ID. */
+static void
+migrate_tag (GpContext *ctx, GpRepositories *repos, const char *name, const char *key, const char *v1_id,
+             gboolean *changed)
+{
+  g_autoptr (GError) error = NULL;
+  const char *image_id = gp_context_lookup_image_id (ctx, v1_id);
+
+  /* G.1 */
+  if (image_id == NULL)
+    {
+      gp_context_add_counter (ctx, MIG_TAGS_SKIPPED, 1);
+      return;
+    }
+
+  /* G.2 */
+  g_autoptr (GpReference) named = gp_reference_with_name (name, &error);
+  if (named == NULL)
+    {
+      g_autofree char *q = quote (name);
+      tag_warning (ctx, "repositories: invalid repository name %s: %s", q, error->message);
+      return;
+    }
+
+  /* G.3 */
+  GpDigest digest;
+  gboolean is_digest = gp_digest_parse (key, -1, &digest, NULL);
+  g_autoptr (GpReference) ref = is_digest ? gp_reference_with_digest (name, key, &error)
+                                          : gp_reference_with_tag (name, key, &error);
+  if (ref == NULL)
+    {
+      g_autofree char *qn = quote (name);
+      g_autofree char *qk = quote (key);
+      tag_warning (ctx, "repositories: %s %s of %s: %s", is_digest ? "invalid digest" : "invalid tag",
+                   qk, qn, error->message);
+      return;
+    }
+
+  /* A reference already pointing at this image: done by a killed earlier
+   * run of ours, nothing to do. */
+  const char *existing = gp_repositories_lookup (repos, ref);
+  if (existing != NULL && strcmp (existing, image_id) == 0)
+    {
+      gp_context_add_counter (ctx, MIG_TAGS_MIGRATED, 1);
+      return;
+    }
+  gboolean ok = is_digest ? gp_repositories_add_digest (repos, ref, image_id, &error)
+                          : gp_repositories_add_tag (repos, ref, image_id, &error);
+  if (!ok)
+    {
+      g_autofree char *s = gp_reference_to_string (ref);
+      tag_warning (ctx, "repositories: cannot migrate %s (legacy %s:%s): %s", s, name, key, error->message);
+      return;
+    }
+  *changed = TRUE;
+  gp_context_add_counter (ctx, MIG_TAGS_MIGRATED, 1);
+  mig_info (ctx, NULL, "migrated tag %s:%s to point to %s", name, key, image_id);
+}
+
+static gboolean
+migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
+{
+  GpGraph *graph = mig_get_graph (ctx, error);
+  if (graph == NULL)
+    return FALSE;
+  if (!gp_graph_has_graph_dir (graph))
+    return TRUE;
+
+  const char *root = gp_context_get_root (ctx);
+  const char *driver = gp_context_get_driver (ctx);
+  gboolean dry_run = gp_context_get_dry_run (ctx);
+  g_autofree char *marker = g_build_filename (root, TAGS_MARKER, NULL);
+  g_autofree char *legacy_name = g_strconcat ("repositories-", driver, NULL);
+  g_autofree char *legacy = g_build_filename (root, legacy_name, NULL);
+  struct stat st;
+
+  gp_context_add_counter (ctx, MIG_TAGS_MIGRATED, 0);
+  gp_context_add_counter (ctx, MIG_TAGS_SKIPPED, 0);
+  gp_context_add_counter (ctx, MIG_TAGS_FAILED, 0);
+
+  /* G: done before */
+  if (lstat (marker, &st) == 0)
+    {
+      mig_update_clock (ctx);
+      return TRUE;
+    }
+  if (lstat (legacy, &st) < 0 && errno == ENOENT)
+    {
+      mig_info (ctx, NULL, "%s: no legacy tags to migrate", legacy_name);
+      mig_update_clock (ctx);
+      return TRUE;
+    }
+
+  gsize len;
+  g_autofree char *data = gp_safeio_read_file (legacy, 256 * 1024 * 1024, &len, error);
+  if (data == NULL)
+    return FALSE;
+  g_autoptr (GpRepositories) old = gp_repositories_load_data (data, len, legacy_name, error);
+  if (old == NULL)
+    return FALSE;
+
+  GpStore *store = mig_get_store (ctx, error);
+  if (store == NULL)
+    return FALSE;
+  g_autofree char *repos_path = g_build_filename (gp_store_get_dir (store), "repositories.json", NULL);
+  g_autoptr (GpRepositories) repos = NULL;
+  if (g_file_test (repos_path, G_FILE_TEST_EXISTS))
+    repos = gp_repositories_load (repos_path, error);
+  else
+    repos = gp_repositories_new ();
+  if (repos == NULL)
+    return FALSE;
+
+  /* Sorted legacy names, sorted keys (§4.9 G determinism). */
+  gboolean changed = FALSE;
+  g_autoptr (GPtrArray) names = gp_repositories_list_names (old);
+  g_ptr_array_sort (names, compare_strings);
+  if (dry_run)
+    {
+      /* The images are not created in a dry run: just the number. */
+      for (guint i = 0; i < names->len; i++)
+        {
+          g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (old, names->pdata[i]);
+          gp_context_add_counter (ctx, "dry run: legacy tags", entries->len);
+        }
+      mig_update_clock (ctx);
+      return TRUE;
+    }
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (old, name);
+      g_ptr_array_sort (entries, compare_entries);
+      for (guint j = 0; j < entries->len; j++)
+        {
+          const GpRepositoryEntry *e = entries->pdata[j];
+          migrate_tag (ctx, repos, name, e->reference, e->image_id, &changed);
+        }
+    }
+
+  if (changed && !gp_repositories_save (repos, repos_path, error))
+    return FALSE;
+  mig_crash_point (ctx, "repositories.json written");
+  if (!gp_safeio_write_file (marker, "", 0, 0644, GP_SAFE_DEFAULT, error))
+    return FALSE;
+  mig_crash_point (ctx, "tags marker written");
+  mig_update_clock (ctx);
+  return TRUE;
+}
+
+GP_STAGE_DEFINE (
+  .name = "migrate-tags",
+  .description = "Migrate the legacy tags of repositories-<driver> to repositories.json",
+  .requires = GP_STAGE_STRV ("v1-mapping"),
+  .provides = GP_STAGE_STRV ("tags"),
+  .run = migrate_tags_run)

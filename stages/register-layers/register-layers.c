@@ -1,0 +1,552 @@
+/* register-layers - checksum the legacy layers and write layerdb records.
+ *
+ * FORMATS.md §4.9 B-C and D.1-5.  First every legacy layer not migrated
+ * yet is checksummed, in parallel (`jobs`): its tar is rebuilt from
+ * `tar-data.json.gz` and the driver's files (§3.4) and hashed; where that
+ * fails the tar is regenerated from the driver (§2.3) with a fresh
+ * tar-split file, and a warning names the image and the file (`strict`
+ * refuses instead).  The helper files are written as Docker writes them:
+ * `.migration-tardata` (a hard link to `tar-data.json.gz`, or the new
+ * file), `.migration-size`, then `.migration-diffid`.  Then, in Docker's
+ * order (parents first), each image's layer is registered in layerdb
+ * (ChainID of the parent chain + DiffID, cache-id = v1 ID) and its image
+ * config is built and checked, so that an image whose config fails keeps
+ * its layer while its descendants get none, as with Docker.
+ *
+ * With --read-only-source the helper files go to
+ * `image/<driver>/graphpipe-migration/<v1id>/` and nothing is written
+ * inside graph/.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <graphpipe.h>
+
+#include "migrate-common.h"
+
+#define HELPER_DIFFID ".migration-diffid"
+#define HELPER_SIZE ".migration-size"
+#define HELPER_TARDATA ".migration-tardata"
+#define LEGACY_TARDATA "tar-data.json.gz"
+
+static const GpOption register_layers_options[] = {
+  { .key = "jobs", .type = GP_OPTION_INT, .default_value = "0",
+    .help = "Layers checksummed in parallel (0: --jobs, else the number of CPUs)" },
+  { .key = "strict", .type = GP_OPTION_BOOL, .default_value = "false",
+    .help = "Refuse a layer whose tar-split data does not match its files instead of "
+            "regenerating it from the driver (--strict sets it too)" },
+  { NULL }
+};
+
+typedef struct {
+  GpContext *ctx;
+  const GpDriver *driver;
+  const char *root;
+  gboolean strict;
+  gboolean read_only_source;
+  gint n_done;
+  guint n_total;
+} Job;
+
+typedef struct {
+  GpGraphImage *image;
+  GError *error;   /* the checksum failed: the image fails in D */
+  gboolean regenerated;
+  guint64 bytes;
+} Task;
+
+static void
+task_free (Task *task)
+{
+  g_clear_error (&task->error);
+  g_free (task);
+}
+
+/* ---- the checksum of one layer (§4.9 C) ---- */
+
+typedef struct {
+  const Job *job;
+  const char *id;
+  GpLayerDir *dir; /* opened on the first file: an aufs layer with only
+                    * empty files needs no diff directory (§8) */
+} Opener;
+
+static int
+open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **error)
+{
+  Opener *o = user_data;
+
+  if (o->dir == NULL)
+    {
+      o->dir = gp_layer_dir_open_driver (o->job->driver, o->job->root, o->id, error);
+      if (o->dir == NULL)
+        return -1;
+    }
+  return gp_layer_dir_open_file (o->dir, name, name_len, NULL, error);
+}
+
+/* The tar-split route (C.3): rebuild, hash, link.  FALSE with @error when
+ * the route does not work for this layer. */
+static gboolean
+checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpTarSplitStats *stats,
+                         gboolean *out_absent, GError **error)
+{
+  const char *id = task->image->id;
+  g_autofree char *td_path = g_build_filename (job->root, "graph", id, LEGACY_TARDATA, NULL);
+  int fd = open (td_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      int e = errno;
+      if (fd >= 0)
+        {
+          close (fd);
+          e = EINVAL;
+        }
+      *out_absent = e == ENOENT;
+      g_set_error (error, GP_DATA_ERROR, e == ENOENT ? GP_DATA_ERROR_MISSING : GP_DATA_ERROR_NOT_REGULAR,
+                   "%s", e == ENOENT ? "no such file" : e == ELOOP ? "is a symbolic link"
+                                     : e == EINVAL ? "not a regular file" : g_strerror (e));
+      return FALSE;
+    }
+
+  g_autofree char *display = g_strdup_printf ("graph/%s/%s", id, LEGACY_TARDATA);
+  g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, display, GP_TAR_SPLIT_FLAGS_NONE);
+  Opener opener = { job, id, NULL };
+  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, &opener, NULL, NULL,
+                                       gp_context_get_cancellable (job->ctx), stats, error);
+  g_clear_pointer (&opener.dir, gp_layer_dir_unref);
+  g_clear_pointer (&reader, gp_tar_split_reader_free);
+  if (!ok)
+    return FALSE;
+
+  g_autofree char *dest = g_build_filename (helper_dir, HELPER_TARDATA, NULL);
+  if (job->read_only_source)
+    return gp_safeio_copy_file (td_path, dest, 0600, GP_SAFE_DEFAULT, error);
+  return gp_safeio_link_replace (td_path, dest, error);
+}
+
+typedef struct {
+  GpTarSplitDisassembler *dis;
+  guint64 bytes;
+  GCancellable *cancellable;
+} DiffSink;
+
+static gboolean
+diff_sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  DiffSink *sink = user_data;
+
+  sink->bytes += len;
+  return gp_tar_split_disassembler_push (sink->dis, buf, len, error);
+}
+
+/* The fallback route (C.4): the driver's Diff, disassembled into a new
+ * `.migration-tardata`. */
+static gboolean
+checksum_from_driver (const Job *job, Task *task, const char *helper_dir, GpTarSplitStats *stats,
+                      GError **error)
+{
+  GpGraphImage *image = task->image;
+  g_autoptr (GpLayerDir) layer = gp_layer_dir_open_driver (job->driver, job->root, image->id, error);
+  if (layer == NULL)
+    return FALSE;
+  g_autoptr (GpLayerDir) parent = NULL;
+  if (image->parent != NULL && gp_driver_has_full_rootfs (job->driver))
+    {
+      parent = gp_layer_dir_open_driver (job->driver, job->root, image->parent, error);
+      if (parent == NULL)
+        {
+          g_prefix_error (error, "parent layer %s: ", image->parent);
+          return FALSE;
+        }
+    }
+
+  g_autofree char *dest = g_build_filename (helper_dir, HELPER_TARDATA, NULL);
+  g_autoptr (GpSafeFile) out = gp_safe_file_new (dest, 0644, GP_SAFE_DEFAULT, error);
+  if (out == NULL)
+    return FALSE;
+  g_autoptr (GpTarSplitDisassembler) dis = gp_tar_split_disassembler_new (gp_safe_file_write, out,
+                                                                          GP_TAR_SPLIT_FLAGS_NONE);
+  DiffSink sink = { dis, 0, gp_context_get_cancellable (job->ctx) };
+  if (!gp_archive_driver_diff (job->driver, layer, parent, diff_sink_write, &sink, sink.cancellable, error))
+    return FALSE;
+  if (!gp_tar_split_disassembler_finish (dis, stats, error))
+    return FALSE;
+  mig_crash_point (job->ctx, "checksum: regenerated tardata not committed yet");
+  return gp_safe_file_commit (out, error);
+}
+
+static void
+checksum_worker (gpointer data, gpointer user_data)
+{
+  Task *task = data;
+  Job *job = user_data;
+  GpGraphImage *image = task->image;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) route_error = NULL;
+  GpTarSplitStats stats;
+  g_autofree char *helper_dir = mig_helper_dir (job->ctx, image->id);
+
+  if (gp_context_is_cancelled (job->ctx))
+    {
+      g_set_error (&task->error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      return;
+    }
+  if (job->read_only_source && !gp_safeio_mkdir_p (helper_dir, 0700, &task->error))
+    return;
+
+  gboolean absent = FALSE;
+  gboolean ok = checksum_from_tar_split (job, task, helper_dir, &stats, &absent, &route_error);
+  if (!ok)
+    {
+      if (g_error_matches (route_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          task->error = g_steal_pointer (&route_error);
+          return;
+        }
+      if (!absent)
+        {
+          /* Docker regenerates silently; we say so (and --strict refuses). */
+          if (job->strict)
+            {
+              task->error = g_error_new (route_error->domain, route_error->code,
+                                         "graph/%s/%s: %s (refused: strict mode)", image->id,
+                                         LEGACY_TARDATA, route_error->message);
+              return;
+            }
+          g_autofree char *where = g_strdup_printf ("graph/%s/%s", image->id, LEGACY_TARDATA);
+          const char *what = route_error->message;
+          if (g_str_has_prefix (what, where) && g_str_has_prefix (what + strlen (where), ": "))
+            what += strlen (where) + 2;
+          gp_context_report (job->ctx, GP_REPORT_WARNING, NULL,
+                             "%s: %s; the layer is rebuilt from the %s driver's files instead",
+                             where, what, gp_driver_get_name (job->driver));
+        }
+      task->regenerated = TRUE;
+      if (!checksum_from_driver (job, task, helper_dir, &stats, &error))
+        {
+          task->error = g_error_new (error->domain, error->code, "graph/%s: cannot compute the layer checksum: %s",
+                                     image->id, error->message);
+          return;
+        }
+    }
+
+  mig_crash_point (job->ctx, "checksum: tardata written");
+  g_autofree char *size_path = g_build_filename (helper_dir, HELPER_SIZE, NULL);
+  g_autofree char *diffid_path = g_build_filename (helper_dir, HELPER_DIFFID, NULL);
+  g_autofree char *size = g_strdup_printf ("%" G_GINT64_FORMAT, stats.size);
+  if (!gp_safeio_write_file (size_path, size, strlen (size), 0600, GP_SAFE_DEFAULT, &error))
+    {
+      task->error = g_steal_pointer (&error);
+      return;
+    }
+  mig_crash_point (job->ctx, "checksum: size written");
+  if (!gp_safeio_write_file (diffid_path, stats.diff_id, strlen (stats.diff_id), 0600,
+                             GP_SAFE_DEFAULT, &error))
+    {
+      task->error = g_steal_pointer (&error);
+      return;
+    }
+  mig_crash_point (job->ctx, "checksum: diffid written");
+  task->bytes = stats.tar_size;
+
+  gint done = g_atomic_int_add (&job->n_done, 1) + 1;
+  gp_context_add_counter (job->ctx, MIG_BYTES_HASHED, (gint64) stats.tar_size);
+  gp_context_add_counter (job->ctx, MIG_LAYERS_CHECKSUMMED, 1);
+  if (task->regenerated)
+    gp_context_add_counter (job->ctx, MIG_LAYERS_REGENERATED, 1);
+  gp_context_emit_item_done (job->ctx, image->id, (guint64) done, job->n_total, stats.tar_size,
+                             "calculated checksum for layer %s: %s%s", image->id, stats.diff_id,
+                             task->regenerated ? " (rebuilt from the driver)" : "");
+}
+
+/* ---- helpers ---- */
+
+static gboolean
+helper_exists (GpContext *ctx, const char *id, const char *name)
+{
+  g_autofree char *path = mig_helper_path (ctx, id, name);
+  struct stat st;
+  return stat (path, &st) == 0;
+}
+
+/* Step D.3: `.migration-diffid` and `.migration-size`, no trimming. */
+static gboolean
+read_checksum (GpContext *ctx, GpGraphImage *image, char **out_diff_id, gint64 *out_size, GError **error)
+{
+  g_autofree char *diffid_path = mig_helper_path (ctx, image->id, HELPER_DIFFID);
+  g_autofree char *size_path = mig_helper_path (ctx, image->id, HELPER_SIZE);
+  gsize len;
+
+  g_autofree char *diff_id = gp_safeio_read_file (diffid_path, 1024, &len, error);
+  if (diff_id == NULL)
+    return FALSE;
+  if (!gp_digest_check_sha256 (diff_id, (gssize) len, error))
+    {
+      g_prefix_error (error, "%s: ", diffid_path);
+      return FALSE;
+    }
+  g_autofree char *size = gp_safeio_read_file (size_path, 64, &len, error);
+  if (size == NULL)
+    return FALSE;
+  gint64 v = 0;
+  gboolean valid = len > 0 && strlen (size) == len;
+  for (gsize i = (size[0] == '-' || size[0] == '+') ? 1 : 0; valid && i < len; i++)
+    valid = g_ascii_isdigit (size[i]);
+  if (!valid || !g_ascii_string_to_signed (size, 10, G_MININT64, G_MAXINT64, &v, NULL))
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID, "%s: not a decimal size", size_path);
+      return FALSE;
+    }
+  *out_diff_id = g_steal_pointer (&diff_id);
+  *out_size = v;
+  return TRUE;
+}
+
+/* Removes the temporaries a killed run left in one helper directory:
+ * ours and Docker's own `.migration-diffid.tmp`. */
+static gboolean
+clean_helper_dir (GpContext *ctx, const char *id, GError **error)
+{
+  g_autofree char *dir = mig_helper_dir (ctx, id);
+  static const char *const docker_tmp[] = { HELPER_DIFFID ".tmp", NULL };
+  return gp_safeio_clean_stale (dir, docker_tmp, error);
+}
+
+/* What a dry run can tell without hashing: the bytes of the rebuilt tar
+ * (segments and file sizes from tar-split) or the recorded layersize. */
+static guint64
+estimate_bytes (const char *root, const char *id)
+{
+  g_autofree char *td = g_build_filename (root, "graph", id, LEGACY_TARDATA, NULL);
+  int fd = open (td, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd >= 0)
+    {
+      g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, td, GP_TAR_SPLIT_FLAGS_NONE);
+      const GpTarSplitEntry *e;
+      guint64 n = 0;
+      while (gp_tar_split_reader_next (reader, &e, NULL) && e != NULL)
+        n += e->type == GP_TAR_SPLIT_ENTRY_SEGMENT ? e->payload_len : (guint64) e->size;
+      return n;
+    }
+  g_autofree char *ls = g_build_filename (root, "graph", id, "layersize", NULL);
+  g_autofree char *text = gp_safeio_read_file (ls, 64, NULL, NULL);
+  guint64 v = 0;
+  if (text != NULL)
+    g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, &v, NULL);
+  return v;
+}
+
+/* ---- the stage ---- */
+
+static gboolean
+register_layers_prepare (GpStage *stage, GpContext *ctx, GError **error)
+{
+  if (gp_stage_get_int (stage, "jobs") < 0)
+    {
+      g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE,
+                   "register-layers: jobs must be 0 or more");
+      return FALSE;
+    }
+  const char *driver = gp_context_get_driver (ctx);
+  if (driver == NULL)
+    {
+      g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE,
+                   "register-layers: no storage driver given (--driver)");
+      return FALSE;
+    }
+  return gp_driver_lookup (driver, error) != NULL;
+}
+
+static guint
+job_count (GpStage *stage, GpContext *ctx)
+{
+  gint64 jobs = gp_stage_get_int (stage, "jobs");
+  if (jobs <= 0)
+    jobs = gp_context_get_jobs (ctx);
+  if (jobs <= 0)
+    jobs = g_get_num_processors ();
+  return (guint) CLAMP (jobs, 1, 256);
+}
+
+static gboolean
+register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
+{
+  GpGraph *graph = mig_get_graph (ctx, error);
+  if (graph == NULL)
+    return FALSE;
+  if (!gp_graph_has_graph_dir (graph))
+    return TRUE;
+
+  const char *root = gp_context_get_root (ctx);
+  gboolean dry_run = gp_context_get_dry_run (ctx);
+  GpStore *store = mig_get_store (ctx, error);
+  if (store == NULL)
+    return FALSE;
+  Job job = {
+    .ctx = ctx,
+    .driver = gp_driver_lookup (gp_context_get_driver (ctx), error),
+    .root = root,
+    .strict = gp_stage_get_bool (stage, "strict") || gp_context_get_strict (ctx),
+    .read_only_source = gp_context_get_read_only_source (ctx),
+  };
+  if (job.driver == NULL)
+    return FALSE;
+
+  gp_context_add_counter (ctx, MIG_LAYERS_MIGRATED, 0);
+  gp_context_add_counter (ctx, MIG_LAYERS_SKIPPED, 0);
+  gp_context_add_counter (ctx, MIG_LAYERS_FAILED, 0);
+  gp_context_add_counter (ctx, MIG_BYTES_HASHED, 0);
+
+  /* What the daemon creates before migrating, then the temporaries of a
+   * killed run go. */
+  if (!dry_run && !gp_store_init_layout (store, error))
+    return FALSE;
+  if (!dry_run)
+    mig_crash_point (ctx, "store layout created");
+
+  /* B: every v1 ID not in the mapping, sorted; C.1 skips those whose
+   * checksum is done; C.2 needs the parent resolved. */
+  g_autoptr (GHashTable) tasks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) task_free);
+  g_autoptr (GPtrArray) queue = g_ptr_array_new ();
+  guint64 bytes_planned = 0;
+  for (guint i = 0; i < gp_graph_get_n_images (graph); i++)
+    {
+      GpGraphImage *image = gp_graph_get_image (graph, i);
+      if (image->mapped || !image->parent_resolved)
+        continue;
+      if (!dry_run && !clean_helper_dir (ctx, image->id, error))
+        return FALSE;
+      if (helper_exists (ctx, image->id, HELPER_DIFFID))
+        continue;
+      Task *task = g_new0 (Task, 1);
+      task->image = image;
+      g_hash_table_insert (tasks, image->id, task);
+      g_ptr_array_add (queue, task);
+      if (dry_run)
+        bytes_planned += estimate_bytes (root, image->id);
+    }
+
+  if (dry_run)
+    {
+      GPtrArray *order = gp_graph_get_order (graph);
+      guint n_pending = 0;
+      for (guint i = 0; i < order->len; i++)
+        if (((GpGraphImage *) order->pdata[i])->error == NULL)
+          n_pending++;
+      mig_info (ctx, NULL, "dry run: %u images to migrate, %u layers to checksum "
+                "(about %" G_GUINT64_FORMAT " bytes to hash), nothing written", n_pending, queue->len,
+                bytes_planned);
+      gp_context_add_counter (ctx, "dry run: layers to checksum", queue->len);
+      gp_context_add_counter (ctx, "dry run: bytes to hash", (gint64) bytes_planned);
+      gp_context_add_counter (ctx, "dry run: images to migrate", n_pending);
+      mig_update_clock (ctx);
+      return TRUE;
+    }
+
+  job.n_total = queue->len;
+  if (queue->len > 0)
+    {
+      guint n_threads = MIN (job_count (stage, ctx), queue->len);
+      GThreadPool *pool = g_thread_pool_new (checksum_worker, &job, (gint) n_threads, FALSE, error);
+      if (pool == NULL)
+        return FALSE;
+      for (guint i = 0; i < queue->len; i++)
+        g_thread_pool_push (pool, queue->pdata[i], NULL);
+      g_thread_pool_free (pool, FALSE, TRUE);
+    }
+  if (gp_context_set_error_if_cancelled (ctx, error))
+    return FALSE;
+  for (guint i = 0; i < queue->len; i++)
+    {
+      Task *task = queue->pdata[i];
+      if (task->error != NULL)
+        gp_context_add_counter (ctx, MIG_LAYERS_FAILED, 1);
+    }
+
+  /* D.1-5 in Docker's order. */
+  GPtrArray *order = gp_graph_get_order (graph);
+  for (guint i = 0; i < order->len; i++)
+    {
+      GpGraphImage *image = order->pdata[i];
+      g_autoptr (GError) local_error = NULL;
+
+      if (gp_context_set_error_if_cancelled (ctx, error))
+        return FALSE;
+      if (gp_graph_image_inherit_failure (image))
+        {
+          if (gp_graph_image_take_report (image))
+            {
+              gp_context_add_counter (ctx, MIG_IMAGES_FAILED, 1);
+              mig_fail (ctx, image);
+            }
+          continue;
+        }
+
+      g_autofree char *parent_chain = gp_graph_image_parent_chain_id (graph, image, store, &local_error);
+      g_autofree char *diff_id = NULL;
+      gint64 size = 0;
+      Task *task = g_hash_table_lookup (tasks, image->id);
+      if (parent_chain != NULL && !read_checksum (ctx, image, &diff_id, &size, &local_error))
+        {
+          g_clear_error (&local_error);
+          if (task != NULL && task->error != NULL)
+            local_error = g_error_copy (task->error);
+          else
+            local_error = g_error_new (GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                                       "graph/%s: the layer checksum is missing", image->id);
+        }
+      if (local_error == NULL)
+        {
+          g_autofree char *tardata = mig_helper_path (ctx, image->id, HELPER_TARDATA);
+          g_autofree char *chain_id = NULL;
+          gboolean existed = FALSE;
+          if (gp_store_register_layer (store, parent_chain[0] ? parent_chain : NULL, diff_id, image->id,
+                                       size, tardata, &chain_id, &existed, &local_error))
+            {
+              g_free (image->diff_id);
+              image->diff_id = g_steal_pointer (&diff_id);
+              image->size = size;
+              g_free (image->chain_id);
+              image->chain_id = g_steal_pointer (&chain_id);
+              gp_context_add_counter (ctx, existed ? MIG_LAYERS_SKIPPED : MIG_LAYERS_MIGRATED, 1);
+              mig_crash_point (ctx, "layer registered");
+              gp_context_emit_item_done (ctx, image->id, i + 1, order->len, 0, "migrated layer %s to %s",
+                                         image->id, image->diff_id);
+            }
+          else
+            g_prefix_error (&local_error, "graph/%s: cannot register the layer: ", image->id);
+        }
+      /* D.5-6: the layer stays even when the config then fails. */
+      if (local_error == NULL)
+        {
+          g_autoptr (GBytes) config = gp_graph_image_build_config (graph, image, store, &local_error);
+        }
+      if (local_error != NULL)
+        {
+          gp_graph_image_fail (image, g_steal_pointer (&local_error));
+          if (gp_graph_image_take_report (image))
+            {
+              gp_context_add_counter (ctx, MIG_IMAGES_FAILED, 1);
+              mig_fail (ctx, image);
+            }
+        }
+    }
+
+  mig_update_clock (ctx);
+  return TRUE;
+}
+
+GP_STAGE_DEFINE (
+  .name = "register-layers",
+  .description = "Checksum legacy layers in parallel and write their layerdb records (FORMATS.md 4.9 B-D)",
+  .requires = GP_STAGE_STRV ("legacy-graph"),
+  .provides = GP_STAGE_STRV ("layers"),
+  .options = register_layers_options,
+  .prepare = register_layers_prepare,
+  .run = register_layers_run)
