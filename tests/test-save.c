@@ -191,6 +191,43 @@ test_golden (gconstpointer data)
     }
 }
 
+/* From the legacy root: graphpipe migrate, then graphpipe save gives
+ * what Docker 1.10.3 saved from its own migration of that root. */
+static void
+test_golden_after_migrate (void)
+{
+  SKIP_IF_NO_GOLDEN ();
+  if (geteuid () != 0)
+    {
+      g_test_skip ("the golden legacy root must be extracted as root (owners, xattrs)");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = save_util_make_tmpdir ("test-save-legacy");
+  g_autofree char *tarball = save_util_golden_path ("legacy-root.tar.gz");
+  g_assert_true (save_util_extract_root (tarball, root, &error));
+  g_assert_no_error (error);
+
+  const char *migrate[] = { "migrate", "-q", "--root", root, NULL };
+  g_autofree char *merr = NULL;
+  int status = save_util_run_graphpipe (migrate, NULL, &merr);
+  if (status != 0)
+    g_error ("graphpipe migrate failed: %s", merr);
+
+  g_autofree char *dir = save_util_make_tmpdir ("test-save-legacy-out");
+  for (guint i = 0; i < golden_cases->len; i++)
+    {
+      const GoldenCase *c = g_ptr_array_index (golden_cases, i);
+      g_autofree char *out = g_build_filename (dir, "out.tar", NULL);
+      g_autofree char *err = NULL;
+      status = run_save (root, NULL, out, (const char *const *) c->args, &err);
+      if (status != 0)
+        g_error ("%s after migrate: %s", c->name, err);
+      g_autoptr (GBytes) got = save_util_read_file (out);
+      assert_matches_golden (c, got, c->name);
+    }
+}
+
 /* --compress=gzip, and auto-detected gzip for a .tar.gz / .tgz name: the
  * file gunzips (one valid gzip stream) to the golden bytes. */
 static void
@@ -739,6 +776,7 @@ main (int argc, char **argv)
   else
     {
       g_test_add_func ("/save/golden/gzip", test_golden_gzip);
+      g_test_add_func ("/save/golden/after-migrate", test_golden_after_migrate);
       g_test_add_func ("/save/golden/stdout", test_golden_stdout);
     }
   for (gsize i = 0; i < G_N_ELEMENTS (name_cases); i++)
