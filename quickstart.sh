@@ -18,6 +18,12 @@ builddir=$top/_build/quickstart
 packages=(
   build-essential autoconf automake libtool pkg-config
   libglib2.0-dev libjson-glib-dev libarchive-dev zlib1g-dev nettle-dev
+  tar gzip xz-utils
+)
+# Real clients the tests compare against (installed with their
+# recommended packages: podman needs its runtime helpers).
+client_packages=(
+  skopeo podman umoci docker.io
 )
 
 usage () {
@@ -37,6 +43,9 @@ install_deps () {
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -q
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}" < /dev/null
+  if [ "${1:-}" = test ]; then
+    "${sudo[@]}" apt-get install -y -q "${client_packages[@]}" < /dev/null
+  fi
 }
 
 build () {
@@ -105,7 +114,7 @@ run_demo () {
 [ $# -eq 1 ] || usage
 case $1 in
   test)
-    install_deps
+    install_deps test
     build
     run_tests
     ;;
