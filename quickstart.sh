@@ -95,20 +95,21 @@ run_tests () {
 
 run_demo () {
   local root=$builddir/sample-root
-  rm -rf "$root"
+  local out=$builddir/sample-images.tar
+  rm -rf "$root" "$out"
   "$top/data/make-sample-root.sh" "$root"
-  echo
-  echo "==> ./graphpipe stages"
-  ./graphpipe stages
-  echo
-  echo "==> ./graphpipe run --check example --root $root"
-  ./graphpipe run --check example --root "$root"
-  echo
-  echo "==> ./graphpipe run example --root $root"
-  ./graphpipe run example --root "$root"
   echo
   echo "==> ./graphpipe migrate --root $root"
   ./graphpipe migrate --root "$root"
+  echo
+  echo "==> ./graphpipe verify --root $root"
+  ./graphpipe verify --root "$root"
+  echo
+  echo "==> ./graphpipe save --root $root -o $out myapp:v1 sample/busybox"
+  ./graphpipe save --root "$root" -o "$out" myapp:v1 sample/busybox
+  echo
+  echo "==> tar -tvf $out (the docker save tarball)"
+  tar -tvf "$out"
 }
 
 [ $# -eq 1 ] || usage
