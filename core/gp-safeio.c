@@ -713,6 +713,65 @@ set_dir_mode (const char *path, guint mode, GError **error)
   return TRUE;
 }
 
+/* The process's umask, read without changing it (/proc/self/status);
+ * 0777 when unknown, so that callers take the careful way. */
+static guint
+current_umask (void)
+{
+  g_autofree char *status = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return 0777;
+  const char *p = strstr (status, "\nUmask:");
+  if (p == NULL)
+    return 0777;
+  return (guint) g_ascii_strtoull (p + 7, NULL, 8) & 0777;
+}
+
+static GMutex mkdir_lock;
+
+/* Creates @path with exactly @mode, atomically: a directory that exists
+ * under its final name already has its final mode, even if the process is
+ * killed in between (a rerun leaves existing directories as they are).
+ * When the umask keeps all of @mode, mkdir() alone does it; otherwise the
+ * directory is made as `.<name>.gp-tmp`, chmod'ed and renamed into place
+ * (a stale temporary of a killed run is removed first). */
+static gboolean
+mkdir_exact (const char *path, guint mode, GError **error)
+{
+  mode &= 07777;
+  if ((mode & ~current_umask () & 0777) == (mode & 0777) && (mode & 07000) == 0)
+    {
+      if (mkdir (path, mode) < 0)
+        return set_errno_error (error, errno, path, "cannot create directory");
+      return TRUE;
+    }
+
+  g_mutex_lock (&mkdir_lock);
+  g_autofree char *tmp = gp_safeio_temp_path_for (path);
+  gboolean ok = remove_at (AT_FDCWD, tmp, tmp, error);
+  if (ok && mkdir (tmp, 0700) < 0)
+    ok = set_errno_error (error, errno, path, "cannot create directory");
+  else if (ok && !set_dir_mode (tmp, mode, error))
+    {
+      rmdir (tmp);
+      ok = FALSE;
+    }
+  else if (ok && rename_noreplace (AT_FDCWD, tmp, AT_FDCWD, path) < 0)
+    {
+      int errsv = errno;
+      if ((errsv == ENOSYS || errsv == EINVAL) && rename (tmp, path) == 0)
+        errsv = 0; /* (no RENAME_NOREPLACE: an empty directory there is replaced) */
+      if (errsv != 0)
+        {
+          rmdir (tmp);
+          errno = errsv;
+          ok = set_errno_error (error, errsv, path, "cannot create directory");
+        }
+    }
+  g_mutex_unlock (&mkdir_lock);
+  return ok;
+}
+
 /**
  * gp_safeio_mkdir_p:
  * @path: a directory
@@ -720,9 +779,11 @@ set_dir_mode (const char *path, guint mode, GError **error)
  * @error: return location for a #GError
  *
  * Like `mkdir -p`, except that each directory it creates gets exactly
- * @mode whatever the umask, and its parent is fsync'ed.  Existing
- * directories (also reached through symlinks) are left as they are; an
- * existing non-directory is an error (%G_IO_ERROR_NOT_DIRECTORY).
+ * @mode whatever the umask, already under its final name (a run killed at
+ * any point never leaves a directory with another mode), and its parent
+ * is fsync'ed.  Existing directories (also reached through symlinks) are
+ * left as they are; an existing non-directory is an error
+ * (%G_IO_ERROR_NOT_DIRECTORY).
  *
  * Returns: %TRUE when @path is a directory.
  */
@@ -743,15 +804,15 @@ gp_safeio_mkdir_p (const char *path, guint mode, GError **error)
   g_autofree char *parent = g_path_get_dirname (path);
   if (strcmp (parent, path) != 0 && !gp_safeio_mkdir_p (parent, mode, error))
     return FALSE;
-  if (mkdir (path, 0700) < 0)
+  g_autoptr (GError) local = NULL;
+  if (!mkdir_exact (path, mode, &local))
     {
-      if (errno == EEXIST && stat (path, &st) == 0 && S_ISDIR (st.st_mode))
+      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_EXISTS) && stat (path, &st) == 0 && S_ISDIR (st.st_mode))
         return TRUE;
-      return set_errno_error (error, errno, path, "cannot create directory");
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
     }
   gp_safeio_crash_point ("safeio: directory created");
-  if (!set_dir_mode (path, mode, error))
-    return FALSE;
   return gp_safeio_fsync_dir (parent, error);
 }
 
