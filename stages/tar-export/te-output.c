@@ -2,9 +2,10 @@
  *
  * A file is written as an unnamed file in its target directory (O_TMPFILE)
  * and only given a name, a temporary one renamed over the target, when it
- * is complete and flushed to disk: a failed or killed save leaves nothing.
- * Where O_TMPFILE is not available it is written under a temporary name
- * that is removed on failure.  Standard output is refused when it is a
+ * is complete and flushed to disk: a failed or killed save leaves nothing
+ * (a kill between naming and renaming leaves `.<name>.gp-tmp`, which the
+ * next save to that name replaces).  Where O_TMPFILE is not available it
+ * is written under that temporary name, removed on failure.  Standard output is refused when it is a
  * terminal.  Bytes pass through a 1 MiB buffer, optionally through the
  * parallel gzip writer first.
  */
@@ -100,6 +101,7 @@ te_output_wants_gzip (const char *output, const char *compress)
 static gboolean
 write_all (TeOutput *out, const guint8 *p, gsize len, GError **error)
 {
+  gp_safeio_crash_write (out->fd, p, len); /* test hook */
   while (len > 0)
     {
       ssize_t n = write (out->fd, p, MIN (len, (gsize) G_MAXSSIZE));
@@ -149,12 +151,12 @@ sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
   return TRUE;
 }
 
-/* A fresh temporary name next to the output. */
+/* The temporary name next to the output, `.<name>.gp-tmp`: the same in
+ * every run, so that one left by a killed run is replaced by the next. */
 static char *
 temp_name (TeOutput *out)
 {
-  return g_strdup_printf ("%s/.%s.tmp-%08x%08x", out->dir, out->base, g_random_int (),
-                          g_random_int ());
+  return gp_safeio_temp_path_for (out->path);
 }
 
 /* Both open with mode 0666 minus the umask, as open(2) and docker save -o
@@ -180,6 +182,8 @@ open_file (TeOutput *out, GError **error)
   for (int attempt = 0; attempt < 100; attempt++)
     {
       g_autofree char *tmp = temp_name (out);
+      if (!gp_safeio_discard_temp_for (out->path, error))
+        return FALSE;
       out->fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
       if (out->fd >= 0)
         {
@@ -204,6 +208,8 @@ link_unnamed (TeOutput *out, GError **error)
   for (int attempt = 0; attempt < 100; attempt++)
     {
       g_autofree char *tmp = temp_name (out);
+      if (!gp_safeio_discard_temp_for (out->path, error))
+        return FALSE;
       int rc = linkat (AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
       if (rc != 0 && errno != EEXIST)
         rc = linkat (out->fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH);
@@ -330,6 +336,7 @@ te_output_commit (TeOutput *out, GError **error)
     }
   if (out->unnamed && !link_unnamed (out, error))
     return FALSE;
+  gp_safeio_crash_point ("save: output complete under its temporary name");
   int fd = out->fd;
   out->fd = -1;
   out->owns_fd = FALSE;
@@ -350,6 +357,7 @@ te_output_commit (TeOutput *out, GError **error)
     }
   g_clear_pointer (&out->tmp_path, g_free);
   out->committed = TRUE;
+  gp_safeio_crash_point ("save: output renamed into place");
 
   int dfd = open (out->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0)
