@@ -2,7 +2,8 @@
 # graphpipe quick start on a fresh Debian 12 machine (as root, or with sudo):
 #
 #   ./quickstart.sh test   install dependencies, build with -Werror, run
-#                          make check, print "N passed, N failed, N skipped"
+#                          make check, check-sanitize and check-crash, print
+#                          "N passed, N failed, N skipped" over all three
 #   ./quickstart.sh demo   install dependencies, build, run the main job on
 #                          the bundled sample data
 #
@@ -19,6 +20,7 @@ packages=(
   build-essential autoconf automake libtool pkg-config
   libglib2.0-dev libjson-glib-dev libarchive-dev zlib1g-dev nettle-dev
   tar gzip xz-utils
+  strace
 )
 # Real clients the tests compare against (installed with their
 # recommended packages: podman needs its runtime helpers).
@@ -58,36 +60,58 @@ build () {
 }
 
 # Prints "N passed, N failed, N skipped" from the TAP counts automake
-# writes at the top of test-suite.log (one count per test case).
+# writes at the top of each test-suite log (one count per test case),
+# summed over all the logs given; a missing log counts as one failure.
 summarize () {
-  local log=$1
-  if [ ! -f "$log" ]; then
-    echo "no $log: the test programs did not build" >&2
-    echo "0 passed, 1 failed, 0 skipped"
-    return 1
-  fi
-  awk '
-    /^# PASS:/  { pass += $3 }
-    /^# XFAIL:/ { pass += $3 }
-    /^# FAIL:/  { fail += $3 }
-    /^# ERROR:/ { fail += $3 }
-    /^# XPASS:/ { fail += $3 }
-    /^# SKIP:/  { skip += $3 }
-    END { printf "%d passed, %d failed, %d skipped\n", pass, fail, skip
+  local log missing=0
+  local present=()
+  for log in "$@"; do
+    if [ -f "$log" ]; then
+      present+=("$log")
+    else
+      echo "no $log: that suite did not build or run" >&2
+      missing=$((missing + 1))
+    fi
+  done
+  awk -v missing="$missing" '
+    FNR == 1    { header = 1 }
+    /^# PASS:/  && header { pass += $3 }
+    /^# XFAIL:/ && header { pass += $3 }
+    /^# FAIL:/  && header { fail += $3 }
+    /^# XPASS:/ && header { fail += $3 }
+    /^# ERROR:/ && header { fail += $3; header = 0 }
+    /^# SKIP:/  && header { skip += $3 }
+    END { fail += missing
+          printf "%d passed, %d failed, %d skipped\n", pass, fail, skip
           exit (fail > 0) }
-  ' "$log"
+  ' "${present[@]}" /dev/null
 }
 
+# The suites `test` runs, each with its own log in the build tree:
+# make check (test-suite.log), make check-sanitize (the whole suite again
+# in an ASan + UBSan build, test-suite-sanitize.log) and make check-crash
+# (kill-and-rerun, test-suite-crash.log).  GP_TEST_SUITES selects some.
 run_tests () {
-  echo "==> make check"
-  local status=0
-  make -j2 check || status=$?
-  if [ "$status" != 0 ] && [ -f test-suite.log ]; then
-    cat test-suite.log
-  fi
+  local suites=${GP_TEST_SUITES:-check sanitize crash}
+  local status=0 logs=() suite target log
+  for suite in $suites; do
+    case $suite in
+      check) target=check log=test-suite.log ;;
+      sanitize) target=check-sanitize log=test-suite-sanitize.log ;;
+      crash) target=check-crash log=test-suite-crash.log ;;
+      *) echo "unknown suite $suite" >&2; exit 2 ;;
+    esac
+    echo "==> make $target"
+    rm -f "$log"
+    if ! make -j2 "$target"; then
+      status=1
+      [ -f "$log" ] && cat "$log"
+    fi
+    logs+=("$builddir/$log")
+  done
   echo
   local summary_status=0
-  summarize "$builddir/test-suite.log" || summary_status=$?
+  summarize "${logs[@]}" || summary_status=$?
   if [ "$status" != 0 ] || [ "$summary_status" != 0 ]; then
     exit 1
   fi
