@@ -213,6 +213,10 @@ run_case () {
     opened_outside "$casedir/trace" > "$tmp/opened"
     [ -s "$tmp/opened" ] && problems="$problems opened-outside-root"
   fi
+  case $case_args in
+    save*) [ -e "$casedir/out.tar" ] && [ "$rc" != 0 ] && problems="$problems output-left-behind"
+           ls -A "$casedir" | grep -q 'gp-tmp' && problems="$problems temporary-left-behind" ;;
+  esac
   if [ -z "$problems" ]; then
     ok "$name: exit $rc, $(head -1 "$tmp/want" | cut -c1-100) (peak RSS $((rss / 1024)) MiB)"
   else

@@ -252,6 +252,46 @@ test_layer_dir_missing (void)
   g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING);
 }
 
+
+/* The driver's layer directory is resolved beneath the root: a layer
+ * directory that is a symlink out of the root is refused, one that stays
+ * inside it is followed. */
+static void
+test_layer_dir_beneath_root (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *top = g_dir_make_tmp ("gp-layerfs-XXXXXX", NULL);
+  g_autofree char *root = g_build_filename (top, "root", NULL);
+  g_autofree char *outside = g_build_filename (top, "outside", NULL);
+  g_autofree char *vfs = g_build_filename (root, "vfs", "dir", NULL);
+  g_autofree char *inside = g_build_filename (root, "elsewhere", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (vfs, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (outside, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (inside, 0755), ==, 0);
+  const char *out_id = "1111111111111111111111111111111111111111111111111111111111111111";
+  const char *in_id = "2222222222222222222222222222222222222222222222222222222222222222";
+  g_autofree char *out_link = g_build_filename (vfs, out_id, NULL);
+  g_autofree char *in_link = g_build_filename (vfs, in_id, NULL);
+  g_assert_cmpint (symlink (outside, out_link), ==, 0);
+  g_assert_cmpint (symlink ("../../elsewhere", in_link), ==, 0);
+  const GpDriver *d = gp_driver_lookup ("vfs", &error);
+  g_assert_no_error (error);
+
+  GpLayerDir *dir = gp_layer_dir_open_driver (d, root, out_id, &error);
+  g_assert_null (dir);
+  g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSAFE_PATH);
+  g_autofree char *expected = g_strdup_printf ("%s: layer directory leads out of the data root %s", out_link, root);
+  g_assert_true (g_str_has_prefix (error->message, expected));
+  g_clear_error (&error);
+
+  dir = gp_layer_dir_open_driver (d, root, in_id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (dir);
+  gp_layer_dir_unref (dir);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", top);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
 /* ---- drivers ---- */
 
 typedef struct {
@@ -418,6 +458,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/layerfs/open/message", test_open_message);
   g_test_add_func ("/layerfs/layer-dir/missing", test_layer_dir_missing);
+  g_test_add_func ("/layerfs/layer-dir/beneath-root", test_layer_dir_beneath_root);
   for (guint i = 0; i < G_N_ELEMENTS (driver_cases); i++)
     {
       g_autofree char *p = g_strdup_printf ("/layerfs/driver/layout/%s",

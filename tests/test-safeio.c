@@ -458,6 +458,37 @@ test_crash_exit (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (names2, ==, "");
 }
 
+/* A run killed right after mkdir_p created a directory: the directory has
+ * its final mode already (a rerun keeps existing directories), and no
+ * temporary is left.  The child is killed by its first crash point
+ * (GRAPHPIPE_TEST_CRASH_AT=1, read once per process: hence a subprocess). */
+static void
+test_mkdir_p_killed (gconstpointer data)
+{
+  guint child_umask = GPOINTER_TO_UINT (data);
+  if (g_test_subprocess ())
+    {
+      umask (child_umask);
+      g_autofree char *path = g_build_filename (g_getenv ("GP_TEST_MKDIR_DIR"), "a", "b", NULL);
+      gp_safeio_mkdir_p (path, 0755, NULL);
+      g_assert_not_reached ();
+    }
+  g_autofree char *dir = g_dir_make_tmp ("gp-safeio-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_setenv ("GP_TEST_MKDIR_DIR", dir, TRUE);
+  g_setenv ("GRAPHPIPE_TEST_CRASH_AT", "1", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_unsetenv ("GRAPHPIPE_TEST_CRASH_AT");
+  g_test_trap_assert_failed ();
+  g_autofree char *a = g_build_filename (dir, "a", NULL);
+  g_assert_cmphex (mode_of (a), ==, 0755);
+  g_autofree char *names = listing (dir);
+  g_assert_cmpstr (names, ==, "a");
+  g_autofree char *inner = listing (a);
+  g_assert_cmpstr (inner, ==, "");
+  g_assert_true (gp_safeio_remove_tree (dir, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -476,5 +507,7 @@ main (int argc, char **argv)
   ADD ("/safeio/mkdir-p/not-dir", test_mkdir_p_not_dir);
   ADD ("/safeio/crash/sigkill", test_crash_kill);
   ADD ("/safeio/crash/exit-mid-write", test_crash_exit);
+  g_test_add_data_func ("/safeio/crash/mkdir-p-umask-022", GUINT_TO_POINTER (022), test_mkdir_p_killed);
+  g_test_add_data_func ("/safeio/crash/mkdir-p-umask-077", GUINT_TO_POINTER (077), test_mkdir_p_killed);
   return g_test_run ();
 }
