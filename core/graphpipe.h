@@ -15,6 +15,7 @@
 #include "gp-json.h"
 #include "gp-v1image.h"
 #include "gp-digest.h"
+#include "gp-estimate.h"
 #include "gp-crc64.h"
 #include "gp-tarsplit.h"
 #include "gp-layerfs.h"
