@@ -126,7 +126,7 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
   const char *root = gp_context_get_root (ctx);
   const char *driver = gp_context_get_driver (ctx);
   gboolean dry_run = gp_context_get_dry_run (ctx);
-  g_autofree char *marker = g_build_filename (root, TAGS_MARKER, NULL);
+  g_autofree char *marker = g_build_filename (mig_dest_root (ctx), TAGS_MARKER, NULL);
   g_autofree char *legacy_name = g_strconcat ("repositories-", driver, NULL);
   g_autofree char *legacy = g_build_filename (root, legacy_name, NULL);
   struct stat st;
