@@ -90,6 +90,26 @@ gp_cli_options_clear (GpCliOptions *opts)
   g_clear_pointer (&opts->driver, g_free);
   g_clear_pointer (&opts->sets, g_strfreev);
   g_clear_pointer (&opts->plugin_dirs, g_strfreev);
+  g_clear_pointer (&opts->roots, g_strfreev);
+  g_clear_pointer (&opts->roots_from, g_free);
+  g_clear_pointer (&opts->target, g_free);
+  g_clear_pointer (&opts->layers_from, g_free);
+  g_clear_pointer (&opts->report, g_free);
+}
+
+/* --root DIR, repeatable: a batch when given more than once. */
+static gboolean
+root_arg (const char *name, const char *value, gpointer data, GError **error)
+{
+  GpCliOptions *opts = data;
+  guint n = opts->roots != NULL ? g_strv_length (opts->roots) : 0;
+
+  opts->roots = g_renew (char *, opts->roots, n + 2);
+  opts->roots[n] = g_strdup (value);
+  opts->roots[n + 1] = NULL;
+  g_free (opts->root);
+  opts->root = g_strdup (value);
+  return TRUE;
 }
 
 GOptionContext *
@@ -98,8 +118,12 @@ gp_cli_option_context_new (const char *command, const char *parameter,
                            const GOptionEntry *extra)
 {
   const GOptionEntry common[] = {
-    { "root", 'r', 0, G_OPTION_ARG_FILENAME, &opts->root,
-      "Docker data root (sets ${root})", "DIR" },
+    { "root", 'r', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, root_arg,
+      "Docker data root (sets ${root}); several: run on each in turn", "DIR" },
+    { "roots-from", 0, 0, G_OPTION_ARG_FILENAME, &opts->roots_from,
+      "Run on each data root listed in FILE (one per line, '#' comments)", "FILE" },
+    { "report", 0, 0, G_OPTION_ARG_FILENAME, &opts->report,
+      "Write a JSON report of the run to FILE ('-': standard output)", "FILE" },
     { "driver", 'd', 0, G_OPTION_ARG_STRING, &opts->driver,
       "Storage driver: vfs, aufs, overlay, overlay2, btrfs (sets ${driver})", "NAME" },
     { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opts->sets,
@@ -125,10 +149,12 @@ gp_cli_option_context_new (const char *command, const char *parameter,
   GOptionContext *oc = g_option_context_new (parameter);
 
   g_option_context_set_summary (oc, summary);
+  /* One main group whose callbacks get @opts. */
+  GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, opts, NULL);
   if (extra != NULL)
-    g_option_context_add_main_entries (oc, extra, NULL);
-
-  g_option_context_add_main_entries (oc, common, NULL);
+    g_option_group_add_entries (group, extra);
+  g_option_group_add_entries (group, common);
+  g_option_context_set_main_group (oc, group);
   g_option_context_set_description (oc,
     "Exit status: 0 success, 1 run failed, 2 usage or configuration error,\n"
     "130 interrupted.");
@@ -254,17 +280,58 @@ exit_code_for_run_error (const GError *error, int otherwise)
   return otherwise;
 }
 
-/* Runs (or with check_only, validates and prints) a preset.  extra_vars
- * holds name, value pairs, NULL-terminated. */
+typedef struct {
+  const char *command;
+  const char *preset_arg;
+  gboolean check_only;
+  const char *const *extra_vars;
+} RunArgs;
+
+static int run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
+                         gboolean check_only, const char *const *extra_vars);
+
+static int
+run_root_cb (GpCliOptions *opts, gpointer user_data)
+{
+  RunArgs *args = user_data;
+  return run_one_root (args->command, opts, args->preset_arg, args->check_only, args->extra_vars);
+}
+
+/* Runs (or with check_only, validates and prints) a preset, on each data
+ * root in turn when several are given (gp_cli_for_each_root()).
+ * extra_vars holds name, value pairs, NULL-terminated. */
 int
 gp_cli_run_preset (const char *command, GpCliOptions *opts, const char *preset_arg,
                    gboolean check_only, const char *const *extra_vars)
+{
+  if (opts->batch == NULL && gp_cli_is_batch (opts))
+    {
+      RunArgs args = { command, preset_arg, check_only, extra_vars };
+      return gp_cli_for_each_root (command, opts, run_root_cb, &args);
+    }
+  return run_one_root (command, opts, preset_arg, check_only, extra_vars);
+}
+
+static int
+run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
+              gboolean check_only, const char *const *extra_vars)
 {
   g_autoptr (GpContext) ctx = make_context (command, opts, extra_vars);
   if (ctx == NULL)
     return GP_EXIT_USAGE;
 
   g_autoptr (GError) error = NULL;
+  g_auto (GpCliTarget) target = { 0 };
+  if (opts->layers_from != NULL)
+    {
+      g_autofree char *layers = g_canonicalize_filename (opts->layers_from, NULL);
+      if (!g_file_test (layers, G_FILE_TEST_IS_DIR))
+        return gp_cli_usage_error (command, "--layers-from %s: not a directory", opts->layers_from);
+      gp_context_set_layers_root (ctx, layers);
+    }
+  if (opts->target != NULL && !gp_cli_target_prepare (opts, ctx, &target, &error))
+    return gp_cli_usage_error (command, "%s", error->message);
+
   g_autoptr (GpPreset) preset = gp_preset_lookup (preset_arg, &error);
   if (preset == NULL)
     {
@@ -299,17 +366,33 @@ gp_cli_run_preset (const char *command, GpCliOptions *opts, const char *preset_a
 
   gp_cli_signals_set_cancellable (gp_context_get_cancellable (ctx));
   int status = GP_EXIT_OK;
+  gboolean ran = FALSE;
   if (!gp_pipeline_prepare (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_USAGE);
   else if (!gp_pipeline_run (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_FAILED);
-  else if (gp_context_get_n_reported (ctx, GP_REPORT_FAILURE) > 0)
-    status = GP_EXIT_FAILED;
-  else if (opts->strict && gp_context_get_n_reported (ctx, GP_REPORT_WARNING) > 0)
+  else
     {
-      g_printerr ("graphpipe: error: warnings reported and --strict given\n");
-      status = GP_EXIT_FAILED;
+      ran = TRUE;
+      if (gp_context_get_n_reported (ctx, GP_REPORT_FAILURE) > 0)
+        status = GP_EXIT_FAILED;
+      else if (opts->strict && gp_context_get_n_reported (ctx, GP_REPORT_WARNING) > 0)
+        {
+          g_printerr ("graphpipe: error: warnings reported and --strict given\n");
+          status = GP_EXIT_FAILED;
+        }
     }
   gp_cli_signals_set_cancellable (NULL);
+
+  /* A target whose pipeline ran to its end is published, failures and
+   * all, like an in-place run; one cut short stays where a rerun resumes. */
+  if (ran && opts->target != NULL && !opts->dry_run && !gp_cli_target_publish (&target, &error))
+    status = exit_code_for_run_error (error, GP_EXIT_FAILED);
+
+  if (opts->report != NULL)
+    gp_cli_report_finish (command, opts,
+                          gp_cli_report_build (command, preset_arg, opts, ctx, &target, status,
+                                               error != NULL ? error->message : NULL),
+                          &status);
   return status;
 }

@@ -21,6 +21,9 @@ gp_cmd_save (int argc, char **argv)
       "Compression: none (default) or gzip", "none|gzip" },
     { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
       "Validate the pipeline and print the plan; run nothing", NULL },
+    { "layers-from", 0, 0, G_OPTION_ARG_FILENAME, &opts.layers_from,
+      "Read the layer files from the driver directories of data root SRC (a store "
+      "built by 'migrate --target')", "SRC" },
     { NULL }
   };
   g_autoptr (GOptionContext) oc = gp_cli_option_context_new (
