@@ -231,7 +231,7 @@ got=$(sed -n 's/.*layers to checksum (\([0-9]*\) bytes to hash).*/\1/p' "$tmp/dr
 ok_eq "$got" "$want" "dry run: bytes to hash = sum of the layers' tar sizes ($want)" ||
   sed 's/^/# /' "$tmp/dry.log" | grep -i 'dry run\|estimate'
 ok_grep "$tmp/dry.log" "estimate: $want bytes to hash at " "dry run prints the expected time from a measured SHA-256 speed"
-if grep -q 'estimate: .*MB/s per thread .*: expected [0-9.]* \(s\|min\|h\)' "$tmp/dry.log"; then
+if grep -q 'estimate: .*MB/s per thread .*: expected [0-9.]* \(ms\|s\|min\|h\)' "$tmp/dry.log"; then
   ok "the estimate names the speed and the expected time"
 else
   not_ok "the estimate names the speed and the expected time"
