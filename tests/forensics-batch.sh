@@ -18,6 +18,7 @@ MKLEGACY=${MKLEGACY:-$top_builddir/tests/gp-mklegacy}
 sample=$top_srcdir/data/sample-root.ini
 
 . "$top_srcdir/tests/migrate-tap.sh"
+. "$top_srcdir/tests/forensics-lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-batch-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -28,11 +29,6 @@ mk () {
   rm -rf "$tmp/$1"
   "$MKLEGACY" "$tmp/$1.ini" "$tmp/$1" > "$tmp/$1.mk.log" 2>&1 ||
     { sed 's/^/# /' "$tmp/$1.mk.log"; bail_out "gp-mklegacy $1 failed"; }
-}
-
-snapshot () {
-  (cd "$1" && LC_ALL=C find . -printf '%p\t%y\t%m\t%U:%G\t%s\t%n\t%T@\t%l\n' | LC_ALL=C sort &&
-   LC_ALL=C find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2)
 }
 
 # json_get FILE EXPR: a value of the report (python3), or SKIP.
@@ -124,10 +120,10 @@ ok_json "$tmp/f2.json" 'sorted(set(i["status"] for i in r["images"]))' "['earlie
 
 # ---- dry-run estimate: bytes = sum of the layers' tar sizes ----
 mk g
-snapshot "$tmp/g" > "$tmp/g.before"
+fx_snapshot "$tmp/g" > "$tmp/g.before"
 "$GRAPHPIPE" migrate --dry-run --root "$tmp/g" > "$tmp/g.dry" 2>&1
 ok_eq "$?" 0 "dry run exits 0"
-snapshot "$tmp/g" > "$tmp/g.after"
+fx_snapshot "$tmp/g" > "$tmp/g.after"
 if diff -q "$tmp/g.before" "$tmp/g.after" > /dev/null; then ok "dry run writes nothing"; else not_ok "dry run writes nothing"; fi
 got=$(sed -n 's/.*layers to checksum (\([0-9]*\) bytes to hash).*/\1/p' "$tmp/g.dry")
 if grep -q "estimate: $got bytes to hash at [0-9]* MB/s per thread .*: expected [0-9.]* \(ms\|s\|min\|h\)" "$tmp/g.dry"; then
@@ -138,25 +134,16 @@ else
 fi
 "$GRAPHPIPE" migrate --root "$tmp/g" > "$tmp/g.run" 2>&1
 ok_eq "$?" 0 "the real run exits 0"
-want=0
-for ts in "$tmp"/g/image/vfs/layerdb/sha256/*/tar-split.json.gz; do
-  n=$(gzip -dc < "$ts" | awk '
-    /"type":2/ { if (match($0, /"payload":"[A-Za-z0-9+\/=]*"/)) {
-                   p = substr($0, RSTART + 11, RLENGTH - 12); l = length(p) / 4 * 3
-                   if (p ~ /==$/) l -= 2; else if (p ~ /=$/) l -= 1; t += l } }
-    /"type":1/ { if (match($0, /"size":[0-9]+/)) t += substr($0, RSTART + 7, RLENGTH - 7) }
-    END { printf "%d\n", t }')
-  want=$((want + n))
-done
+want=$(fx_tar_bytes "$tmp"/g/image/vfs/layerdb/sha256/*/tar-split.json.gz)
 ok_eq "$got" "$want" "dry run: bytes to hash = sum of the layers' tar sizes"
 ok_eq "$(sed -n 's/^bytes hashed: //p' "$tmp/g.run")" "$want" "the real run hashed that many bytes"
 
 # ---- --target on a fixture: source identical, same store as in place ----
 mk h
-snapshot "$tmp/h" > "$tmp/h.before"
+fx_snapshot "$tmp/h" > "$tmp/h.before"
 "$GRAPHPIPE" migrate -q --root "$tmp/h" --target "$tmp/h-target" > "$tmp/h.log" 2>&1
 ok_eq "$?" 0 "--target exits 0" || sed 's/^/# /' "$tmp/h.log"
-snapshot "$tmp/h" > "$tmp/h.after"
+fx_snapshot "$tmp/h" > "$tmp/h.after"
 if diff -q "$tmp/h.before" "$tmp/h.after" > /dev/null; then ok "--target: source identical"; else not_ok "--target: source identical"; fi
 # Same store files as an in-place migration with --read-only-source
 # (which also keeps the helper files under image/vfs/graphpipe-migration).

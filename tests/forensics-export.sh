@@ -23,23 +23,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 . "$top_srcdir/tests/migrate-tap.sh"
+. "$top_srcdir/tests/forensics-lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-export-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 umask 022
 
-extract () {
-  rm -rf "$1" && mkdir -p "$1" &&
-  tar --numeric-owner -p --xattrs --xattrs-include='*' -xzf "$golden/legacy-root.tar.gz" -C "$1"
-}
-snapshot () {
-  (cd "$1" && LC_ALL=C find . -printf '%p\t%y\t%m\t%U:%G\t%s\t%n\t%T@\t%l\n' | LC_ALL=C sort &&
-   LC_ALL=C find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2)
-}
-
-extract "$tmp/src" || bail_out "cannot extract legacy-root.tar.gz"
-extract "$tmp/inplace" || bail_out "cannot extract legacy-root.tar.gz"
-snapshot "$tmp/src" > "$tmp/src.before"
+fx_extract "$tmp/src" || bail_out "cannot extract legacy-root.tar.gz"
+fx_extract "$tmp/inplace" || bail_out "cannot extract legacy-root.tar.gz"
+fx_snapshot "$tmp/src" > "$tmp/src.before"
 mkdir "$tmp/t"
 
 "$GRAPHPIPE" migrate -q --root "$tmp/inplace" > "$tmp/m.log" 2>&1
@@ -76,7 +68,7 @@ gzip -dc < "$golden/save-busybox.tar.gz" > "$tmp/docker2.tar"
 if cmp -s "$tmp/docker2.tar" "$tmp/exp2.tar"; then ok "export-legacy busybox = Docker 1.10.3's docker save"
 else not_ok "export-legacy busybox = Docker 1.10.3's docker save"; fi
 
-snapshot "$tmp/src" > "$tmp/src.after"
+fx_snapshot "$tmp/src" > "$tmp/src.after"
 if diff -u "$tmp/src.before" "$tmp/src.after" > "$tmp/src.diff"; then ok "nothing under the legacy root changed"
 else not_ok "nothing under the legacy root changed"; sed 's/^/# /' "$tmp/src.diff" | head; fi
 if [ -z "$(ls -A "$tmp/t")" ]; then ok "the temporary stores are removed"

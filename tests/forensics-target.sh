@@ -35,21 +35,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 . "$top_srcdir/tests/migrate-tap.sh"
+. "$top_srcdir/tests/forensics-lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-target-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 umask 022
 
-extract () {
-  rm -rf "$1" && mkdir -p "$1" &&
-  tar --numeric-owner -p --xattrs --xattrs-include='*' -xzf "$golden/$2" -C "$1"
-}
-
-# Everything about a tree that a write could change, atime and ctime aside.
-snapshot () {
-  (cd "$1" && LC_ALL=C find . -printf '%p\t%y\t%m\t%U:%G\t%s\t%n\t%T@\t%l\n' | LC_ALL=C sort &&
-   LC_ALL=C find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2)
-}
 # The same without mtimes: two runs that wrote the same files.
 content () {
   (cd "$1" && LC_ALL=C find . -printf '%p\t%y\t%m\t%U:%G\t%s\t%n\t%l\n' | LC_ALL=C sort &&
@@ -73,9 +64,9 @@ map_actual () {
     $1 ~ /\.migration-tardata$/ { $3 = "*"; $8 = "*" } { print }' | LC_ALL=C sort
 }
 
-extract "$tmp/pristine" legacy-root.tar.gz || bail_out "cannot extract legacy-root.tar.gz"
-extract "$tmp/src" legacy-root.tar.gz || bail_out "cannot extract legacy-root.tar.gz"
-snapshot "$tmp/src" > "$tmp/src.before"
+fx_extract "$tmp/pristine" || bail_out "cannot extract legacy-root.tar.gz"
+fx_extract "$tmp/src" || bail_out "cannot extract legacy-root.tar.gz"
+fx_snapshot "$tmp/src" > "$tmp/src.before"
 map_expected < "$golden/expected/tree.txt" > "$tmp/expected-tree"
 
 # ---- the migration into a target ----
@@ -89,7 +80,7 @@ else
   not_ok "the target is published, no work directory left"
 fi
 
-snapshot "$tmp/src" > "$tmp/src.after"
+fx_snapshot "$tmp/src" > "$tmp/src.after"
 if diff -u "$tmp/src.before" "$tmp/src.after" > "$tmp/src.diff"; then
   ok "the source root is identical before and after"
 else
@@ -158,11 +149,11 @@ else
 fi
 
 # ---- reruns ----
-snapshot "$tmp/out/store" > "$tmp/t1"
+fx_snapshot "$tmp/out/store" > "$tmp/t1"
 "$GRAPHPIPE" migrate -q --root "$tmp/src" --target "$tmp/out/store" > "$tmp/rerun.log" 2>&1
 rc=$?
 ok_eq "$rc" 0 "rerun on the published target exits 0" || sed 's/^/# /' "$tmp/rerun.log"
-snapshot "$tmp/out/store" > "$tmp/t2"
+fx_snapshot "$tmp/out/store" > "$tmp/t2"
 if diff -u "$tmp/t1" "$tmp/t2" > /dev/null; then ok "rerun changes nothing in the target"
 else not_ok "rerun changes nothing in the target"; fi
 
@@ -191,7 +182,7 @@ for p in $points; do
     sed 's/^/# /' "$tmp/kill.diff" "$tmp/kill.log" 2>/dev/null | head -20
   fi
 done
-snapshot "$tmp/src" > "$tmp/src.after2"
+fx_snapshot "$tmp/src" > "$tmp/src.after2"
 if diff -q "$tmp/src.before" "$tmp/src.after2" > /dev/null; then ok "the source root is still identical after killed runs"
 else not_ok "the source root is still identical after killed runs"; fi
 
@@ -209,24 +200,15 @@ ok_eq "$?" 2 "--target naming a file refused (exit 2)"
 rc=$?
 ok_eq "$rc" 0 "dry run with --target exits 0" || sed 's/^/# /' "$tmp/dry.log"
 if [ ! -e "$tmp/dry" ]; then ok "dry run with --target creates nothing"; else not_ok "dry run with --target creates nothing"; fi
-snapshot "$tmp/src" > "$tmp/src.after3"
+fx_snapshot "$tmp/src" > "$tmp/src.after3"
 if diff -q "$tmp/src.before" "$tmp/src.after3" > /dev/null; then ok "dry run leaves the source identical"
 else not_ok "dry run leaves the source identical"; fi
 
 # ---- the dry run's estimate ----
 # Docker's own tar-split files: a layer's tar is its segments (base64
 # payloads) plus its file contents.
-extract "$tmp/docker" migrated-root.tar.gz || bail_out "cannot extract migrated-root.tar.gz"
-want=0
-for ts in "$tmp"/docker/image/vfs/layerdb/sha256/*/tar-split.json.gz; do
-  n=$(gzip -dc < "$ts" | awk '
-    /"type":2/ { if (match($0, /"payload":"[A-Za-z0-9+\/=]*"/)) {
-                   p = substr($0, RSTART + 11, RLENGTH - 12); l = length(p) / 4 * 3
-                   if (p ~ /==$/) l -= 2; else if (p ~ /=$/) l -= 1; t += l } }
-    /"type":1/ { if (match($0, /"size":[0-9]+/)) t += substr($0, RSTART + 7, RLENGTH - 7) }
-    END { printf "%d\n", t }')
-  want=$((want + n))
-done
+fx_extract "$tmp/docker" migrated-root.tar.gz || bail_out "cannot extract migrated-root.tar.gz"
+want=$(fx_tar_bytes "$tmp"/docker/image/vfs/layerdb/sha256/*/tar-split.json.gz)
 got=$(sed -n 's/.*layers to checksum (\([0-9]*\) bytes to hash).*/\1/p' "$tmp/dry.log")
 ok_eq "$got" "$want" "dry run: bytes to hash = sum of the layers' tar sizes ($want)" ||
   sed 's/^/# /' "$tmp/dry.log" | grep -i 'dry run\|estimate'
