@@ -104,6 +104,14 @@ ok_grep "$tmp/good.log" "summary: 3 roots, 3 succeeded, 0 failed" "summary: 3 su
 "$GRAPHPIPE" migrate -q --root "$tmp/a" --root "$tmp/c" --target "$tmp/t" > /dev/null 2>&1
 ok_eq "$?" 2 "--target with several roots refused (exit 2)"
 
+# verify takes a batch too, each root with its own driver.
+sed 's/^driver=vfs$/driver=aufs/' "$sample" > "$tmp/v.ini"
+"$MKLEGACY" "$tmp/v.ini" "$tmp/v" > /dev/null 2>&1 || bail_out "gp-mklegacy v (aufs) failed"
+"$GRAPHPIPE" migrate -q --root "$tmp/v" > /dev/null 2>&1
+"$GRAPHPIPE" verify -q --root "$tmp/a" --root "$tmp/v" > /dev/null 2> "$tmp/verify.log"
+ok_eq "$?" 0 "verify of a vfs and an aufs root in one batch exits 0" || sed 's/^/# /' "$tmp/verify.log" | tail
+ok_grep "$tmp/verify.log" "summary: 2 roots, 2 succeeded, 0 failed" "verify batch: one summary"
+
 # ---- a single root's report ----
 mk f "$BAD_IMAGE"
 "$GRAPHPIPE" migrate -q --root "$tmp/f" --report "$tmp/f.json" > /dev/null 2>&1

@@ -160,7 +160,14 @@ else not_ok "rerun changes nothing in the target"; fi
 content "$tmp/out/store" > "$tmp/reference"
 GRAPHPIPE_TEST_CRASH_LOG=1 "$GRAPHPIPE" migrate -q --root "$tmp/src" --target "$tmp/count" \
   2> "$tmp/count.log" > /dev/null
+rc=$?
 total=$(grep -c '^crash point' "$tmp/count.log")
+if [ "$rc" = 0 ] && [ "$total" -gt 20 ]; then
+  ok "a run into a target passes $total crash points"
+else
+  not_ok "a run into a target passes $total crash points (exit $rc)"
+  sed 's/^/# /' "$tmp/count.log" | tail -20
+fi
 for p in $points; do
   [ "$p" = last ] && p=$total
   rm -rf "$tmp/k"
