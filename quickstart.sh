@@ -18,6 +18,7 @@ builddir=$top/_build/quickstart
 packages=(
   build-essential autoconf automake libtool pkg-config
   libglib2.0-dev libjson-glib-dev libarchive-dev zlib1g-dev nettle-dev
+  groff-base
 )
 
 usage () {
