@@ -48,13 +48,19 @@ typedef struct {
   GpVerbosity verbosity;
   char *stage;           /* NULL: no stage running, nothing to draw */
   gint64 stage_start;
-  gint64 phase_start;    /* the ETA counts from here (a new total) */
-  guint64 phase_done0;
+  /* Items (item-done events): done/total; a new total starts a new phase
+   * for the ETA. */
   guint64 done;
   guint64 total;
-  guint64 bytes_done;    /* bytes of finished items */
-  guint64 stage_bytes;   /* bytes of item-less progress events */
-  GHashTable *inflight;  /* item -> guint64* bytes so far */
+  gint64 phase_start;
+  guint64 phase_done0;
+  /* Units of progress events with a total (e.g. bytes of all layers). */
+  guint64 units_done;
+  guint64 units_total;
+  gint64 units_start;
+  guint64 units_done0;
+  guint64 item_bytes;    /* sum of item-done bytes */
+  guint64 stage_bytes;   /* the largest bytes of a progress event */
   gint64 last_draw;
   gboolean drawn;
 } ProgressBar;
@@ -69,7 +75,6 @@ progress_bar_free (gpointer data)
       fflush (bar->stream);
     }
   g_free (bar->stage);
-  g_hash_table_unref (bar->inflight);
   g_free (bar);
 }
 
@@ -85,14 +90,7 @@ bar_clear (ProgressBar *bar)
 static guint64
 bar_bytes (ProgressBar *bar)
 {
-  guint64 n = bar->bytes_done;
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, bar->inflight);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    n += *(guint64 *) value;
-  return MAX (n, bar->stage_bytes);
+  return MAX (bar->item_bytes, bar->stage_bytes);
 }
 
 static void
@@ -148,16 +146,20 @@ bar_format (ProgressBar *bar, gint64 now)
   double elapsed = (now - bar->stage_start) / (double) G_USEC_PER_SEC;
   guint64 bytes = bar_bytes (bar);
 
-  if (bar->total > 0)
+  /* The cells: units when the stage counts them, else items. */
+  guint64 cells_done = bar->units_total > 0 ? bar->units_done : bar->done;
+  guint64 cells_total = bar->units_total > 0 ? bar->units_total : bar->total;
+  if (cells_total > 0)
     {
-      guint64 done = MIN (bar->done, bar->total);
-      guint filled = (guint) (done * BAR_CELLS / bar->total);
+      guint filled = (guint) (MIN (cells_done, cells_total) * BAR_CELLS / cells_total);
       g_string_append (line, "  [");
       for (guint i = 0; i < BAR_CELLS; i++)
         g_string_append_c (line, i < filled ? '#' : '-');
-      g_string_append_printf (line, "] %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT,
-                              bar->done, bar->total);
+      g_string_append_c (line, ']');
     }
+  if (bar->total > 0)
+    g_string_append_printf (line, " %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT,
+                            bar->done, bar->total);
   else if (bar->done > 0)
     g_string_append_printf (line, "  %" G_GUINT64_FORMAT " done", bar->done);
 
@@ -175,18 +177,23 @@ bar_format (ProgressBar *bar, gint64 now)
   else if (bar->done > 0 && elapsed >= 0.5)
     g_string_append_printf (line, "  %.1f/s", bar->done / elapsed);
 
-  double phase = (now - bar->phase_start) / (double) G_USEC_PER_SEC;
-  if (bar->total > bar->done && bar->done > bar->phase_done0 && phase >= 0.5)
+  /* ETA: from the units when counted, else from the items of this phase. */
+  double left = -1;
+  if (bar->units_total > bar->units_done && bar->units_done > bar->units_done0)
     {
-      double per_item = phase / (double) (bar->done - bar->phase_done0);
-      g_string_append (line, "  ETA ");
-      append_duration (line, per_item * (double) (bar->total - bar->done));
+      double t = (now - bar->units_start) / (double) G_USEC_PER_SEC;
+      if (t >= 0.5)
+        left = t / (double) (bar->units_done - bar->units_done0)
+               * (double) (bar->units_total - bar->units_done);
     }
-  else
+  else if (bar->total > bar->done && bar->done > bar->phase_done0)
     {
-      g_string_append (line, "  ");
-      append_duration (line, elapsed);
+      double t = (now - bar->phase_start) / (double) G_USEC_PER_SEC;
+      if (t >= 0.5)
+        left = t / (double) (bar->done - bar->phase_done0) * (double) (bar->total - bar->done);
     }
+  g_string_append (line, left >= 0 ? "  ETA " : "  ");
+  append_duration (line, left >= 0 ? left : elapsed);
   return g_string_free (line, FALSE);
 }
 
@@ -227,14 +234,14 @@ bar_reset_stage (ProgressBar *bar, const char *stage)
 {
   g_free (bar->stage);
   bar->stage = g_strdup (stage);
-  bar->stage_start = bar->phase_start = g_get_monotonic_time ();
-  bar->phase_done0 = bar->done = bar->total = 0;
-  bar->bytes_done = bar->stage_bytes = 0;
-  g_hash_table_remove_all (bar->inflight);
+  bar->stage_start = bar->phase_start = bar->units_start = g_get_monotonic_time ();
+  bar->done = bar->total = bar->phase_done0 = 0;
+  bar->units_done = bar->units_total = bar->units_done0 = 0;
+  bar->item_bytes = bar->stage_bytes = 0;
 }
 
-/* done/total of a new event: a different total (or a count going back)
- * starts a new phase for the ETA. */
+/* done/total of an item-done event: a different total (or a count going
+ * back) starts a new phase for the ETA. */
 static void
 bar_count (ProgressBar *bar, guint64 done, guint64 total)
 {
@@ -245,6 +252,19 @@ bar_count (ProgressBar *bar, guint64 done, guint64 total)
     }
   bar->done = done;
   bar->total = total;
+}
+
+/* done/total of a progress event, the same way. */
+static void
+bar_count_units (ProgressBar *bar, guint64 done, guint64 total)
+{
+  if (total != bar->units_total || done < bar->units_done)
+    {
+      bar->units_start = g_get_monotonic_time ();
+      bar->units_done0 = done;
+    }
+  bar->units_done = done;
+  bar->units_total = total;
 }
 
 static void
@@ -271,31 +291,16 @@ progress_bar_func (const GpEvent *event, gpointer user_data)
     case GP_EVENT_ITEM_DONE:
       if (event->done > 0 || event->total > 0)
         bar_count (bar, event->done, event->total);
-      bar->bytes_done += event->bytes;
-      if (event->item != NULL)
-        g_hash_table_remove (bar->inflight, event->item);
+      bar->item_bytes += event->bytes;
       if (bar->verbosity >= GP_VERBOSITY_VERBOSE)
         bar_print_line (bar, event);
       if (normal)
         bar_draw (bar, bar->verbosity >= GP_VERBOSITY_VERBOSE);
       break;
     case GP_EVENT_PROGRESS:
-      if (event->item != NULL)
-        {
-          guint64 *value = g_hash_table_lookup (bar->inflight, event->item);
-          if (value == NULL)
-            {
-              value = g_new (guint64, 1);
-              g_hash_table_insert (bar->inflight, g_strdup (event->item), value);
-            }
-          *value = event->bytes;
-        }
-      else
-        {
-          bar->stage_bytes = event->bytes;
-          if (event->total > 0)
-            bar_count (bar, event->done, event->total);
-        }
+      bar->stage_bytes = MAX (bar->stage_bytes, event->bytes);
+      if (event->total > 0)
+        bar_count_units (bar, event->done, event->total);
       if (normal)
         bar_draw (bar, FALSE);
       break;
@@ -345,7 +350,6 @@ gp_context_add_progress_bar (GpContext *ctx, FILE *stream, GpVerbosity verbosity
   ProgressBar *bar = g_new0 (ProgressBar, 1);
   bar->stream = stream;
   bar->verbosity = verbosity;
-  bar->inflight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return gp_context_add_sink (ctx, progress_bar_func, bar, progress_bar_free);
 }
 

@@ -637,6 +637,46 @@ test_json_format (void)
     }
 }
 
+/* The bar's line in-process: items from item-done events, bytes and the
+ * cells from progress events, a warning printed on a line of its own. */
+static void
+test_bar_sink (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (fx->tmp, "bar", NULL);
+  FILE *stream = fopen (path, "w");
+  g_assert_nonnull (stream);
+  g_autoptr (GpContext) ctx = gp_context_new ();
+  gp_context_add_progress_bar (ctx, stream, GP_VERBOSITY_NORMAL);
+
+  GpEvent started = { .kind = GP_EVENT_STAGE_STARTED, .stage = "copy" };
+  gp_context_emit (ctx, &started);
+  gp_context_set_current_stage (ctx, "copy");
+  gp_context_emit_item_done (ctx, "one", 1, 4, 1024, NULL);
+  gp_context_emit_progress (ctx, "two", 3 << 20, 6 << 20, 3 << 20);
+  gp_context_report (ctx, GP_REPORT_WARNING, "two", "odd");
+  gp_context_set_current_stage (ctx, NULL);
+  GpEvent finished = { .kind = GP_EVENT_STAGE_FINISHED, .stage = "copy", .message = "1.00 s" };
+  gp_context_emit (ctx, &finished);
+  GpEvent report = { .kind = GP_EVENT_REPORT, .message = "all done\n" };
+  gp_context_emit (ctx, &report);
+  fclose (stream);
+
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_autofree char *escaped = g_strescape (text, NULL);
+  g_test_message ("%s", escaped);
+  g_assert_true (g_str_has_prefix (text, "\rcopy  0:00\033[K"));
+  /* Cleared, the warning, the bar again: half the units, 1 of 4 items,
+   * the progress event's bytes. */
+  g_assert_nonnull (strstr (text, "\r\033[K[copy] warning: two: odd\n"
+                                  "\rcopy  [##########----------] 1/4  3.0 MiB  "));
+  g_assert_true (g_str_has_suffix (text, "\033[K\r\033[K[copy] finished (1.00 s)\nall done\n"));
+  g_auto (GStrv) screen = emulate_terminal (text);
+  g_assert_cmpstrv (screen, ((const char *const[]) { "[copy] warning: two: odd",
+                                                     "[copy] finished (1.00 s)", "all done",
+                                                     "", NULL }));
+}
+
 typedef struct {
   GpContext *ctx;
   guint index;
@@ -749,6 +789,7 @@ main (int argc, char **argv)
   g_test_add_func ("/progress/json/format", test_json_format);
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/progress/json/writer-threads", test_json_writer_threads);
+  ADD ("/progress/bar/sink", test_bar_sink);
   ADD ("/progress/json/writer-unfinished", test_json_writer_unfinished);
   ADD ("/progress/cli/json-stderr", test_cli_json_stderr);
   ADD ("/progress/cli/json-events-file", test_cli_json_events_file);
