@@ -18,17 +18,19 @@ gp () { env -i PATH=/usr/bin:/bin HOME="$tmp" "$bindir/graphpipe" "$@"; }
 [ -x "$bindir/graphpipe" ] || { echo "installcheck: $bindir/graphpipe not installed" >&2; exit 1; }
 
 stages=$(gp stages) || fail "graphpipe stages exits non-zero"
-for s in scan-graph register-layers build-configs rewrite-containers migrate-tags; do
+for s in scan-graph register-layers build-configs rewrite-containers migrate-tags tar-export verify; do
   case $stages in
     *"$s "*) pass "stage $s found" ;;
     *) fail "stage $s not found by the installed graphpipe: $stages" ;;
   esac
 done
 presets=$(gp presets) || fail "graphpipe presets exits non-zero"
-case $presets in
-  *migrate*) pass "preset migrate found" ;;
-  *) fail "preset migrate not found by the installed graphpipe: $presets" ;;
-esac
+for p in migrate save verify; do
+  case $presets in
+    *"$p "*) pass "preset $p found" ;;
+    *) fail "preset $p not found by the installed graphpipe: $presets" ;;
+  esac
+done
 
 "$mklegacy" "$srcdir/data/sample-root.ini" "$tmp/root" > /dev/null
 if gp migrate --root "$tmp/root" --progress=plain > "$tmp/out" 2>&1 \
@@ -36,6 +38,20 @@ if gp migrate --root "$tmp/root" --progress=plain > "$tmp/out" 2>&1 \
   pass "graphpipe migrate with no environment"
 else
   fail "graphpipe migrate with no environment:"
+  cat "$tmp/out" >&2
+fi
+
+if gp save --root "$tmp/root" -o "$tmp/out.tar" --progress=plain myapp:latest > "$tmp/out" 2>&1 \
+   && [ -s "$tmp/out.tar" ]; then
+  pass "graphpipe save with no environment"
+else
+  fail "graphpipe save with no environment:"
+  cat "$tmp/out" >&2
+fi
+if gp verify --root "$tmp/root" --progress=plain > "$tmp/out" 2>&1; then
+  pass "graphpipe verify with no environment"
+else
+  fail "graphpipe verify with no environment:"
   cat "$tmp/out" >&2
 fi
 
