@@ -47,6 +47,8 @@ signal_watcher (gpointer data)
 
       if (!cancelled)
         _exit (GP_EXIT_INTERRUPTED);
+      if (gp_cli_output_is_json ())
+        continue;
 
       static const char msg[] =
         "graphpipe: interrupted, stopping at the next safe point (again to exit now)\n";
@@ -95,6 +97,8 @@ gp_cli_options_clear (GpCliOptions *opts)
   g_clear_pointer (&opts->target, g_free);
   g_clear_pointer (&opts->layers_from, g_free);
   g_clear_pointer (&opts->report, g_free);
+  g_clear_pointer (&opts->progress, g_free);
+  g_clear_pointer (&opts->events, g_free);
 }
 
 /* --root DIR, repeatable: a batch when given more than once. */
@@ -141,7 +145,12 @@ gp_cli_option_context_new (const char *command, const char *parameter,
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opts->quiet,
       "Print only warnings and errors", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose,
-      "Also print progress", NULL },
+      "Also print every finished item and progress", NULL },
+    { "progress", 0, 0, G_OPTION_ARG_STRING, &opts->progress,
+      "Standard error shows: auto (a bar on a terminal, else lines), bar, plain, "
+      "json (one JSON object per line) or none", "MODE" },
+    { "events", 0, 0, G_OPTION_ARG_FILENAME, &opts->events,
+      "Also write the events as JSON lines to FILE", "FILE" },
     { NULL }
   };
   g_autofree char *prgname = g_strdup_printf ("graphpipe %s", command);
@@ -168,7 +177,10 @@ gp_cli_usage_error (const char *command, const char *format, ...)
   va_start (args, format);
   g_autofree char *message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_printerr ("graphpipe %s: %s\n", command, message);
+  g_autofree char *full = g_strdup_printf ("graphpipe %s: %s", command, message);
+  if (gp_cli_output_message (GP_EVENT_ERROR, full))
+    return GP_EXIT_USAGE;
+  g_printerr ("%s\n", full);
   g_printerr ("Try 'graphpipe %s --help'.\n", command);
   return GP_EXIT_USAGE;
 }
@@ -187,6 +199,8 @@ gp_cli_parse (GOptionContext *oc, const char *command, int *argc, char ***argv)
 void
 gp_cli_print_error (const GError *error)
 {
+  if (gp_cli_output_message (GP_EVENT_ERROR, error->message))
+    return;
   g_printerr ("graphpipe: error: %s\n", error->message);
 }
 
@@ -273,7 +287,8 @@ exit_code_for_run_error (const GError *error, int otherwise)
 {
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_printerr ("graphpipe: interrupted\n");
+      if (!gp_cli_output_message (GP_EVENT_ERROR, "interrupted"))
+        g_printerr ("graphpipe: interrupted\n");
       return GP_EXIT_INTERRUPTED;
     }
   gp_cli_print_error (error);
@@ -316,6 +331,9 @@ static int
 run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
               gboolean check_only, const char *const *extra_vars)
 {
+  int output_status = gp_cli_output_init (command, opts);
+  if (output_status != GP_EXIT_OK)
+    return output_status;
   g_autoptr (GpContext) ctx = make_context (command, opts, extra_vars);
   if (ctx == NULL)
     return GP_EXIT_USAGE;
@@ -344,7 +362,8 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
   if (pipeline == NULL)
     {
       gp_cli_print_error (error);
-      if (g_error_matches (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNDEFINED_VARIABLE))
+      if (g_error_matches (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNDEFINED_VARIABLE)
+          && !gp_cli_output_is_json ())
         g_printerr ("hint: --root and --driver define ${root} and ${driver}; "
                     "--set NAME=VALUE defines ${NAME}\n");
       return GP_EXIT_USAGE;
@@ -359,10 +378,7 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
       return GP_EXIT_OK;
     }
 
-  GpVerbosity verbosity = opts->quiet ? GP_VERBOSITY_QUIET
-                          : opts->verbose ? GP_VERBOSITY_VERBOSE
-                          : GP_VERBOSITY_NORMAL;
-  gp_context_add_line_logger (ctx, stderr, verbosity);
+  gp_cli_output_attach (ctx, opts);
 
   gp_cli_signals_set_cancellable (gp_context_get_cancellable (ctx));
   int status = GP_EXIT_OK;
@@ -378,7 +394,9 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
         status = GP_EXIT_FAILED;
       else if (opts->strict && gp_context_get_n_reported (ctx, GP_REPORT_WARNING) > 0)
         {
-          g_printerr ("graphpipe: error: warnings reported and --strict given\n");
+          const char *strict = "warnings reported and --strict given";
+          if (!gp_cli_output_message (GP_EVENT_ERROR, strict))
+            g_printerr ("graphpipe: error: %s\n", strict);
           status = GP_EXIT_FAILED;
         }
     }

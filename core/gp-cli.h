@@ -33,6 +33,8 @@ typedef struct {
   gboolean strict;
   gboolean quiet;
   gboolean verbose;
+  char *progress;
+  char *events;
 
   /* Batches, targets, reports (gp-cli-batch.c, gp-cli-target.c,
    * gp-cli-report.c). */
@@ -79,6 +81,13 @@ void gp_cli_print_error (const GError *error);
 GpLoader *gp_cli_make_loader (GpCliOptions *opts);
 int gp_cli_run_preset (const char *command, GpCliOptions *opts, const char *preset_arg,
                        gboolean check_only, const char *const *extra_vars);
+
+int gp_cli_output_init (const char *command, GpCliOptions *opts);
+gboolean gp_cli_output_is_json (void);
+void gp_cli_output_attach (GpContext *ctx, GpCliOptions *opts);
+gboolean gp_cli_output_message (GpEventKind kind, const char *message);
+int gp_cli_report_nothing (const char *command, GpCliOptions *opts,
+                           const char *format, ...) G_GNUC_PRINTF (3, 4);
 
 gboolean gp_cli_is_batch (GpCliOptions *opts);
 int gp_cli_for_each_root (const char *command, GpCliOptions *opts, GpCliRootFunc func,

@@ -63,10 +63,8 @@ migrate_root (GpCliOptions *opts_, gpointer user_data)
       else
         {
           /* No graph/: nothing to migrate, and Docker writes nothing (§8). */
-          if (!opts.quiet)
-            g_printerr ("graphpipe migrate: %s has no legacy graph/ directory: nothing to "
-                        "migrate\n", opts.root);
-          return GP_EXIT_OK;
+          return gp_cli_report_nothing ("migrate", &opts, "graphpipe migrate: %s has no legacy "
+                                        "graph/ directory: nothing to migrate", opts.root);
         }
     }
   return gp_cli_run_preset ("migrate", &opts, "migrate", check, NULL);

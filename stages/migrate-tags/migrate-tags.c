@@ -111,7 +111,8 @@ migrate_tag (GpContext *ctx, GpRepositories *repos, const char *name, const char
     }
   *changed = TRUE;
   gp_context_add_counter (ctx, MIG_TAGS_MIGRATED, 1);
-  mig_info (ctx, NULL, "migrated tag %s:%s to point to %s", name, key, image_id);
+  g_autofree char *tag = g_strdup_printf ("%s:%s", name, key);
+  mig_info (ctx, tag, "migrated tag %s to point to %s", tag, image_id);
 }
 
 static gboolean

@@ -49,6 +49,7 @@ typedef struct {
   gboolean read_only_source;
   gint n_done;
   guint n_total;
+  guint64 bytes_seen; /* atomic: bytes hashed so far, for progress events */
 } Job;
 
 typedef struct {
@@ -66,6 +67,33 @@ task_free (Task *task)
 }
 
 /* ---- the checksum of one layer (§4.9 C) ---- */
+
+/* Progress within big layers, for the bar: every 16 MiB of a layer, an
+ * event with the bytes hashed so far by all workers. */
+#define PROGRESS_STEP ((guint64) 16 << 20)
+
+typedef struct {
+  Job *job;
+  const char *id;
+  guint64 bytes;   /* of this layer */
+} Ticker;
+
+static void
+ticker_add (Ticker *t, gsize len)
+{
+  guint64 before = t->bytes;
+  guint64 all = __atomic_add_fetch (&t->job->bytes_seen, (guint64) len, __ATOMIC_RELAXED);
+  t->bytes += len;
+  if (before / PROGRESS_STEP != t->bytes / PROGRESS_STEP)
+    gp_context_emit_progress (t->job->ctx, t->id, 0, 0, all);
+}
+
+static gboolean
+ticker_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  ticker_add (user_data, len);
+  return TRUE;
+}
 
 typedef struct {
   const Job *job;
@@ -117,7 +145,8 @@ checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpT
   g_autofree char *display = g_strdup_printf ("graph/%s/%s", id, LEGACY_TARDATA);
   g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, display, GP_TAR_SPLIT_FLAGS_NONE);
   Opener opener = { job, id, NULL };
-  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, &opener, NULL, NULL,
+  Ticker ticker = { (Job *) job, id, 0 };
+  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, &opener, ticker_write, &ticker,
                                        gp_context_get_cancellable (job->ctx), stats, error);
   g_clear_pointer (&opener.dir, gp_layer_dir_unref);
   g_clear_pointer (&reader, gp_tar_split_reader_free);
@@ -134,6 +163,7 @@ typedef struct {
   GpTarSplitDisassembler *dis;
   guint64 bytes;
   GCancellable *cancellable;
+  Ticker ticker;
 } DiffSink;
 
 static gboolean
@@ -142,6 +172,7 @@ diff_sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
   DiffSink *sink = user_data;
 
   sink->bytes += len;
+  ticker_add (&sink->ticker, len);
   return gp_tar_split_disassembler_push (sink->dis, buf, len, error);
 }
 
@@ -178,7 +209,7 @@ checksum_from_driver (const Job *job, Task *task, const char *helper_dir, GpTarS
     return FALSE;
   g_autoptr (GpTarSplitDisassembler) dis = gp_tar_split_disassembler_new (gp_safe_file_write, out,
                                                                           GP_TAR_SPLIT_FLAGS_NONE);
-  DiffSink sink = { dis, 0, gp_context_get_cancellable (job->ctx) };
+  DiffSink sink = { dis, 0, gp_context_get_cancellable (job->ctx), { (Job *) job, task->image->id, 0 } };
   if (!driver_diff (job->driver, job->root, task->image, diff_sink_write, &sink, sink.cancellable, error))
     return FALSE;
   if (!gp_tar_split_disassembler_finish (dis, stats, error))
