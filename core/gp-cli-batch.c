@@ -66,6 +66,8 @@ gp_cli_is_batch (GpCliOptions *opts)
   return opts->roots_from != NULL || (opts->roots != NULL && g_strv_length (opts->roots) > 1);
 }
 
+/* The summary: a report event in JSON mode (--progress=json, --events),
+ * text on standard error otherwise. */
 static void
 print_summary (const char *command, GPtrArray *results, guint n_roots)
 {
@@ -74,16 +76,19 @@ print_summary (const char *command, GPtrArray *results, guint n_roots)
     if (((GpCliRootResult *) results->pdata[i])->status == GP_EXIT_OK)
       n_ok++;
 
-  g_printerr ("graphpipe %s: summary: %u root%s, %u succeeded, %u failed%s\n", command, n_roots,
-              n_roots == 1 ? "" : "s", n_ok, results->len - n_ok,
-              results->len < n_roots ? ", the rest not run (interrupted)" : "");
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_string_append_printf (text, "graphpipe %s: summary: %u root%s, %u succeeded, %u failed%s\n",
+                          command, n_roots, n_roots == 1 ? "" : "s", n_ok, results->len - n_ok,
+                          results->len < n_roots ? ", the rest not run (interrupted)" : "");
   for (guint i = 0; i < results->len; i++)
     {
       GpCliRootResult *r = results->pdata[i];
       g_autofree char *status = r->status == GP_EXIT_OK ? g_strdup ("ok")
                                 : g_strdup_printf ("FAILED (exit %d)", r->status);
-      g_printerr ("  %-16s %8.1f s  %s\n", status, r->elapsed_us / 1e6, r->root);
+      g_string_append_printf (text, "  %-16s %8.1f s  %s\n", status, r->elapsed_us / 1e6, r->root);
     }
+  if (!gp_cli_output_message (GP_EVENT_REPORT, text->str))
+    g_printerr ("%s", text->str);
 }
 
 /* The batch's --report: one object holding each root's report. */
@@ -154,6 +159,10 @@ gp_cli_for_each_root (const char *command, GpCliOptions *opts, GpCliRootFunc fun
   if (opts->target != NULL && roots->len > 1)
     return gp_cli_usage_error (command, "--target takes one data root, %u given", roots->len);
 
+  int output_status = gp_cli_output_init (command, opts);
+  if (output_status != GP_EXIT_OK)
+    return output_status;
+
   g_autofree char *user_driver = g_strdup (opts->driver);
   g_autoptr (GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) root_result_free);
   opts->batch = results;
@@ -164,8 +173,10 @@ gp_cli_for_each_root (const char *command, GpCliOptions *opts, GpCliRootFunc fun
       GpCliRootResult *r = g_new0 (GpCliRootResult, 1);
       r->root = g_strdup (root);
       g_ptr_array_add (results, r);
-      if (!opts->quiet)
-        g_printerr ("graphpipe %s: [%u/%u] %s\n", command, i + 1, roots->len, root);
+      g_autofree char *header = g_strdup_printf ("graphpipe %s: [%u/%u] %s", command, i + 1,
+                                                 roots->len, root);
+      if (!gp_cli_output_message (GP_EVENT_ITEM_DONE, header) && !opts->quiet)
+        g_printerr ("%s\n", header);
 
       g_free (opts->root);
       opts->root = g_strdup (root);
