@@ -20,7 +20,7 @@ packages=(
   build-essential autoconf automake libtool pkg-config
   libglib2.0-dev libjson-glib-dev libarchive-dev zlib1g-dev nettle-dev
   tar gzip xz-utils
-  strace
+  groff-base strace
 )
 # Real clients the tests compare against (installed with their
 # recommended packages: podman needs its runtime helpers).
