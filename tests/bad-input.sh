@@ -47,7 +47,10 @@ trap 'exit 1' INT TERM
 tmp=$(cd "$tmp" && pwd -P)
 
 use_strace=no
-if command -v strace > /dev/null 2>&1 && strace -f -qq -e trace=openat -o /dev/null true 2> /dev/null; then
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+  # LeakSanitizer refuses to run under ptrace; the normal build traces.
+  diag "ASan build: opened files are not traced (the canary checks remain)"
+elif command -v strace > /dev/null 2>&1 && strace -f -qq -e trace=openat -o /dev/null true 2> /dev/null; then
   use_strace=yes
 else
   diag "strace not usable: opened files are not traced (the canary checks remain)"
@@ -222,7 +225,7 @@ run_case () {
   else
     not_ok "$name:$problems"
     sed 's/^/#   want: /' "$tmp/want" | head -5
-    grep -v '^crash point' "$casedir/out" | sed 's/^/#   | /' | head -20
+    grep -v '^crash point' "$casedir/out" | sed 's/^/#   | /' | tail -20
     diff "$tmp/view.before" "$tmp/view.after" | sed 's/^/#   source: /' | head -5
     sed 's/^/#   new: /' "$tmp/new" | head -5
     diff "$tmp/outside.before" "$tmp/outside.after" | sed 's/^/#   outside: /' | head -5
