@@ -6,10 +6,12 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gp-digest.h"
+#include "gp-safeio.h"
 #include "gp-store.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -35,6 +37,12 @@ put (const char *dir, const char *name, const guint8 *data, gssize len)
   g_free (path);
 }
 
+static void
+remove_root (void)
+{
+  gp_safeio_remove_tree (root, NULL);
+}
+
 int
 LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 {
@@ -42,6 +50,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   if (root == NULL)
     {
       root = g_dir_make_tmp ("gp-fuzz-layerdb-XXXXXX", NULL);
+      g_assert (root != NULL);
+      atexit (remove_root);
       layer = g_build_filename (root, "image", "vfs", "layerdb", "sha256", CHAIN, NULL);
       mount = g_build_filename (root, "image", "vfs", "layerdb", "mounts", MOUNT, NULL);
       g_assert (g_mkdir_with_parents (layer, 0755) == 0 && g_mkdir_with_parents (mount, 0755) == 0);

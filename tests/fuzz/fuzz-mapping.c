@@ -6,10 +6,12 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gp-graph.h"
+#include "gp-safeio.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
@@ -25,6 +27,12 @@ put (const void *data, gsize len)
   fclose (f);
 }
 
+static void
+remove_root (void)
+{
+  gp_safeio_remove_tree (root, NULL);
+}
+
 int
 LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 {
@@ -32,6 +40,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
     {
       root = g_dir_make_tmp ("gp-fuzz-mapping-XXXXXX", NULL);
       g_assert (root != NULL);
+      atexit (remove_root);
       file = g_build_filename (root, ".migration-v1-images.json", NULL);
     }
   put (data, size);
