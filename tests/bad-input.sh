@@ -118,7 +118,7 @@ new_outside_store () {
 # case's scratch directory but not under the root (e.g. the canaries).
 opened_outside () {
   sed -n 's/^[0-9]* *\(open\|openat\|openat2\|creat\)(\(.*\)$/\2/p' "$1" |
-  awk -v root="$root" -v scratch="$casedir" '
+  awk -v root="$root" -v scratch="$casedir" -v cwd="$(pwd -P)" '
     function clean (p,   n, parts, out, i, k) {
       n = split (p, parts, "/"); k = 0
       for (i = 1; i <= n; i++) {
@@ -140,7 +140,7 @@ opened_outside () {
       }
       if (substr (line, 1, 1) != "\"") next
       name = substr (line, 2); sub (/", .*$/, "", name)
-      if (substr (name, 1, 1) != "/") name = (dir != "" ? dir : scratch) "/" name
+      if (substr (name, 1, 1) != "/") name = (dir != "" ? dir : cwd) "/" name
       name = clean (name)
       if (index (name, scratch "/") == 1 && name != root && index (name, root "/") != 1)
         print name
