@@ -18,6 +18,12 @@ builddir=$top/_build/quickstart
 packages=(
   build-essential autoconf automake libtool pkg-config
   libglib2.0-dev libjson-glib-dev libarchive-dev zlib1g-dev nettle-dev
+  tar gzip xz-utils
+)
+# Real clients the tests compare against (installed with their
+# recommended packages: podman needs its runtime helpers).
+client_packages=(
+  skopeo podman umoci docker.io
 )
 
 usage () {
@@ -37,6 +43,9 @@ install_deps () {
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -q
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}" < /dev/null
+  if [ "${1:-}" = test ]; then
+    "${sudo[@]}" apt-get install -y -q "${client_packages[@]}" < /dev/null
+  fi
 }
 
 build () {
@@ -86,26 +95,27 @@ run_tests () {
 
 run_demo () {
   local root=$builddir/sample-root
-  rm -rf "$root"
+  local out=$builddir/sample-images.tar
+  rm -rf "$root" "$out"
   "$top/data/make-sample-root.sh" "$root"
-  echo
-  echo "==> ./graphpipe stages"
-  ./graphpipe stages
-  echo
-  echo "==> ./graphpipe run --check example --root $root"
-  ./graphpipe run --check example --root "$root"
-  echo
-  echo "==> ./graphpipe run example --root $root"
-  ./graphpipe run example --root "$root"
   echo
   echo "==> ./graphpipe migrate --root $root"
   ./graphpipe migrate --root "$root"
+  echo
+  echo "==> ./graphpipe verify --root $root"
+  ./graphpipe verify --root "$root"
+  echo
+  echo "==> ./graphpipe save --root $root -o $out myapp:v1 sample/busybox"
+  ./graphpipe save --root "$root" -o "$out" myapp:v1 sample/busybox
+  echo
+  echo "==> tar -tvf $out (the docker save tarball)"
+  tar -tvf "$out"
 }
 
 [ $# -eq 1 ] || usage
 case $1 in
   test)
-    install_deps
+    install_deps test
     build
     run_tests
     ;;

@@ -38,6 +38,7 @@ typedef struct {
 int gp_cmd_run (int argc, char **argv);
 int gp_cmd_migrate (int argc, char **argv);
 int gp_cmd_save (int argc, char **argv);
+int gp_cmd_verify (int argc, char **argv);
 int gp_cmd_stages (int argc, char **argv);
 int gp_cmd_presets (int argc, char **argv);
 

@@ -1,6 +1,6 @@
-/* graphpipe save [-o FILE|-] [--compress=none|gzip] NAME...: the shipped
- * preset 'save', with the variables output, compress and images (the
- * names joined by single spaces). */
+/* graphpipe save [-o FILE|-] [--compress=none|gzip|auto] NAME...: the
+ * shipped preset 'save', with the variables output, compress and images
+ * (the names joined by single spaces). */
 #include "config.h"
 
 #include <string.h>
@@ -18,7 +18,8 @@ gp_cmd_save (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       "Write the tarball to FILE, '-' for standard output (default)", "FILE|-" },
     { "compress", 0, 0, G_OPTION_ARG_STRING, &compress,
-      "Compression: none (default) or gzip", "none|gzip" },
+      "gzip the tarball on all cores: gzip, none, or auto (default: gzip when FILE ends "
+      "in .gz or .tgz)", "none|gzip|auto" },
     { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
       "Validate the pipeline and print the plan; run nothing", NULL },
     { NULL }
@@ -36,9 +37,10 @@ gp_cmd_save (int argc, char **argv)
   if (argc < 2)
     return gp_cli_usage_error ("save", "no image name given");
   if (compress == NULL)
-    compress = g_strdup ("none");
-  if (strcmp (compress, "none") != 0 && strcmp (compress, "gzip") != 0)
-    return gp_cli_usage_error ("save", "--compress=%s: expected none or gzip", compress);
+    compress = g_strdup ("auto");
+  if (strcmp (compress, "none") != 0 && strcmp (compress, "gzip") != 0
+      && strcmp (compress, "auto") != 0)
+    return gp_cli_usage_error ("save", "--compress=%s: expected none, gzip or auto", compress);
   if (output == NULL)
     output = g_strdup ("-");
   else if (*output == '\0')

@@ -10,6 +10,7 @@ static const GpCommand commands[] = {
   { "run", gp_cmd_run, "Run a preset pipeline (or check it with --check)" },
   { "migrate", gp_cmd_migrate, "Migrate a legacy graph to the 1.10 store (preset 'migrate')" },
   { "save", gp_cmd_save, "Write images as a docker save tarball (preset 'save')" },
+  { "verify", gp_cmd_verify, "Check a 1.10+ image store read-only (preset 'verify')" },
   { "stages", gp_cmd_stages, "List stage modules, or describe one" },
   { "presets", gp_cmd_presets, "List the presets found by name" },
   { NULL, NULL, NULL }

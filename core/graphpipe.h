@@ -19,6 +19,7 @@
 #include "gp-tarsplit.h"
 #include "gp-layerfs.h"
 #include "gp-tarwriter.h"
+#include "gp-pgzip.h"
 #include "gp-archive.h"
 #include "gp-safeio.h"
 #include "gp-reference.h"

@@ -1,0 +1,643 @@
+/* tar-export: the `docker save` stream (FORMATS.md §7.2-§7.5).
+ *
+ * Everything that can fail on the store's content (configs, v1 IDs, layer
+ * records, the tar-split metadata that gives each layer tar's length) is
+ * checked in a planning pass before the output is opened.  The stream is
+ * then written in the order Docker's archiver walks its temporary
+ * directory: top-level names sorted byte-wise (layer directories with
+ * VERSION, json, layer.tar; `<image-id>.json` configs), manifest.json,
+ * repositories.  Each layer tar is reassembled once from tar-split and the
+ * driver's files straight into the output, hashed on the way and checked
+ * against its DiffID.
+ */
+#include "config.h"
+
+#include "te-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  char *v1_id;
+  char *diff_id;
+  char *chain_id;
+  char *cache_id;
+  char *tar_split_path;
+  guint64 tar_size;
+  GBytes *json;
+  gint64 mtime;
+  guint32 mtime_nsec;
+} TeLayer;
+
+typedef struct {
+  TeImage *image; /* borrowed */
+  const char *hex;
+  char *config_name; /* <hex>.json */
+  GBytes *config_raw;
+  GpImageConfig *config;
+  GPtrArray *layers; /* TeLayer *, borrowed from the plan, bottom first */
+  gint64 mtime;
+  guint32 mtime_nsec;
+} TePlanImage;
+
+typedef struct {
+  const char *name; /* top-level name: v1 ID or <hex>.json */
+  TeLayer *layer;
+  TePlanImage *image;
+} TeTop;
+
+typedef struct {
+  GpContext *ctx;
+  GpStore *store;
+  const GpDriver *driver;
+  GPtrArray *images;     /* TePlanImage * */
+  GHashTable *layers;    /* v1 ID -> TeLayer * (owned) */
+  GArray *top;           /* TeTop */
+  GBytes *manifest;
+  GBytes *repositories;  /* NULL when no tag was attached */
+  guint64 layer_bytes;
+} TePlan;
+
+static void
+te_layer_free (TeLayer *layer)
+{
+  g_free (layer->v1_id);
+  g_free (layer->diff_id);
+  g_free (layer->chain_id);
+  g_free (layer->cache_id);
+  g_free (layer->tar_split_path);
+  g_clear_pointer (&layer->json, g_bytes_unref);
+  g_free (layer);
+}
+
+static void
+te_plan_image_free (TePlanImage *pi)
+{
+  g_free (pi->config_name);
+  g_clear_pointer (&pi->config_raw, g_bytes_unref);
+  g_clear_pointer (&pi->config, gp_image_config_free);
+  g_clear_pointer (&pi->layers, g_ptr_array_unref);
+  g_free (pi);
+}
+
+static void
+te_plan_clear (TePlan *plan)
+{
+  g_clear_pointer (&plan->images, g_ptr_array_unref);
+  g_clear_pointer (&plan->layers, g_hash_table_unref);
+  g_clear_pointer (&plan->top, g_array_unref);
+  g_clear_pointer (&plan->manifest, g_bytes_unref);
+  g_clear_pointer (&plan->repositories, g_bytes_unref);
+}
+
+/* Go's time range rule lives in the tar writer; we hand it seconds
+ * (floor) and nanoseconds. */
+static void
+go_time_split (const GpGoTime *t, gint64 *out_sec, guint32 *out_nsec)
+{
+  *out_sec = gp_go_time_to_unix (t);
+  *out_nsec = (guint32) t->nsec;
+}
+
+/* ---- planning ------------------------------------------------------------ */
+
+/* Length of the tar stream a tar-split file describes: every segment's
+ * bytes plus every file entry's recorded size.  Reads metadata only. */
+static gboolean
+measure_tar_split (const char *path, guint64 *out_size, GCancellable *cancellable,
+                   GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, errsv == ENOENT ? GP_DATA_ERROR : G_IO_ERROR,
+                   errsv == ENOENT ? GP_DATA_ERROR_MISSING : g_io_error_from_errno (errsv),
+                   "%s: cannot open: %s", path, g_strerror (errsv));
+      return FALSE;
+    }
+  g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, path, GP_TAR_SPLIT_FLAGS_NONE);
+  guint64 size = 0;
+  for (;;)
+    {
+      const GpTarSplitEntry *entry = NULL;
+      if (!gp_tar_split_reader_next (reader, &entry, error))
+        return FALSE;
+      if (entry == NULL)
+        break;
+      if (entry->type == GP_TAR_SPLIT_ENTRY_SEGMENT)
+        size += entry->payload_len;
+      else
+        size += (guint64) entry->size;
+      if ((gp_tar_split_reader_get_n_entries (reader) & 4095) == 0
+          && g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+    }
+  *out_size = size;
+  return TRUE;
+}
+
+static gboolean
+plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const char *chain_id,
+            const GpV1Image *v1, const char *parent_v1_id, GError **error)
+{
+  TeLayer *layer = g_hash_table_lookup (plan->layers, v1_id);
+  if (layer != NULL)
+    {
+      g_ptr_array_add (pi->layers, layer);
+      return TRUE;
+    }
+
+  const GString *diff_id = g_ptr_array_index (pi->config->diff_ids, i);
+  layer = g_new0 (TeLayer, 1);
+  layer->v1_id = g_strdup (v1_id);
+  layer->diff_id = g_strndup (diff_id->str, diff_id->len);
+  layer->chain_id = g_strdup (chain_id);
+  layer->mtime = pi->mtime;
+  layer->mtime_nsec = pi->mtime_nsec;
+  g_hash_table_insert (plan->layers, layer->v1_id, layer);
+  g_ptr_array_add (pi->layers, layer);
+
+  layer->json = gp_v1image_layer_json (v1, v1_id, parent_v1_id, error);
+  if (layer->json == NULL)
+    return FALSE;
+
+  g_autoptr (GpLayerRecord) rec = gp_store_get_layer (plan->store, chain_id, error);
+  if (rec == NULL)
+    {
+      g_prefix_error (error, "image %s: layer %u (%s): ", pi->image->id, i, layer->diff_id);
+      return FALSE;
+    }
+  if (g_strcmp0 (rec->diff_id, layer->diff_id) != 0)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
+                   "image %s: layer %u: layerdb record %s has diff %s, the config says %s",
+                   pi->image->id, i, chain_id, rec->diff_id, layer->diff_id);
+      return FALSE;
+    }
+  layer->cache_id = g_strdup (rec->cache_id);
+  layer->tar_split_path = g_strdup (rec->tar_split_path);
+  if (!measure_tar_split (layer->tar_split_path, &layer->tar_size,
+                          gp_context_get_cancellable (plan->ctx), error))
+    {
+      g_prefix_error (error, "layer %s: ", layer->diff_id);
+      return FALSE;
+    }
+  plan->layer_bytes += layer->tar_size;
+  return TRUE;
+}
+
+static gboolean
+plan_image (TePlan *plan, TeImage *image, GError **error)
+{
+  /* IDs come from repositories.json too: check before slicing them */
+  if (!gp_digest_check_sha256 (image->id, -1, error))
+    {
+      g_prefix_error (error, "image ID %s: ", image->id);
+      return FALSE;
+    }
+  TePlanImage *pi = g_new0 (TePlanImage, 1);
+  g_ptr_array_add (plan->images, pi);
+  pi->image = image;
+  pi->hex = image->id + strlen ("sha256:");
+  pi->config_name = g_strconcat (pi->hex, ".json", NULL);
+  pi->layers = g_ptr_array_new ();
+
+  pi->config_raw = gp_store_get_image_config (plan->store, image->id, error);
+  if (pi->config_raw == NULL)
+    return FALSE;
+  gsize len;
+  const char *data = g_bytes_get_data (pi->config_raw, &len);
+  pi->config = gp_image_config_parse (data, len, error);
+  if (pi->config == NULL)
+    {
+      g_prefix_error (error, "image %s: ", image->id);
+      return FALSE;
+    }
+  guint n = pi->config->diff_ids ? pi->config->diff_ids->len : 0;
+  if (n == 0)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
+                   "image %s has no layers: empty export - not implemented "
+                   "(docker save refuses images without layers too)", image->id);
+      return FALSE;
+    }
+  go_time_split (&pi->config->v1.created, &pi->mtime, &pi->mtime_nsec);
+
+  g_autofree char *chain = NULL;
+  g_autofree char *parent_digest = NULL; /* previous layer's v1 digest */
+  for (guint i = 0; i < n; i++)
+    {
+      const GString *diff_id = g_ptr_array_index (pi->config->diff_ids, i);
+      if (!gp_digest_check_sha256 (diff_id->str, diff_id->len, error))
+        {
+          g_prefix_error (error, "image %s: diff_ids[%u]: ", image->id, i);
+          return FALSE;
+        }
+      char *next = i == 0 ? g_strndup (diff_id->str, diff_id->len)
+                          : gp_chain_id (chain, diff_id->str);
+      g_free (chain);
+      chain = next;
+
+      /* the image's own V1Image for the top layer, the zero one below */
+      const GpV1Image *v1 = i == n - 1 ? &pi->config->v1 : NULL;
+      g_autofree char *digest = gp_v1image_create_id (v1, chain, parent_digest, error);
+      if (digest == NULL)
+        {
+          g_prefix_error (error, "image %s: layer %u: ", image->id, i);
+          return FALSE;
+        }
+      const char *parent_v1 = parent_digest ? parent_digest + strlen ("sha256:") : NULL;
+      if (!plan_layer (plan, pi, i, digest + strlen ("sha256:"), chain, v1, parent_v1, error))
+        return FALSE;
+      g_free (parent_digest);
+      parent_digest = g_steal_pointer (&digest);
+    }
+  return TRUE;
+}
+
+static int
+top_compare (gconstpointer a, gconstpointer b)
+{
+  return strcmp (((const TeTop *) a)->name, ((const TeTop *) b)->name);
+}
+
+static GBytes *
+build_manifest (TePlan *plan)
+{
+  GString *s = g_string_new ("[");
+  for (guint i = 0; i < plan->images->len; i++)
+    {
+      TePlanImage *pi = g_ptr_array_index (plan->images, i);
+      if (i > 0)
+        g_string_append_c (s, ',');
+      g_string_append (s, "{\"Config\":");
+      gp_json_append_string (s, pi->config_name, strlen (pi->config_name));
+      g_string_append (s, ",\"RepoTags\":");
+      if (pi->image->tags->len == 0)
+        g_string_append (s, "null");
+      else
+        {
+          g_string_append_c (s, '[');
+          for (guint j = 0; j < pi->image->tags->len; j++)
+            {
+              const char *tag = g_ptr_array_index (pi->image->tags, j);
+              if (j > 0)
+                g_string_append_c (s, ',');
+              gp_json_append_string (s, tag, strlen (tag));
+            }
+          g_string_append_c (s, ']');
+        }
+      g_string_append (s, ",\"Layers\":[");
+      for (guint j = 0; j < pi->layers->len; j++)
+        {
+          TeLayer *layer = g_ptr_array_index (pi->layers, j);
+          g_autofree char *path = g_strconcat (layer->v1_id, "/layer.tar", NULL);
+          if (j > 0)
+            g_string_append_c (s, ',');
+          gp_json_append_string (s, path, strlen (path));
+        }
+      g_string_append (s, "]}");
+    }
+  g_string_append (s, "]\n");
+  return g_string_free_to_bytes (s);
+}
+
+/* `repositories`: {"<name>":{"<tag>":"<top v1 id>"}} with sorted keys, or
+ * NULL when no tag was attached. */
+static int
+compare_keys (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  return strcmp (a, b);
+}
+
+static GBytes *
+build_repositories (TePlan *plan)
+{
+  g_autoptr (GTree) repos = g_tree_new_full (compare_keys, NULL, g_free,
+                                             (GDestroyNotify) g_tree_unref);
+  for (guint i = 0; i < plan->images->len; i++)
+    {
+      TePlanImage *pi = g_ptr_array_index (plan->images, i);
+      TeLayer *top = g_ptr_array_index (pi->layers, pi->layers->len - 1);
+      for (guint j = 0; j < pi->image->tags->len; j++)
+        {
+          const char *ref = g_ptr_array_index (pi->image->tags, j);
+          const char *colon = strrchr (ref, ':');
+          g_assert (colon != NULL);
+          g_autofree char *name = g_strndup (ref, colon - ref);
+          GTree *tags = g_tree_lookup (repos, name);
+          if (tags == NULL)
+            {
+              tags = g_tree_new_full (compare_keys, NULL, g_free, NULL);
+              g_tree_insert (repos, g_strdup (name), tags);
+            }
+          g_tree_replace (tags, g_strdup (colon + 1), top->v1_id);
+        }
+    }
+  if (g_tree_nnodes (repos) == 0)
+    return NULL;
+
+  GString *s = g_string_new ("{");
+  gboolean first_repo = TRUE;
+  for (GTreeNode *rn = g_tree_node_first (repos); rn; rn = g_tree_node_next (rn))
+    {
+      const char *name = g_tree_node_key (rn);
+      GTree *tags = g_tree_node_value (rn);
+      if (!first_repo)
+        g_string_append_c (s, ',');
+      first_repo = FALSE;
+      gp_json_append_string (s, name, strlen (name));
+      g_string_append (s, ":{");
+      gboolean first_tag = TRUE;
+      for (GTreeNode *tn = g_tree_node_first (tags); tn; tn = g_tree_node_next (tn))
+        {
+          const char *tag = g_tree_node_key (tn);
+          const char *v1 = g_tree_node_value (tn);
+          if (!first_tag)
+            g_string_append_c (s, ',');
+          first_tag = FALSE;
+          gp_json_append_string (s, tag, strlen (tag));
+          g_string_append_c (s, ':');
+          gp_json_append_string (s, v1, strlen (v1));
+        }
+      g_string_append_c (s, '}');
+    }
+  g_string_append (s, "}\n");
+  return g_string_free_to_bytes (s);
+}
+
+static gboolean
+make_plan (TePlan *plan, GPtrArray *images, GError **error)
+{
+  plan->images = g_ptr_array_new_with_free_func ((GDestroyNotify) te_plan_image_free);
+  plan->layers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                        (GDestroyNotify) te_layer_free);
+  plan->top = g_array_new (FALSE, TRUE, sizeof (TeTop));
+
+  for (guint i = 0; i < images->len; i++)
+    if (!plan_image (plan, g_ptr_array_index (images, i), error))
+      return FALSE;
+
+  for (guint i = 0; i < plan->images->len; i++)
+    {
+      TePlanImage *pi = g_ptr_array_index (plan->images, i);
+      TeTop t = { .name = pi->config_name, .image = pi };
+      g_array_append_val (plan->top, t);
+    }
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, plan->layers);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      TeLayer *layer = value;
+      TeTop t = { .name = layer->v1_id, .layer = layer };
+      g_array_append_val (plan->top, t);
+    }
+  g_array_sort (plan->top, top_compare);
+
+  plan->manifest = build_manifest (plan);
+  plan->repositories = build_repositories (plan);
+  return TRUE;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+/* Progress events within layers, every this many bytes. */
+#define PROGRESS_STEP (64 * 1024 * 1024)
+
+typedef struct {
+  TePlan *plan;
+  GpTarWriter *tar;
+  GpLayerDir *dir;
+  TeLayer *layer;         /* being written */
+  guint64 layers_done;
+  guint64 bytes_done;     /* layer bytes written so far */
+  guint64 next_progress;
+} TeWriter;
+
+static gboolean
+write_file (TeWriter *w, const char *name, GBytes *content, gint64 mtime, guint32 nsec,
+            GError **error)
+{
+  gsize len;
+  const void *data = g_bytes_get_data (content, &len);
+  GpTarHeader h = {
+    .name = name,
+    .mode = 0100644,
+    .size = (gint64) len,
+    .mtime = mtime,
+    .mtime_nsec = nsec,
+    .typeflag = GP_TAR_TYPE_REG,
+  };
+  return gp_tar_writer_write_header (w->tar, &h, error)
+         && gp_tar_writer_write_data (w->tar, data, len, error);
+}
+
+static gboolean
+write_dir (TeWriter *w, const char *name, gint64 mtime, guint32 nsec, GError **error)
+{
+  GpTarHeader h = {
+    .name = name,
+    .mode = 040755,
+    .mtime = mtime,
+    .mtime_nsec = nsec,
+    .typeflag = GP_TAR_TYPE_DIR,
+  };
+  return gp_tar_writer_write_header (w->tar, &h, error);
+}
+
+static int
+open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **error)
+{
+  TeWriter *w = user_data;
+  return gp_layer_dir_open_file (w->dir, name, name_len, NULL, error);
+}
+
+static gboolean
+tar_data_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  TeWriter *w = user_data;
+  if (!gp_tar_writer_write_data (w->tar, buf, len, error))
+    return FALSE;
+  w->bytes_done += len;
+  if (w->bytes_done >= w->next_progress)
+    {
+      w->next_progress = w->bytes_done + PROGRESS_STEP;
+      gp_context_emit_progress (w->plan->ctx, w->layer->diff_id, w->bytes_done,
+                                w->plan->layer_bytes, w->bytes_done);
+    }
+  return TRUE;
+}
+
+static gboolean
+write_layer_tar (TeWriter *w, TeLayer *layer, GError **error)
+{
+  TePlan *plan = w->plan;
+  g_autofree char *name = g_strconcat (layer->v1_id, "/layer.tar", NULL);
+  GpTarHeader h = {
+    .name = name,
+    .mode = 0100644,
+    .size = (gint64) layer->tar_size,
+    .mtime = layer->mtime,
+    .mtime_nsec = layer->mtime_nsec,
+    .typeflag = GP_TAR_TYPE_REG,
+  };
+  if (!gp_tar_writer_write_header (w->tar, &h, error))
+    return FALSE;
+
+  g_autoptr (GpLayerDir) dir = gp_layer_dir_open_driver (plan->driver, gp_store_get_root (plan->store),
+                                                        layer->cache_id, error);
+  if (dir == NULL)
+    {
+      g_prefix_error (error, "layer %s (cache-id %s): ", layer->diff_id, layer->cache_id);
+      return FALSE;
+    }
+  int fd = open (layer->tar_split_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "layer %s: %s: %s",
+                   layer->diff_id, layer->tar_split_path, g_strerror (errsv));
+      return FALSE;
+    }
+  g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, layer->tar_split_path,
+                                                                 GP_TAR_SPLIT_FLAGS_NONE);
+  GpTarSplitStats stats = { 0 };
+  w->dir = dir;
+  w->layer = layer;
+  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, w, tar_data_write, w,
+                                       gp_context_get_cancellable (plan->ctx), &stats, error);
+  w->dir = NULL;
+  w->layer = NULL;
+  if (!ok)
+    {
+      g_prefix_error (error, "layer %s (cache-id %s): ", layer->diff_id, layer->cache_id);
+      return FALSE;
+    }
+  if (stats.tar_size != layer->tar_size)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
+                   "layer %s (cache-id %s): rebuilt tar has %" G_GUINT64_FORMAT
+                   " bytes, its tar-split data describes %" G_GUINT64_FORMAT,
+                   layer->diff_id, layer->cache_id, stats.tar_size, layer->tar_size);
+      return FALSE;
+    }
+  if (strcmp (stats.diff_id, layer->diff_id) != 0)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
+                   "layer %s (cache-id %s): could not verify layer data: "
+                   "the rebuilt tar hashes to %s",
+                   layer->diff_id, layer->cache_id, stats.diff_id);
+      return FALSE;
+    }
+
+  w->layers_done++;
+  gp_context_add_counter (plan->ctx, "layers", 1);
+  gp_context_add_counter (plan->ctx, "layer-bytes", (gint64) layer->tar_size);
+  gp_context_emit_item_done (plan->ctx, layer->diff_id, w->layers_done,
+                             g_hash_table_size (plan->layers), layer->tar_size,
+                             "layer %s/layer.tar (%" G_GUINT64_FORMAT " bytes)",
+                             layer->v1_id, layer->tar_size);
+  return TRUE;
+}
+
+static gboolean
+write_layer_dir (TeWriter *w, TeLayer *layer, GError **error)
+{
+  g_autofree char *dir = g_strconcat (layer->v1_id, "/", NULL);
+  g_autofree char *version = g_strconcat (layer->v1_id, "/VERSION", NULL);
+  g_autofree char *json = g_strconcat (layer->v1_id, "/json", NULL);
+  g_autoptr (GBytes) v = g_bytes_new_static ("1.0", 3);
+
+  return write_dir (w, dir, layer->mtime, layer->mtime_nsec, error)
+         && write_file (w, version, v, layer->mtime, layer->mtime_nsec, error)
+         && write_file (w, json, layer->json, layer->mtime, layer->mtime_nsec, error)
+         && write_layer_tar (w, layer, error);
+}
+
+static gboolean
+write_stream (TePlan *plan, TeOutput *out, GError **error)
+{
+  g_autoptr (GpTarWriter) tar = gp_tar_writer_new (te_output_write, out);
+  TeWriter w = { .plan = plan, .tar = tar };
+
+  for (guint i = 0; i < plan->top->len; i++)
+    {
+      TeTop *t = &g_array_index (plan->top, TeTop, i);
+      if (gp_context_set_error_if_cancelled (plan->ctx, error))
+        return FALSE;
+      if (t->layer != NULL)
+        {
+          if (!write_layer_dir (&w, t->layer, error))
+            return FALSE;
+        }
+      else if (!write_file (&w, t->name, t->image->config_raw, t->image->mtime,
+                            t->image->mtime_nsec, error))
+        return FALSE;
+    }
+  if (!write_file (&w, "manifest.json", plan->manifest, 0, 0, error))
+    return FALSE;
+  if (plan->repositories != NULL
+      && !write_file (&w, "repositories", plan->repositories, 0, 0, error))
+    return FALSE;
+  return gp_tar_writer_close (tar, error);
+}
+
+/**
+ * te_export:
+ * @ctx: the run's context
+ * @store: the store to read
+ * @images: (element-type TeImage): the resolved images, in save order
+ * @output: a file name or `-`
+ * @gzip: compress the stream
+ * @error: return location for a #GError
+ *
+ * Plans and writes the `docker save` tarball.
+ */
+gboolean
+te_export (GpContext *ctx, GpStore *store, GPtrArray *images, const char *output,
+           gboolean gzip, GError **error)
+{
+  TePlan plan = { .ctx = ctx, .store = store };
+
+  plan.driver = gp_driver_lookup (gp_store_get_driver (store), error);
+  if (plan.driver == NULL || !make_plan (&plan, images, error))
+    {
+      te_plan_clear (&plan);
+      return FALSE;
+    }
+
+  if (gp_context_get_dry_run (ctx))
+    {
+      /* Everything was checked except the layer files' contents. */
+      for (guint i = 0; i < plan.images->len; i++)
+        {
+          TePlanImage *pi = g_ptr_array_index (plan.images, i);
+          gp_context_emit_item_done (ctx, pi->image->id, i + 1, plan.images->len, 0,
+                                     "would save image %s (%u layers)", pi->image->id,
+                                     pi->layers->len);
+        }
+      gp_context_emit_item_done (ctx, output, plan.images->len, plan.images->len,
+                                 plan.layer_bytes,
+                                 "dry run: would write %u layers, %" G_GUINT64_FORMAT
+                                 " layer bytes, to %s%s",
+                                 g_hash_table_size (plan.layers), plan.layer_bytes, output,
+                                 gzip ? " (gzip)" : "");
+      te_plan_clear (&plan);
+      return TRUE;
+    }
+
+  g_autoptr (TeOutput) out = te_output_open (output, gzip, gp_context_get_jobs (ctx),
+                                             gp_context_get_cancellable (ctx), error);
+  gboolean ok = out != NULL && write_stream (&plan, out, error) && te_output_commit (out, error);
+  if (ok)
+    {
+      gp_context_add_counter (ctx, "images", plan.images->len);
+      gp_context_add_counter (ctx, "tar-bytes", (gint64) te_output_get_bytes (out));
+    }
+  te_plan_clear (&plan);
+  return ok;
+}

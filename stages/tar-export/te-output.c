@@ -1,0 +1,386 @@
+/* tar-export: the output file or stream.
+ *
+ * A file is written as an unnamed file in its target directory (O_TMPFILE)
+ * and only given a name, a temporary one renamed over the target, when it
+ * is complete and flushed to disk: a failed or killed save leaves nothing.
+ * Where O_TMPFILE is not available it is written under a temporary name
+ * that is removed on failure.  Standard output is refused when it is a
+ * terminal.  Bytes pass through a 1 MiB buffer, optionally through the
+ * parallel gzip writer first.
+ */
+#include "config.h"
+
+#include "te-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#define TE_OUTPUT_BUFFER (1024 * 1024)
+
+struct _TeOutput {
+  char *path;     /* final path, NULL for standard output */
+  char *dir;      /* its directory */
+  char *base;     /* its base name */
+  char *tmp_path; /* named temporary file, removed unless committed */
+  gboolean unnamed; /* an O_TMPFILE file, linked in at commit */
+  char *display;  /* for messages */
+  int fd;
+  gboolean owns_fd;
+  guint8 *buf;
+  gsize len;
+  guint64 bytes; /* bytes given to te_output_write (the tar stream) */
+  GpPgzip *gz;
+  gboolean committed;
+};
+
+/**
+ * te_output_check:
+ * @output: a path or `-`
+ * @check_tty: refuse standard output when it is a terminal
+ * @error: return location for a #GError
+ *
+ * Checks, without writing anything, that @output can be written: standard
+ * output must not be a terminal; a file's directory must exist and the
+ * file must not be a directory.
+ */
+gboolean
+te_output_check (const char *output, gboolean check_tty, GError **error)
+{
+  if (g_strcmp0 (output, "-") == 0)
+    {
+      if (check_tty && isatty (STDOUT_FILENO))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               "output: cowardly refusing to write a tar archive to a terminal; "
+                               "use -o FILE or redirect standard output");
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  g_autofree char *dir = g_path_get_dirname (output);
+  struct stat st;
+  if (stat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "%s: directory %s does not exist", output, dir);
+      return FALSE;
+    }
+  if (stat (output, &st) == 0 && S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY, "%s: is a directory", output);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * te_output_wants_gzip:
+ * @output: a path or `-`
+ * @compress: `none`, `gzip` or `auto`
+ *
+ * Returns: whether to compress: `gzip`, or `auto` and a name ending in
+ *   `.gz` or `.tgz`.
+ */
+gboolean
+te_output_wants_gzip (const char *output, const char *compress)
+{
+  if (g_strcmp0 (compress, "gzip") == 0)
+    return TRUE;
+  if (g_strcmp0 (compress, "auto") != 0 || g_strcmp0 (output, "-") == 0)
+    return FALSE;
+  return g_str_has_suffix (output, ".gz") || g_str_has_suffix (output, ".tgz");
+}
+
+static gboolean
+write_all (TeOutput *out, const guint8 *p, gsize len, GError **error)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (out->fd, p, MIN (len, (gsize) G_MAXSSIZE));
+      if (n < 0)
+        {
+          int errsv = errno;
+          if (errsv == EINTR)
+            continue;
+          if (errsv == EAGAIN)
+            {
+              struct pollfd pfd = { .fd = out->fd, .events = POLLOUT };
+              (void) poll (&pfd, 1, -1);
+              continue;
+            }
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                       "%s: write failed: %s", out->display, g_strerror (errsv));
+          return FALSE;
+        }
+      p += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+static gboolean
+flush_buffer (TeOutput *out, GError **error)
+{
+  if (out->len == 0)
+    return TRUE;
+  gsize n = out->len;
+  out->len = 0;
+  return write_all (out, out->buf, n, error);
+}
+
+/* The byte sink below the optional gzip writer. */
+static gboolean
+sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  TeOutput *out = user_data;
+
+  if (len >= TE_OUTPUT_BUFFER)
+    return flush_buffer (out, error) && write_all (out, buf, len, error);
+  if (out->len + len > TE_OUTPUT_BUFFER && !flush_buffer (out, error))
+    return FALSE;
+  memcpy (out->buf + out->len, buf, len);
+  out->len += len;
+  return TRUE;
+}
+
+/* A fresh temporary name next to the output. */
+static char *
+temp_name (TeOutput *out)
+{
+  return g_strdup_printf ("%s/.%s.tmp-%08x%08x", out->dir, out->base, g_random_int (),
+                          g_random_int ());
+}
+
+/* Both open with mode 0666 minus the umask, as open(2) and docker save -o
+ * do. */
+static gboolean
+open_file (TeOutput *out, GError **error)
+{
+  /* Naming the unnamed file later goes through /proc/self/fd, or needs
+   * CAP_DAC_READ_SEARCH (AT_EMPTY_PATH): use O_TMPFILE only when one of
+   * them will work.  GP_SAVE_NO_O_TMPFILE=1 forces the fallback (tests). */
+  if (g_strcmp0 (g_getenv ("GP_SAVE_NO_O_TMPFILE"), "1") != 0
+      && (g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR) || geteuid () == 0))
+    {
+      out->fd = open (out->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+      if (out->fd >= 0)
+        {
+          out->unnamed = TRUE;
+          return TRUE;
+        }
+    }
+
+  /* Filesystems without O_TMPFILE support (and old kernels) */
+  for (int attempt = 0; attempt < 100; attempt++)
+    {
+      g_autofree char *tmp = temp_name (out);
+      out->fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+      if (out->fd >= 0)
+        {
+          out->tmp_path = g_steal_pointer (&tmp);
+          return TRUE;
+        }
+      if (errno != EEXIST)
+        break;
+    }
+  int errsv = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               "%s: cannot create a temporary file in %s: %s", out->display, out->dir,
+               g_strerror (errsv));
+  return FALSE;
+}
+
+/* Gives the unnamed file a temporary name in its directory. */
+static gboolean
+link_unnamed (TeOutput *out, GError **error)
+{
+  g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", out->fd);
+  for (int attempt = 0; attempt < 100; attempt++)
+    {
+      g_autofree char *tmp = temp_name (out);
+      int rc = linkat (AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+      if (rc != 0 && errno != EEXIST)
+        rc = linkat (out->fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH);
+      if (rc == 0)
+        {
+          out->tmp_path = g_steal_pointer (&tmp);
+          return TRUE;
+        }
+      if (errno != EEXIST)
+        break;
+    }
+  int errsv = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               "%s: cannot link the written file into %s: %s", out->display, out->dir,
+               g_strerror (errsv));
+  return FALSE;
+}
+
+/**
+ * te_output_open:
+ * @output: a path or `-` for standard output
+ * @gzip: compress with the parallel gzip writer
+ * @jobs: compression threads (0 = all CPUs)
+ * @cancellable: (nullable): for the gzip writer
+ * @error: return location for a #GError
+ *
+ * Opens the output.  For a file, creates an unnamed (or temporary) file
+ * in its directory.
+ *
+ * Returns: (transfer full): the output; finish with te_output_commit(),
+ *   te_output_free() removes the temporary file if not committed.
+ */
+TeOutput *
+te_output_open (const char *output, gboolean gzip, guint jobs, GCancellable *cancellable,
+                GError **error)
+{
+  if (!te_output_check (output, TRUE, error))
+    return NULL;
+
+  g_autoptr (TeOutput) out = g_new0 (TeOutput, 1);
+  out->fd = -1;
+  if (g_strcmp0 (output, "-") == 0)
+    {
+      out->fd = STDOUT_FILENO;
+      out->display = g_strdup ("standard output");
+    }
+  else
+    {
+      out->path = g_strdup (output);
+      out->dir = g_path_get_dirname (output);
+      out->base = g_path_get_basename (output);
+      out->display = g_strdup (output);
+      if (!open_file (out, error))
+        return NULL;
+      out->owns_fd = TRUE;
+    }
+  out->buf = g_malloc (TE_OUTPUT_BUFFER);
+
+  if (gzip)
+    {
+      out->gz = gp_pgzip_new (sink_write, out, jobs, -1, 0, cancellable, error);
+      if (out->gz == NULL)
+        return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+/**
+ * te_output_write:
+ * @user_data: (type TeOutput): the output
+ *
+ * A #GpWriteFunc taking the uncompressed tar stream.
+ */
+gboolean
+te_output_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  TeOutput *out = user_data;
+
+  out->bytes += len;
+  if (out->gz != NULL)
+    return gp_pgzip_write (out->gz, buf, len, error);
+  return sink_write (out, buf, len, error);
+}
+
+/**
+ * te_output_get_bytes:
+ * @out: the output
+ *
+ * Returns: the number of tar bytes written so far (before compression)
+ */
+guint64
+te_output_get_bytes (TeOutput *out)
+{
+  return out->bytes;
+}
+
+/**
+ * te_output_commit:
+ * @out: the output
+ * @error: return location for a #GError
+ *
+ * Finishes compression, flushes, and for a file syncs it and renames it
+ * into place (then syncs the directory).
+ */
+gboolean
+te_output_commit (TeOutput *out, GError **error)
+{
+  if (out->gz != NULL && !gp_pgzip_finish (out->gz, error))
+    return FALSE;
+  if (!flush_buffer (out, error))
+    return FALSE;
+  if (out->path == NULL)
+    {
+      out->committed = TRUE;
+      return TRUE;
+    }
+
+  if (fsync (out->fd) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: fsync failed: %s",
+                   out->display, g_strerror (errsv));
+      return FALSE;
+    }
+  if (out->unnamed && !link_unnamed (out, error))
+    return FALSE;
+  int fd = out->fd;
+  out->fd = -1;
+  out->owns_fd = FALSE;
+  if (close (fd) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: close failed: %s",
+                   out->display, g_strerror (errsv));
+      return FALSE;
+    }
+  if (g_rename (out->tmp_path, out->path) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "%s: cannot rename %s into place: %s", out->display, out->tmp_path,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  g_clear_pointer (&out->tmp_path, g_free);
+  out->committed = TRUE;
+
+  int dfd = open (out->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0)
+    {
+      (void) fsync (dfd);
+      close (dfd);
+    }
+  return TRUE;
+}
+
+/**
+ * te_output_free:
+ * @out: (nullable): the output
+ *
+ * Closes the output; an uncommitted temporary file is removed.
+ */
+void
+te_output_free (TeOutput *out)
+{
+  if (out == NULL)
+    return;
+  gp_pgzip_free (out->gz);
+  if (out->owns_fd && out->fd >= 0)
+    close (out->fd);
+  if (out->tmp_path != NULL)
+    g_unlink (out->tmp_path);
+  g_free (out->tmp_path);
+  g_free (out->path);
+  g_free (out->dir);
+  g_free (out->base);
+  g_free (out->display);
+  g_free (out->buf);
+  g_free (out);
+}
