@@ -1185,6 +1185,151 @@ test_cancel (void)
 
 /* ---------- golden legacy root (Docker 1.10.3) ---------- */
 
+/* ---------- large streams: the hashing thread ---------- */
+
+/* Files of 3 MiB, 700 KiB, 300 KiB ... and small ones, so that the stream
+ * passes the ring of buffers several times over and reads end inside and
+ * across buffer boundaries. */
+static const gsize large_sizes[] = { 3 << 20, 1, 700 << 10, 0, 300 << 10, 511, 512, 513, 262144, 262143,
+                                     262145, 65536, 5, 1 << 20, 77777 };
+
+typedef struct {
+  char *dir;
+  GByteArray *tar;
+} LargeLayer;
+
+static void
+large_layer_free (LargeLayer *l)
+{
+  rm_rf (l->dir);
+  g_free (l->dir);
+  g_byte_array_unref (l->tar);
+  g_free (l);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LargeLayer, large_layer_free)
+
+static LargeLayer *
+large_layer_new (void)
+{
+  LargeLayer *l = g_new0 (LargeLayer, 1);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (31337);
+  l->dir = g_dir_make_tmp ("gp-large-XXXXXX", NULL);
+  g_assert_nonnull (l->dir);
+  l->tar = g_byte_array_new ();
+  for (gsize i = 0; i < G_N_ELEMENTS (large_sizes); i++)
+    {
+      gsize n = large_sizes[i];
+      g_autofree char *name = g_strdup_printf ("f%02u", (guint) i);
+      g_autofree char *path = g_build_filename (l->dir, name, NULL);
+      g_autofree guint8 *data = g_malloc (n + 1);
+      for (gsize k = 0; k < n; k++)
+        data[k] = (guint8) g_rand_int (rand);
+      g_assert_true (g_file_set_contents (path, (const char *) data, (gssize) n, NULL));
+      guint8 h[512];
+      make_header (h, name, 0100644, (gint64) n, '0');
+      g_byte_array_append (l->tar, h, 512);
+      g_byte_array_append (l->tar, data, (guint) n);
+      memset (h, 0, 512);
+      if (n % 512)
+        g_byte_array_append (l->tar, h, (guint) (512 - n % 512));
+    }
+  guint8 z[1024] = { 0 };
+  g_byte_array_append (l->tar, z, sizeof z);
+  return l;
+}
+
+static void
+test_large_threaded (void)
+{
+  g_autoptr(LargeLayer) l = large_layer_new ();
+  g_autoptr(GError) error = NULL;
+  GpTarSplitStats st, st2;
+  g_autoptr(GBytes) ts = disassemble (l->tar->data, l->tar->len, 100000, GP_TAR_SPLIT_FLAGS_PLAIN, &st, &error);
+  g_assert_no_error (error);
+  g_autofree char *want = g_strconcat ("sha256:", sha256_hex (l->tar->data, l->tar->len), NULL);
+  g_assert_cmpstr (st.diff_id, ==, want);
+
+  int dfd = open (l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (dfd, >=, 0);
+  g_autoptr(GBytes) out = assemble (ts, GP_TAR_SPLIT_FLAGS_PLAIN, open_in_dir, GINT_TO_POINTER (dfd), &st2, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (out);
+  /* the exact bytes, and the digest of an independent SHA-256 */
+  g_assert_cmpmem (g_bytes_get_data (out, NULL), g_bytes_get_size (out), l->tar->data, l->tar->len);
+  g_assert_cmpstr (st2.diff_id, ==, want);
+  g_assert_cmpuint (st2.tar_size, ==, l->tar->len);
+
+  /* measuring only (no write function), as the migration does */
+  gsize tslen;
+  const guint8 *tsdata = g_bytes_get_data (ts, &tslen);
+  int fd = fd_from_data (tsdata, tslen);
+  g_autoptr(GpTarSplitReader) r = gp_tar_split_reader_new (fd, "t", GP_TAR_SPLIT_FLAGS_PLAIN);
+  GpTarSplitStats st3;
+  g_assert_true (gp_tar_split_assemble (r, open_in_dir, GINT_TO_POINTER (dfd), NULL, NULL, NULL, &st3, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (st3.diff_id, ==, want);
+  close (fd);
+  close (dfd);
+}
+
+typedef enum { LATE_CRC, LATE_MISSING, LATE_WRITE } LateFailure;
+
+static gboolean
+sink_fail_late (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  gsize *n = user_data;
+  *n += len;
+  if (*n > (2u << 20))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "disk full");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Failures after the hashing thread has started: reported, no hang, and
+ * (under valgrind or ASan) nothing leaked. */
+static void
+test_large_late_failure (gconstpointer data)
+{
+  LateFailure what = GPOINTER_TO_INT (data);
+  g_autoptr(LargeLayer) l = large_layer_new ();
+  g_autoptr(GError) error = NULL;
+  GpTarSplitStats st;
+  g_autoptr(GBytes) ts = disassemble (l->tar->data, l->tar->len, 1 << 20, GP_TAR_SPLIT_FLAGS_PLAIN, &st, &error);
+  g_assert_no_error (error);
+  /* f13 (1 MiB) comes after more than 4 MiB of stream */
+  g_autofree char *victim = g_build_filename (l->dir, "f13", NULL);
+  if (what == LATE_CRC)
+    {
+      g_autofree char *c = NULL;
+      gsize n;
+      g_assert_true (g_file_get_contents (victim, &c, &n, NULL));
+      c[n - 1] ^= 1;
+      g_assert_true (g_file_set_contents (victim, c, (gssize) n, NULL));
+    }
+  else if (what == LATE_MISSING)
+    g_assert_cmpint (unlink (victim), ==, 0);
+
+  int dfd = open (l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gsize tslen;
+  const guint8 *tsdata = g_bytes_get_data (ts, &tslen);
+  int fd = fd_from_data (tsdata, tslen);
+  g_autoptr(GpTarSplitReader) r = gp_tar_split_reader_new (fd, "t", GP_TAR_SPLIT_FLAGS_PLAIN);
+  gsize written = 0;
+  gboolean ok = gp_tar_split_assemble (r, open_in_dir, GINT_TO_POINTER (dfd),
+                                       what == LATE_WRITE ? sink_fail_late : NULL, &written, NULL, &st, &error);
+  g_assert_false (ok);
+  if (what == LATE_CRC)
+    g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_CRC);
+  else if (what == LATE_MISSING)
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  else
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+  close (fd);
+  close (dfd);
+}
+
 static char *golden_root;
 
 static const char *
@@ -1375,6 +1520,10 @@ main (int argc, char **argv)
     g_test_add_data_func (bad_cases[i].path, &bad_cases[i], test_bad);
   g_test_add_func ("/tarsplit/assemble/error/length-regular-file", test_length_regular_file);
   g_test_add_func ("/tarsplit/assemble/cancel", test_cancel);
+  g_test_add_func ("/tarsplit/assemble/large/threaded", test_large_threaded);
+  g_test_add_data_func ("/tarsplit/assemble/large/late-crc", GINT_TO_POINTER (LATE_CRC), test_large_late_failure);
+  g_test_add_data_func ("/tarsplit/assemble/large/late-missing", GINT_TO_POINTER (LATE_MISSING), test_large_late_failure);
+  g_test_add_data_func ("/tarsplit/assemble/large/late-write", GINT_TO_POINTER (LATE_WRITE), test_large_late_failure);
   g_test_add_func ("/tarsplit/golden/legacy-root", test_golden);
   g_test_add_func ("/tarsplit/golden/fallback-diffid", test_golden_fallback_id);
 
