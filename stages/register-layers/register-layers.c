@@ -56,6 +56,7 @@ typedef struct {
   GError *error;   /* the checksum failed: the image fails in D */
   gboolean regenerated;
   guint64 bytes;
+  guint64 estimate; /* the JSON's Size: larger layers start first */
 } Task;
 
 static void
@@ -267,6 +268,38 @@ checksum_worker (gpointer data, gpointer user_data)
 
 /* ---- helpers ---- */
 
+/* The layer size recorded in the image JSON (`"Size":N`, the last one),
+ * 0 if none: only to start the largest layers first, so that the jobs
+ * end together instead of one large layer finishing alone. */
+static guint64
+json_size_estimate (GBytes *json)
+{
+  gsize len;
+  const char *p = json ? g_bytes_get_data (json, &len) : NULL;
+  static const char key[] = "\"Size\":";
+  guint64 v = 0;
+
+  if (p == NULL || len < sizeof key)
+    return 0;
+  for (gsize i = len - (sizeof key - 1) + 1; i-- > 0;)
+    if (p[i] == '"' && memcmp (p + i, key, sizeof key - 1) == 0)
+      {
+        for (gsize k = i + sizeof key - 1; k < len && g_ascii_isdigit (p[k]) && v < G_MAXUINT64 / 10 - 9; k++)
+          v = v * 10 + (guint64) (p[k] - '0');
+        break;
+      }
+  return v;
+}
+
+static gint
+task_cmp_largest_first (gconstpointer a, gconstpointer b)
+{
+  const Task *x = *(Task *const *) a, *y = *(Task *const *) b;
+  if (x->estimate != y->estimate)
+    return x->estimate > y->estimate ? -1 : 1;
+  return x->image->index < y->image->index ? -1 : x->image->index > y->image->index;
+}
+
 static gboolean
 helper_exists (GpContext *ctx, const char *id, const char *name)
 {
@@ -426,6 +459,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         continue;
       Task *task = g_new0 (Task, 1);
       task->image = image;
+      task->estimate = json_size_estimate (image->json);
       g_hash_table_insert (tasks, image->id, task);
       g_ptr_array_add (queue, task);
       if (dry_run)
@@ -453,6 +487,8 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
   if (queue->len > 0)
     {
       guint n_threads = MIN (job_count (stage, ctx), queue->len);
+      if (n_threads > 1)
+        g_ptr_array_sort (queue, task_cmp_largest_first);
       GThreadPool *pool = g_thread_pool_new (checksum_worker, &job, (gint) n_threads, FALSE, error);
       if (pool == NULL)
         return FALSE;
