@@ -986,6 +986,11 @@ static const GoodCase good_cases[] = {
     "{\"extra\":{\"a\":[1,2.5e3,true,null,\"}\"]},\"type\":2,\"payload\":\"aG9\\u0033\",\"position\":0}\n"
     "{\"type\":1,\"name\":\"\\u0061\",\"size\":2," F_A ",\"position\":1,\"more\":\"x\"}\n",
     "howx\n", 2 },
+  { "/tarsplit/read/base64-newlines",
+    "{\"type\":2,\"payload\":\"aG\\r\\n93Z\\nHk=\\r\\n\",\"position\":0}\n"
+    "{\"type\":2,\"payload\":\"aG93\\naG93aG93\",\"position\":1}\n"
+    "{\"type\":1,\"name\":\"a\",\"size\":2," F_A ",\"position\":2}\n",
+    "howdyhowhowhowx\n", 2 },
   { "/tarsplit/read/size-zero-not-opened",
     "{\"type\":1,\"name\":\"missing\",\"payload\":null,\"position\":0}\n"
     "{\"type\":1,\"name\":\"missing2\",\"size\":0,\"payload\":\"AAAAAAAAAAA=\",\"position\":1}\n",
