@@ -19,6 +19,7 @@ packages=(
   build-essential autoconf automake libtool pkg-config
   libglib2.0-dev libjson-glib-dev libarchive-dev zlib1g-dev nettle-dev
   tar gzip xz-utils
+  groff-base
 )
 # Real clients the tests compare against (installed with their
 # recommended packages: podman needs its runtime helpers).

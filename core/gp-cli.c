@@ -47,6 +47,8 @@ signal_watcher (gpointer data)
 
       if (!cancelled)
         _exit (GP_EXIT_INTERRUPTED);
+      if (gp_cli_output_is_json ())
+        continue;
 
       static const char msg[] =
         "graphpipe: interrupted, stopping at the next safe point (again to exit now)\n";
@@ -90,6 +92,28 @@ gp_cli_options_clear (GpCliOptions *opts)
   g_clear_pointer (&opts->driver, g_free);
   g_clear_pointer (&opts->sets, g_strfreev);
   g_clear_pointer (&opts->plugin_dirs, g_strfreev);
+  g_clear_pointer (&opts->roots, g_strfreev);
+  g_clear_pointer (&opts->roots_from, g_free);
+  g_clear_pointer (&opts->target, g_free);
+  g_clear_pointer (&opts->layers_from, g_free);
+  g_clear_pointer (&opts->report, g_free);
+  g_clear_pointer (&opts->progress, g_free);
+  g_clear_pointer (&opts->events, g_free);
+}
+
+/* --root DIR, repeatable: a batch when given more than once. */
+static gboolean
+root_arg (const char *name, const char *value, gpointer data, GError **error)
+{
+  GpCliOptions *opts = data;
+  guint n = opts->roots != NULL ? g_strv_length (opts->roots) : 0;
+
+  opts->roots = g_renew (char *, opts->roots, n + 2);
+  opts->roots[n] = g_strdup (value);
+  opts->roots[n + 1] = NULL;
+  g_free (opts->root);
+  opts->root = g_strdup (value);
+  return TRUE;
 }
 
 GOptionContext *
@@ -98,8 +122,12 @@ gp_cli_option_context_new (const char *command, const char *parameter,
                            const GOptionEntry *extra)
 {
   const GOptionEntry common[] = {
-    { "root", 'r', 0, G_OPTION_ARG_FILENAME, &opts->root,
-      "Docker data root (sets ${root})", "DIR" },
+    { "root", 'r', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, root_arg,
+      "Docker data root (sets ${root}); several: run on each in turn", "DIR" },
+    { "roots-from", 0, 0, G_OPTION_ARG_FILENAME, &opts->roots_from,
+      "Run on each data root listed in FILE (one per line, '#' comments)", "FILE" },
+    { "report", 0, 0, G_OPTION_ARG_FILENAME, &opts->report,
+      "Write a JSON report of the run to FILE ('-': standard output)", "FILE" },
     { "driver", 'd', 0, G_OPTION_ARG_STRING, &opts->driver,
       "Storage driver: vfs, aufs, overlay, overlay2, btrfs (sets ${driver})", "NAME" },
     { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opts->sets,
@@ -117,7 +145,12 @@ gp_cli_option_context_new (const char *command, const char *parameter,
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opts->quiet,
       "Print only warnings and errors", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose,
-      "Also print progress", NULL },
+      "Also print every finished item and progress", NULL },
+    { "progress", 0, 0, G_OPTION_ARG_STRING, &opts->progress,
+      "Standard error shows: auto (a bar on a terminal, else lines), bar, plain, "
+      "json (one JSON object per line) or none", "MODE" },
+    { "events", 0, 0, G_OPTION_ARG_FILENAME, &opts->events,
+      "Also write the events as JSON lines to FILE", "FILE" },
     { NULL }
   };
   g_autofree char *prgname = g_strdup_printf ("graphpipe %s", command);
@@ -125,10 +158,12 @@ gp_cli_option_context_new (const char *command, const char *parameter,
   GOptionContext *oc = g_option_context_new (parameter);
 
   g_option_context_set_summary (oc, summary);
+  /* One main group whose callbacks get @opts. */
+  GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, opts, NULL);
   if (extra != NULL)
-    g_option_context_add_main_entries (oc, extra, NULL);
-
-  g_option_context_add_main_entries (oc, common, NULL);
+    g_option_group_add_entries (group, extra);
+  g_option_group_add_entries (group, common);
+  g_option_context_set_main_group (oc, group);
   g_option_context_set_description (oc,
     "Exit status: 0 success, 1 run failed, 2 usage or configuration error,\n"
     "130 interrupted.");
@@ -142,7 +177,10 @@ gp_cli_usage_error (const char *command, const char *format, ...)
   va_start (args, format);
   g_autofree char *message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_printerr ("graphpipe %s: %s\n", command, message);
+  g_autofree char *full = g_strdup_printf ("graphpipe %s: %s", command, message);
+  if (gp_cli_output_message (GP_EVENT_ERROR, full))
+    return GP_EXIT_USAGE;
+  g_printerr ("%s\n", full);
   g_printerr ("Try 'graphpipe %s --help'.\n", command);
   return GP_EXIT_USAGE;
 }
@@ -161,6 +199,8 @@ gp_cli_parse (GOptionContext *oc, const char *command, int *argc, char ***argv)
 void
 gp_cli_print_error (const GError *error)
 {
+  if (gp_cli_output_message (GP_EVENT_ERROR, error->message))
+    return;
   g_printerr ("graphpipe: error: %s\n", error->message);
 }
 
@@ -247,24 +287,69 @@ exit_code_for_run_error (const GError *error, int otherwise)
 {
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_printerr ("graphpipe: interrupted\n");
+      if (!gp_cli_output_message (GP_EVENT_ERROR, "interrupted"))
+        g_printerr ("graphpipe: interrupted\n");
       return GP_EXIT_INTERRUPTED;
     }
   gp_cli_print_error (error);
   return otherwise;
 }
 
-/* Runs (or with check_only, validates and prints) a preset.  extra_vars
- * holds name, value pairs, NULL-terminated. */
+typedef struct {
+  const char *command;
+  const char *preset_arg;
+  gboolean check_only;
+  const char *const *extra_vars;
+} RunArgs;
+
+static int run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
+                         gboolean check_only, const char *const *extra_vars);
+
+static int
+run_root_cb (GpCliOptions *opts, gpointer user_data)
+{
+  RunArgs *args = user_data;
+  return run_one_root (args->command, opts, args->preset_arg, args->check_only, args->extra_vars);
+}
+
+/* Runs (or with check_only, validates and prints) a preset, on each data
+ * root in turn when several are given (gp_cli_for_each_root()).
+ * extra_vars holds name, value pairs, NULL-terminated. */
 int
 gp_cli_run_preset (const char *command, GpCliOptions *opts, const char *preset_arg,
                    gboolean check_only, const char *const *extra_vars)
 {
+  if (opts->batch == NULL && gp_cli_is_batch (opts))
+    {
+      RunArgs args = { command, preset_arg, check_only, extra_vars };
+      return gp_cli_for_each_root (command, opts, run_root_cb, &args);
+    }
+  return run_one_root (command, opts, preset_arg, check_only, extra_vars);
+}
+
+static int
+run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
+              gboolean check_only, const char *const *extra_vars)
+{
+  int output_status = gp_cli_output_init (command, opts);
+  if (output_status != GP_EXIT_OK)
+    return output_status;
   g_autoptr (GpContext) ctx = make_context (command, opts, extra_vars);
   if (ctx == NULL)
     return GP_EXIT_USAGE;
 
   g_autoptr (GError) error = NULL;
+  g_auto (GpCliTarget) target = { 0 };
+  if (opts->layers_from != NULL)
+    {
+      g_autofree char *layers = g_canonicalize_filename (opts->layers_from, NULL);
+      if (!g_file_test (layers, G_FILE_TEST_IS_DIR))
+        return gp_cli_usage_error (command, "--layers-from %s: not a directory", opts->layers_from);
+      gp_context_set_layers_root (ctx, layers);
+    }
+  if (opts->target != NULL && !gp_cli_target_prepare (opts, ctx, &target, &error))
+    return gp_cli_usage_error (command, "%s", error->message);
+
   g_autoptr (GpPreset) preset = gp_preset_lookup (preset_arg, &error);
   if (preset == NULL)
     {
@@ -277,7 +362,8 @@ gp_cli_run_preset (const char *command, GpCliOptions *opts, const char *preset_a
   if (pipeline == NULL)
     {
       gp_cli_print_error (error);
-      if (g_error_matches (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNDEFINED_VARIABLE))
+      if (g_error_matches (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNDEFINED_VARIABLE)
+          && !gp_cli_output_is_json ())
         g_printerr ("hint: --root and --driver define ${root} and ${driver}; "
                     "--set NAME=VALUE defines ${NAME}\n");
       return GP_EXIT_USAGE;
@@ -292,24 +378,39 @@ gp_cli_run_preset (const char *command, GpCliOptions *opts, const char *preset_a
       return GP_EXIT_OK;
     }
 
-  GpVerbosity verbosity = opts->quiet ? GP_VERBOSITY_QUIET
-                          : opts->verbose ? GP_VERBOSITY_VERBOSE
-                          : GP_VERBOSITY_NORMAL;
-  gp_context_add_line_logger (ctx, stderr, verbosity);
+  gp_cli_output_attach (ctx, opts);
 
   gp_cli_signals_set_cancellable (gp_context_get_cancellable (ctx));
   int status = GP_EXIT_OK;
+  gboolean ran = FALSE;
   if (!gp_pipeline_prepare (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_USAGE);
   else if (!gp_pipeline_run (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_FAILED);
-  else if (gp_context_get_n_reported (ctx, GP_REPORT_FAILURE) > 0)
-    status = GP_EXIT_FAILED;
-  else if (opts->strict && gp_context_get_n_reported (ctx, GP_REPORT_WARNING) > 0)
+  else
     {
-      g_printerr ("graphpipe: error: warnings reported and --strict given\n");
-      status = GP_EXIT_FAILED;
+      ran = TRUE;
+      if (gp_context_get_n_reported (ctx, GP_REPORT_FAILURE) > 0)
+        status = GP_EXIT_FAILED;
+      else if (opts->strict && gp_context_get_n_reported (ctx, GP_REPORT_WARNING) > 0)
+        {
+          const char *strict = "warnings reported and --strict given";
+          if (!gp_cli_output_message (GP_EVENT_ERROR, strict))
+            g_printerr ("graphpipe: error: %s\n", strict);
+          status = GP_EXIT_FAILED;
+        }
     }
   gp_cli_signals_set_cancellable (NULL);
+
+  /* A target whose pipeline ran to its end is published, failures and
+   * all, like an in-place run; one cut short stays where a rerun resumes. */
+  if (ran && opts->target != NULL && !opts->dry_run && !gp_cli_target_publish (&target, &error))
+    status = exit_code_for_run_error (error, GP_EXIT_FAILED);
+
+  if (opts->report != NULL)
+    gp_cli_report_finish (command, opts,
+                          gp_cli_report_build (command, preset_arg, opts, ctx, &target, status,
+                                               error != NULL ? error->message : NULL),
+                          &status);
   return status;
 }

@@ -33,7 +33,36 @@ typedef struct {
   gboolean strict;
   gboolean quiet;
   gboolean verbose;
+  char *progress;
+  char *events;
+
+  /* Batches, targets, reports (gp-cli-batch.c, gp-cli-target.c,
+   * gp-cli-report.c). */
+  char **roots;           /* every --root, in order (root: the last) */
+  char *roots_from;       /* --roots-from FILE */
+  char *target;           /* --target DIR (migrate, run) */
+  char *layers_from;      /* --layers-from DIR (save, run) */
+  char *report;           /* --report FILE */
+  GPtrArray *batch;       /* GpCliRootResult* while a batch runs, else NULL */
 } GpCliOptions;
+
+/* What one data root of a batch ended with. */
+typedef struct {
+  char *root;
+  int status;
+  gint64 elapsed_us;
+  char *report_json;      /* the root's --report object, or NULL */
+} GpCliRootResult;
+
+/* A --target being built: the store goes to @work, renamed to @final at
+ * the end when @publish. */
+typedef struct {
+  char *final;
+  char *work;
+  gboolean publish;
+} GpCliTarget;
+
+typedef int (*GpCliRootFunc) (GpCliOptions *opts, gpointer user_data);
 
 int gp_cmd_run (int argc, char **argv);
 int gp_cmd_migrate (int argc, char **argv);
@@ -53,9 +82,32 @@ GpLoader *gp_cli_make_loader (GpCliOptions *opts);
 int gp_cli_run_preset (const char *command, GpCliOptions *opts, const char *preset_arg,
                        gboolean check_only, const char *const *extra_vars);
 
+int gp_cli_output_init (const char *command, GpCliOptions *opts);
+gboolean gp_cli_output_is_json (void);
+void gp_cli_output_attach (GpContext *ctx, GpCliOptions *opts);
+gboolean gp_cli_output_message (GpEventKind kind, const char *message);
+int gp_cli_report_nothing (const char *command, GpCliOptions *opts,
+                           const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+gboolean gp_cli_is_batch (GpCliOptions *opts);
+int gp_cli_for_each_root (const char *command, GpCliOptions *opts, GpCliRootFunc func,
+                          gpointer user_data);
+
+gboolean gp_cli_target_prepare (GpCliOptions *opts, GpContext *ctx, GpCliTarget *target,
+                                GError **error);
+gboolean gp_cli_target_publish (GpCliTarget *target, GError **error);
+void gp_cli_target_clear (GpCliTarget *target);
+
+char *gp_cli_report_build (const char *command, const char *preset, GpCliOptions *opts,
+                           GpContext *ctx, const GpCliTarget *target, int status,
+                           const char *error_message);
+gboolean gp_cli_report_write (const char *path, const char *json, GError **error);
+void gp_cli_report_finish (const char *command, GpCliOptions *opts, char *report_json, int *status);
+
 void gp_cli_signals_init (void);
 void gp_cli_signals_set_cancellable (GCancellable *cancellable);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GpCliOptions, gp_cli_options_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GpCliTarget, gp_cli_target_clear)
 
 G_END_DECLS

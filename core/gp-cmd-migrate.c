@@ -3,6 +3,8 @@
 
 #include "gp-cli.h"
 
+static int migrate_root (GpCliOptions *opts, gpointer user_data);
+
 int
 gp_cmd_migrate (int argc, char **argv)
 {
@@ -11,6 +13,8 @@ gp_cmd_migrate (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
       "Validate the pipeline and print the plan; run nothing", NULL },
+    { "target", 't', 0, G_OPTION_ARG_FILENAME, &opts.target,
+      "Build the new store in DIR (published by rename at the end); the root is only read", "DIR" },
     { NULL }
   };
   g_autoptr (GOptionContext) oc = gp_cli_option_context_new (
@@ -24,6 +28,19 @@ gp_cmd_migrate (int argc, char **argv)
     return status;
   if (argc != 1)
     return gp_cli_usage_error ("migrate", "unexpected argument '%s'", argv[1]);
+  return gp_cli_for_each_root ("migrate", &opts, migrate_root, &check);
+}
+
+/* One data root (each root of a batch in turn). */
+static int
+migrate_root (GpCliOptions *opts_, gpointer user_data)
+{
+  GpCliOptions opts = *opts_;
+  gboolean check = *(gboolean *) user_data;
+  g_autofree char *detected = NULL;
+
+  if (opts.root != NULL && !g_file_test (opts.root, G_FILE_TEST_IS_DIR))
+    return gp_cli_usage_error ("migrate", "--root %s: not a directory", opts.root);
 
   /* Without --driver: the one driver the data root holds data of. */
   if (opts.driver == NULL && opts.root != NULL)
@@ -32,7 +49,7 @@ gp_cmd_migrate (int argc, char **argv)
       guint n = g_strv_length (found);
       g_autofree char *graph = g_build_filename (opts.root, "graph", NULL);
       if (n == 1)
-        opts.driver = g_strdup (found[0]);
+        opts.driver = detected = g_strdup (found[0]);
       else if (n > 1)
         {
           g_autofree char *list = g_strjoinv (", ", found);
@@ -46,10 +63,8 @@ gp_cmd_migrate (int argc, char **argv)
       else
         {
           /* No graph/: nothing to migrate, and Docker writes nothing (§8). */
-          if (!opts.quiet)
-            g_printerr ("graphpipe migrate: %s has no legacy graph/ directory: nothing to "
-                        "migrate\n", opts.root);
-          return GP_EXIT_OK;
+          return gp_cli_report_nothing ("migrate", &opts, "graphpipe migrate: %s has no legacy "
+                                        "graph/ directory: nothing to migrate", opts.root);
         }
     }
   return gp_cli_run_preset ("migrate", &opts, "migrate", check, NULL);

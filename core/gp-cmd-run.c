@@ -11,6 +11,10 @@ gp_cmd_run (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
       "Validate the whole pipeline and print the plan; run nothing", NULL },
+    { "target", 't', 0, G_OPTION_ARG_FILENAME, &opts.target,
+      "Write the store to DIR (published by rename at the end); the root is only read", "DIR" },
+    { "layers-from", 0, 0, G_OPTION_ARG_FILENAME, &opts.layers_from,
+      "Read the layer files from the driver directories of data root DIR", "DIR" },
     { NULL }
   };
   g_autoptr (GOptionContext) oc = gp_cli_option_context_new (

@@ -13,6 +13,7 @@ gp_cmd_save (int argc, char **argv)
   g_auto (GpCliOptions) opts = { 0 };
   g_autofree char *output = NULL;
   g_autofree char *compress = NULL;
+  g_autofree char *preset = NULL;
   gboolean check = FALSE;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -22,6 +23,12 @@ gp_cmd_save (int argc, char **argv)
       "in .gz or .tgz)", "none|gzip|auto" },
     { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
       "Validate the pipeline and print the plan; run nothing", NULL },
+    { "layers-from", 0, 0, G_OPTION_ARG_FILENAME, &opts.layers_from,
+      "Read the layer files from the driver directories of data root SRC (a store "
+      "built by 'migrate --target')", "SRC" },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset,
+      "Run this preset instead of 'save' (export-legacy: save straight from a legacy "
+      "root, writing nothing under it)", "NAME" },
     { NULL }
   };
   g_autoptr (GOptionContext) oc = gp_cli_option_context_new (
@@ -46,6 +53,15 @@ gp_cmd_save (int argc, char **argv)
   else if (*output == '\0')
     return gp_cli_usage_error ("save", "--output: empty file name");
 
+  /* Another preset (export-legacy) may migrate first, which needs the
+   * driver before anything runs: the one driver of a legacy root. */
+  if (preset != NULL && opts.driver == NULL && opts.root != NULL && !gp_cli_is_batch (&opts))
+    {
+      g_auto (GStrv) found = gp_driver_detect (opts.root);
+      if (g_strv_length (found) == 1)
+        opts.driver = g_strdup (found[0]);
+    }
+
   g_autofree char *images = g_strjoinv (" ", argv + 1);
   const char *vars[] = {
     "output", output,
@@ -53,5 +69,5 @@ gp_cmd_save (int argc, char **argv)
     "images", images,
     NULL
   };
-  return gp_cli_run_preset ("save", &opts, "save", check, vars);
+  return gp_cli_run_preset ("save", &opts, preset != NULL ? preset : "save", check, vars);
 }

@@ -17,6 +17,8 @@ with_store (const char *root, char **found)
   return g_strv_builder_end (b);
 }
 
+static int verify_root (GpCliOptions *opts, gpointer user_data);
+
 int
 gp_cmd_verify (int argc, char **argv)
 {
@@ -40,6 +42,16 @@ gp_cmd_verify (int argc, char **argv)
     return status;
   if (argc != 1)
     return gp_cli_usage_error ("verify", "unexpected argument '%s'", argv[1]);
+  return gp_cli_for_each_root ("verify", &opts, verify_root, &check);
+}
+
+/* One data root (each root of a batch in turn). */
+static int
+verify_root (GpCliOptions *opts_, gpointer user_data)
+{
+  GpCliOptions opts = *opts_;
+  gboolean check = *(gboolean *) user_data;
+  g_autofree char *detected = NULL;
 
   /* Without --driver: the one driver the data root holds data of (as
    * migrate), or the one of those with an image store. */
@@ -57,7 +69,7 @@ gp_cmd_verify (int argc, char **argv)
         }
       guint n = g_strv_length (found);
       if (n == 1)
-        opts.driver = g_strdup (found[0]);
+        opts.driver = detected = g_strdup (found[0]);
       else if (n > 1)
         {
           g_autofree char *list = g_strjoinv (", ", found);

@@ -3,6 +3,8 @@
 
 #include "gp-context.h"
 
+#include <string.h>
+
 #include "gp-error.h"
 
 typedef struct {
@@ -24,6 +26,8 @@ struct _GpContext {
   char *root;
   char *driver;
   char *output;
+  char *target;               /* where the store is written; NULL: root */
+  char *layers_root;          /* where layer files are read; NULL: root */
   guint jobs;
   gboolean dry_run;
   gboolean read_only_source;
@@ -162,6 +166,8 @@ gp_context_unref (GpContext *ctx)
   g_free (ctx->root);
   g_free (ctx->driver);
   g_free (ctx->output);
+  g_free (ctx->target);
+  g_free (ctx->layers_root);
   g_free (ctx);
 }
 
@@ -381,6 +387,94 @@ gp_context_set_output (GpContext *ctx, const char *output)
   g_return_if_fail (ctx != NULL);
   g_free (ctx->output);
   ctx->output = g_strdup (output);
+}
+
+/**
+ * gp_context_get_target:
+ * @ctx: a context
+ *
+ * Returns: (nullable) (transfer none): the directory the run writes its
+ *   store into instead of the data root, or %NULL (the root itself)
+ *
+ * Since: 0.2
+ */
+const char *
+gp_context_get_target (GpContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+  return ctx->target;
+}
+
+/**
+ * gp_context_set_target:
+ * @ctx: a context
+ * @target: (nullable): a directory, or %NULL to write into the root
+ *
+ * Makes the run build its 1.10+ store (`image/<driver>/`, `containers/`,
+ * the migration's mapping file and tag marker, its helper files) under
+ * @target while the data root is only read (`graphpipe migrate
+ * --target`).  Layer files stay in the root: the store's layers root is
+ * the data root (gp_store_get_layers_root()).
+ *
+ * Since: 0.2
+ */
+void
+gp_context_set_target (GpContext *ctx, const char *target)
+{
+  g_return_if_fail (ctx != NULL);
+  g_free (ctx->target);
+  ctx->target = g_strdup (target);
+}
+
+/**
+ * gp_context_get_store_root:
+ * @ctx: a context
+ *
+ * Returns: (nullable) (transfer none): where the store lives: the target
+ *   when one is set, else the data root
+ *
+ * Since: 0.2
+ */
+const char *
+gp_context_get_store_root (GpContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+  return ctx->target != NULL ? ctx->target : ctx->root;
+}
+
+/**
+ * gp_context_get_layers_root:
+ * @ctx: a context
+ *
+ * Returns: (nullable) (transfer none): the data root whose driver
+ *   directories hold the layer files: the one set with
+ *   gp_context_set_layers_root(), else the data root
+ *
+ * Since: 0.2
+ */
+const char *
+gp_context_get_layers_root (GpContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+  return ctx->layers_root != NULL ? ctx->layers_root : ctx->root;
+}
+
+/**
+ * gp_context_set_layers_root:
+ * @ctx: a context
+ * @layers_root: (nullable): a data root, or %NULL for the run's root
+ *
+ * Reads layer files from @layers_root's driver directories while the
+ * store is the root's (`graphpipe save --layers-from`).
+ *
+ * Since: 0.2
+ */
+void
+gp_context_set_layers_root (GpContext *ctx, const char *layers_root)
+{
+  g_return_if_fail (ctx != NULL);
+  g_free (ctx->layers_root);
+  ctx->layers_root = g_strdup (layers_root);
 }
 
 /* ---- variables ---- */
@@ -1128,12 +1222,13 @@ gp_context_steal_slot (GpContext *ctx, const char *key)
  * @ctx: a #GpContext
  * @error: return location for a #GError
  *
- * Gives the 1.10+ content-addressable store of the run's data root and
- * driver (`<root>/image/<driver>/`), opened on first use and shared by every
- * stage afterwards.  Opening touches no file: stages that read check what
+ * Gives the 1.10+ content-addressable store of the run's data root (or its
+ * target, gp_context_set_target()) and driver (`<root>/image/<driver>/`),
+ * its layer files in gp_context_get_layers_root(), opened on first use and
+ * shared by every stage afterwards.  Opening touches no file: stages that read check what
  * they need; stages that write call gp_store_init_layout().  A store is
- * reopened when the root or driver changed since it was opened (scan-graph
- * may detect the driver).
+ * reopened when the root, target, layers root or driver changed since it
+ * was opened (scan-graph may detect the driver).
  *
  * Returns: (transfer none) (nullable): the store, owned by @ctx; %NULL with
  *   @error set when no root or driver is known or the driver is unknown.
@@ -1144,8 +1239,11 @@ gp_context_get_store (GpContext *ctx, GError **error)
   g_return_val_if_fail (ctx != NULL, NULL);
 
   g_mutex_lock (&ctx->lock);
+  const char *store_root = ctx->target != NULL ? ctx->target : ctx->root;
+  const char *layers_root = ctx->layers_root != NULL ? ctx->layers_root : ctx->root;
   if (ctx->store != NULL
-      && (g_strcmp0 (gp_store_get_root (ctx->store), ctx->root) != 0
+      && (g_strcmp0 (gp_store_get_root (ctx->store), store_root) != 0
+          || g_strcmp0 (gp_store_get_layers_root (ctx->store), layers_root) != 0
           || g_strcmp0 (gp_store_get_driver (ctx->store), ctx->driver) != 0))
     g_clear_pointer (&ctx->store, gp_store_unref);
   if (ctx->store == NULL)
@@ -1156,8 +1254,9 @@ gp_context_get_store (GpContext *ctx, GError **error)
       else if (ctx->driver == NULL || *ctx->driver == '\0')
         g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNDEFINED_VARIABLE,
                      "%s: no storage driver given (--driver)", ctx->root);
-      else
-        ctx->store = gp_store_open (ctx->root, ctx->driver, error);
+      else if ((ctx->store = gp_store_open (store_root, ctx->driver, error)) != NULL
+               && strcmp (layers_root, store_root) != 0)
+        gp_store_set_layers_root (ctx->store, layers_root);
     }
   GpStore *store = ctx->store;
   g_mutex_unlock (&ctx->lock);

@@ -70,6 +70,11 @@ GP_API gboolean gp_context_get_strict (GpContext *ctx);
 GP_API void gp_context_set_strict (GpContext *ctx, gboolean strict);
 GP_API const char *gp_context_get_output (GpContext *ctx);
 GP_API void gp_context_set_output (GpContext *ctx, const char *output);
+GP_API const char *gp_context_get_target (GpContext *ctx);
+GP_API void gp_context_set_target (GpContext *ctx, const char *target);
+GP_API const char *gp_context_get_store_root (GpContext *ctx);
+GP_API const char *gp_context_get_layers_root (GpContext *ctx);
+GP_API void gp_context_set_layers_root (GpContext *ctx, const char *layers_root);
 
 /* Variables for ${name} in presets */
 GP_API void gp_context_set_variable (GpContext *ctx, const char *name, const char *value);

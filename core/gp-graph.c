@@ -20,6 +20,7 @@ struct _GpGraph
 {
   gint ref_count;
   char *root;
+  char *mapping_root; /* NULL: root */
   gboolean has_graph_dir;
   gboolean scanned;
   GPtrArray *images;  /* GpGraphImage*, owned, sorted by id */
@@ -127,6 +128,7 @@ gp_graph_unref (GpGraph *graph)
   g_hash_table_unref (graph->mapping);
   g_hash_table_unref (graph->mapped_configs);
   g_free (graph->root);
+  g_free (graph->mapping_root);
   g_free (graph);
 }
 
@@ -142,6 +144,25 @@ const char *
 gp_graph_get_root (GpGraph *graph)
 {
   return graph->root;
+}
+
+/**
+ * gp_graph_set_mapping_root:
+ * @graph: a graph whose mapping is not loaded yet
+ * @dir: (nullable): the directory holding the mapping file of this
+ *   migration, or %NULL for the data root
+ *
+ * Where gp_graph_load_mapping() looks for `.migration-v1-images.json`:
+ * a migration that writes its store elsewhere (`--target`) keeps its
+ * mapping there.  A missing @dir is an empty mapping.
+ *
+ * Since: 0.2
+ */
+void
+gp_graph_set_mapping_root (GpGraph *graph, const char *dir)
+{
+  g_free (graph->mapping_root);
+  graph->mapping_root = g_strdup (dir);
 }
 
 /**
@@ -1088,7 +1109,8 @@ gp_graph_mapping_to_json (GpGraph *graph)
  * @error: return location for a #GError
  *
  * Restores the mapping of an earlier run from
- * `<root>/.migration-v1-images.json` (§4.9 A): the first JSON value of the
+ * `<root>/.migration-v1-images.json` (§4.9 A; see
+ * gp_graph_set_mapping_root()): the first JSON value of the
  * file (the rest is ignored, as Go's stream decoder does) must be an
  * object of strings (or `null`, an empty mapping).  A missing file is an
  * empty mapping.  Values are not validated.
@@ -1104,11 +1126,14 @@ gp_graph_load_mapping (GpGraph *graph, GError **error)
 {
   g_return_val_if_fail (!graph->scanned, FALSE);
 
-  g_auto (GpFd) root_fd = open (graph->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const char *dir = graph->mapping_root != NULL ? graph->mapping_root : graph->root;
+  g_auto (GpFd) root_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
     {
       int e = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", graph->root,
+      if (e == ENOENT && graph->mapping_root != NULL)
+        return TRUE;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", dir,
                    g_strerror (e));
       return FALSE;
     }

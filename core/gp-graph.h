@@ -83,6 +83,7 @@ GP_API GpGraph *gp_graph_ref (GpGraph *graph);
 GP_API void gp_graph_unref (GpGraph *graph);
 
 GP_API const char *gp_graph_get_root (GpGraph *graph);
+GP_API void gp_graph_set_mapping_root (GpGraph *graph, const char *dir);
 GP_API gboolean gp_graph_load_mapping (GpGraph *graph, GError **error);
 GP_API gboolean gp_graph_scan (GpGraph *graph, GCancellable *cancellable, GError **error);
 GP_API gboolean gp_graph_has_graph_dir (GpGraph *graph);

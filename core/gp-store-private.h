@@ -11,6 +11,7 @@ struct _GpStore {
   char *driver;
   char *dir;             /* <root>/image/<driver> */
   char *containers_dir;  /* <root>/containers */
+  char *layers_root;     /* where the driver's layer directories are; NULL: root */
   GMutex lock;           /* layer commits, mounts, repositories, distribution */
   GpRepositories *repos; /* loaded on first use */
 };

@@ -205,6 +205,7 @@ gp_store_unref (GpStore *store)
   g_free (store->driver);
   g_free (store->dir);
   g_free (store->containers_dir);
+  g_free (store->layers_root);
   g_mutex_clear (&store->lock);
   if (store->repos)
     gp_repositories_free (store->repos);
@@ -221,6 +222,40 @@ const char *
 gp_store_get_root (GpStore *store)
 {
   return store->root;
+}
+
+/**
+ * gp_store_get_layers_root:
+ * @store: a store
+ *
+ * The data root whose driver directories (`<root>/vfs/dir/<cache-id>`,
+ * `<root>/overlay2/<cache-id>/diff`, ...) hold the files of the store's
+ * layers.  It is the store's own root unless gp_store_set_layers_root()
+ * said otherwise: a store written elsewhere (`graphpipe migrate --target`)
+ * keeps its layer files in the source root.
+ *
+ * Returns: (transfer none): the root to open layer directories under.
+ */
+const char *
+gp_store_get_layers_root (GpStore *store)
+{
+  return store->layers_root != NULL ? store->layers_root : store->root;
+}
+
+/**
+ * gp_store_set_layers_root:
+ * @store: a store
+ * @layers_root: (nullable): the data root holding the driver's layer
+ *   directories; %NULL: the store's own root
+ *
+ * Sets what gp_store_get_layers_root() returns.  Call it before the store
+ * is shared between threads.
+ */
+void
+gp_store_set_layers_root (GpStore *store, const char *layers_root)
+{
+  g_free (store->layers_root);
+  store->layers_root = g_strdup (layers_root);
 }
 
 /**

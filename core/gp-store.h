@@ -26,6 +26,8 @@ GP_API const char *gp_store_get_root (GpStore *store);
 GP_API const char *gp_store_get_driver (GpStore *store);
 GP_API const char *gp_store_get_dir (GpStore *store);
 GP_API const char *gp_store_get_containers_dir (GpStore *store);
+GP_API const char *gp_store_get_layers_root (GpStore *store);
+GP_API void gp_store_set_layers_root (GpStore *store, const char *layers_root);
 GP_API gboolean gp_store_exists (GpStore *store);
 GP_API gboolean gp_store_init_layout (GpStore *store, GError **error);
 GP_API gboolean gp_store_clean_stale (GpStore *store, GError **error);

@@ -37,7 +37,7 @@ read_blob_digest (const char *root, const char *id)
 static gboolean
 save_mapping (GpContext *ctx, GpGraph *graph, GError **error)
 {
-  g_autofree char *path = g_build_filename (gp_context_get_root (ctx), GP_GRAPH_MAPPING_FILE, NULL);
+  g_autofree char *path = g_build_filename (mig_dest_root (ctx), GP_GRAPH_MAPPING_FILE, NULL);
   g_autoptr (GString) json = gp_graph_mapping_to_json (graph);
   gsize len;
   g_autofree char *old = gp_safeio_read_file (path, GP_GRAPH_MAX_JSON_SIZE, &len, NULL);

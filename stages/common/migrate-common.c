@@ -80,14 +80,31 @@ mig_fail (GpContext *ctx, GpGraphImage *image)
                      image->error->message);
 }
 
-/* graph/<id>, or with --read-only-source image/<driver>/graphpipe-migration/<id>. */
+/* Whether nothing may be written inside graph/: --read-only-source, or a
+ * store written to a --target. */
+gboolean
+mig_source_read_only (GpContext *ctx)
+{
+  return gp_context_get_read_only_source (ctx) || gp_context_get_target (ctx) != NULL;
+}
+
+/* Where the migration writes its store, mapping file and tag marker: the
+ * data root, or the --target. */
+const char *
+mig_dest_root (GpContext *ctx)
+{
+  return gp_context_get_store_root (ctx);
+}
+
+/* graph/<id>, or (mig_source_read_only())
+ * <dest>/image/<driver>/graphpipe-migration/<id>. */
 char *
 mig_helper_dir (GpContext *ctx, const char *v1_id)
 {
-  const char *root = gp_context_get_root (ctx);
-  if (gp_context_get_read_only_source (ctx))
-    return g_build_filename (root, "image", gp_context_get_driver (ctx), MIG_HELPER_DIR, v1_id, NULL);
-  return g_build_filename (root, "graph", v1_id, NULL);
+  if (mig_source_read_only (ctx))
+    return g_build_filename (mig_dest_root (ctx), "image", gp_context_get_driver (ctx), MIG_HELPER_DIR,
+                             v1_id, NULL);
+  return g_build_filename (gp_context_get_root (ctx), "graph", v1_id, NULL);
 }
 
 char *

@@ -24,7 +24,8 @@ G_BEGIN_DECLS
 #define MIG_TAGS_FAILED "tags failed"
 #define MIG_ELAPSED_MS "elapsed ms"
 
-/* Where Docker's per-image helper files live with --read-only-source. */
+/* Where Docker's per-image helper files live with --read-only-source or
+ * --target. */
 #define MIG_HELPER_DIR "graphpipe-migration"
 
 GpGraph *mig_get_graph (GpContext *ctx, GError **error);
@@ -40,6 +41,8 @@ void mig_fail (GpContext *ctx, GpGraphImage *image);
 void mig_crash_init (GpContext *ctx);
 void mig_crash_point (GpContext *ctx, const char *label);
 
+gboolean mig_source_read_only (GpContext *ctx);
+const char *mig_dest_root (GpContext *ctx);
 char *mig_helper_dir (GpContext *ctx, const char *v1_id);
 char *mig_helper_path (GpContext *ctx, const char *v1_id, const char *name);
 

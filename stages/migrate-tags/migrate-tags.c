@@ -111,7 +111,8 @@ migrate_tag (GpContext *ctx, GpRepositories *repos, const char *name, const char
     }
   *changed = TRUE;
   gp_context_add_counter (ctx, MIG_TAGS_MIGRATED, 1);
-  mig_info (ctx, NULL, "migrated tag %s:%s to point to %s", name, key, image_id);
+  g_autofree char *tag = g_strdup_printf ("%s:%s", name, key);
+  mig_info (ctx, tag, "migrated tag %s to point to %s", tag, image_id);
 }
 
 static gboolean
@@ -126,7 +127,7 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
   const char *root = gp_context_get_root (ctx);
   const char *driver = gp_context_get_driver (ctx);
   gboolean dry_run = gp_context_get_dry_run (ctx);
-  g_autofree char *marker = g_build_filename (root, TAGS_MARKER, NULL);
+  g_autofree char *marker = g_build_filename (mig_dest_root (ctx), TAGS_MARKER, NULL);
   g_autofree char *legacy_name = g_strconcat ("repositories-", driver, NULL);
   g_autofree char *legacy = g_build_filename (root, legacy_name, NULL);
   struct stat st;

@@ -49,6 +49,7 @@ typedef struct {
   gboolean read_only_source;
   gint n_done;
   guint n_total;
+  guint64 bytes_seen; /* atomic: bytes hashed so far, for progress events */
 } Job;
 
 typedef struct {
@@ -67,6 +68,33 @@ task_free (Task *task)
 }
 
 /* ---- the checksum of one layer (§4.9 C) ---- */
+
+/* Progress within big layers, for the bar: every 16 MiB of a layer, an
+ * event with the bytes hashed so far by all workers. */
+#define PROGRESS_STEP ((guint64) 16 << 20)
+
+typedef struct {
+  Job *job;
+  const char *id;
+  guint64 bytes;   /* of this layer */
+} Ticker;
+
+static void
+ticker_add (Ticker *t, gsize len)
+{
+  guint64 before = t->bytes;
+  guint64 all = __atomic_add_fetch (&t->job->bytes_seen, (guint64) len, __ATOMIC_RELAXED);
+  t->bytes += len;
+  if (before / PROGRESS_STEP != t->bytes / PROGRESS_STEP)
+    gp_context_emit_progress (t->job->ctx, t->id, 0, 0, all);
+}
+
+static gboolean
+ticker_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  ticker_add (user_data, len);
+  return TRUE;
+}
 
 typedef struct {
   const Job *job;
@@ -118,7 +146,8 @@ checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpT
   g_autofree char *display = g_strdup_printf ("graph/%s/%s", id, LEGACY_TARDATA);
   g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, display, GP_TAR_SPLIT_FLAGS_NONE);
   Opener opener = { job, id, NULL };
-  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, &opener, NULL, NULL,
+  Ticker ticker = { (Job *) job, id, 0 };
+  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, &opener, ticker_write, &ticker,
                                        gp_context_get_cancellable (job->ctx), stats, error);
   g_clear_pointer (&opener.dir, gp_layer_dir_unref);
   g_clear_pointer (&reader, gp_tar_split_reader_free);
@@ -135,6 +164,7 @@ typedef struct {
   GpTarSplitDisassembler *dis;
   guint64 bytes;
   GCancellable *cancellable;
+  Ticker ticker;
 } DiffSink;
 
 static gboolean
@@ -143,7 +173,29 @@ diff_sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
   DiffSink *sink = user_data;
 
   sink->bytes += len;
+  ticker_add (&sink->ticker, len);
   return gp_tar_split_disassembler_push (sink->dis, buf, len, error);
+}
+
+/* The driver's Diff of @image's layer (§2.3), streamed to @write_func. */
+static gboolean
+driver_diff (const GpDriver *driver, const char *root, GpGraphImage *image, GpWriteFunc write_func,
+             gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GpLayerDir) layer = gp_layer_dir_open_driver (driver, root, image->id, error);
+  if (layer == NULL)
+    return FALSE;
+  g_autoptr (GpLayerDir) parent = NULL;
+  if (image->parent != NULL && gp_driver_has_full_rootfs (driver))
+    {
+      parent = gp_layer_dir_open_driver (driver, root, image->parent, error);
+      if (parent == NULL)
+        {
+          g_prefix_error (error, "parent layer %s: ", image->parent);
+          return FALSE;
+        }
+    }
+  return gp_archive_driver_diff (driver, layer, parent, write_func, user_data, cancellable, error);
 }
 
 /* The fallback route (C.4): the driver's Diff, disassembled into a new
@@ -152,29 +204,14 @@ static gboolean
 checksum_from_driver (const Job *job, Task *task, const char *helper_dir, GpTarSplitStats *stats,
                       GError **error)
 {
-  GpGraphImage *image = task->image;
-  g_autoptr (GpLayerDir) layer = gp_layer_dir_open_driver (job->driver, job->root, image->id, error);
-  if (layer == NULL)
-    return FALSE;
-  g_autoptr (GpLayerDir) parent = NULL;
-  if (image->parent != NULL && gp_driver_has_full_rootfs (job->driver))
-    {
-      parent = gp_layer_dir_open_driver (job->driver, job->root, image->parent, error);
-      if (parent == NULL)
-        {
-          g_prefix_error (error, "parent layer %s: ", image->parent);
-          return FALSE;
-        }
-    }
-
   g_autofree char *dest = g_build_filename (helper_dir, HELPER_TARDATA, NULL);
   g_autoptr (GpSafeFile) out = gp_safe_file_new (dest, 0644, GP_SAFE_DEFAULT, error);
   if (out == NULL)
     return FALSE;
   g_autoptr (GpTarSplitDisassembler) dis = gp_tar_split_disassembler_new (gp_safe_file_write, out,
                                                                           GP_TAR_SPLIT_FLAGS_NONE);
-  DiffSink sink = { dis, 0, gp_context_get_cancellable (job->ctx) };
-  if (!gp_archive_driver_diff (job->driver, layer, parent, diff_sink_write, &sink, sink.cancellable, error))
+  DiffSink sink = { dis, 0, gp_context_get_cancellable (job->ctx), { (Job *) job, task->image->id, 0 } };
+  if (!driver_diff (job->driver, job->root, task->image, diff_sink_write, &sink, sink.cancellable, error))
     return FALSE;
   if (!gp_tar_split_disassembler_finish (dis, stats, error))
     return FALSE;
@@ -351,12 +388,22 @@ clean_helper_dir (GpContext *ctx, const char *id, GError **error)
   return gp_safeio_clean_stale (dir, docker_tmp, error);
 }
 
-/* What a dry run can tell without hashing: the bytes of the rebuilt tar
- * (segments and file sizes from tar-split) or the recorded layersize. */
-static guint64
-estimate_bytes (const char *root, const char *id)
+static gboolean
+count_bytes (gpointer user_data, const void *buf, gsize len, GError **error)
 {
-  g_autofree char *td = g_build_filename (root, "graph", id, LEGACY_TARDATA, NULL);
+  *(guint64 *) user_data += len;
+  return TRUE;
+}
+
+/* What a dry run can tell without hashing: the bytes of the layer's tar,
+ * the sum of the segments and file sizes of `tar-data.json.gz`.  A layer
+ * without one (Docker < 1.8) is rebuilt from the driver into a counter:
+ * its files are read but not hashed.  When neither works, the recorded
+ * `layersize` (an approximation). */
+static guint64
+estimate_bytes (const Job *job, GpGraphImage *image)
+{
+  g_autofree char *td = g_build_filename (job->root, "graph", image->id, LEGACY_TARDATA, NULL);
   int fd = open (td, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd >= 0)
     {
@@ -367,12 +414,39 @@ estimate_bytes (const char *root, const char *id)
         n += e->type == GP_TAR_SPLIT_ENTRY_SEGMENT ? e->payload_len : (guint64) e->size;
       return n;
     }
-  g_autofree char *ls = g_build_filename (root, "graph", id, "layersize", NULL);
+  guint64 counted = 0;
+  if (driver_diff (job->driver, job->root, image, count_bytes, &counted,
+                   gp_context_get_cancellable (job->ctx), NULL))
+    return counted;
+  g_autofree char *ls = g_build_filename (job->root, "graph", image->id, "layersize", NULL);
   g_autofree char *text = gp_safeio_read_file (ls, 64, NULL, NULL);
   guint64 v = 0;
   if (text != NULL)
     g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, &v, NULL);
   return v;
+}
+
+/* The dry run's report: what would be hashed, and how long that takes
+ * here (a short SHA-256 measurement). */
+static void
+report_dry_run (GpContext *ctx, guint n_pending, guint n_layers, guint64 bytes, guint64 largest,
+                guint jobs)
+{
+  double rate = n_layers > 0 ? gp_estimate_sha256_rate (0) : 0;
+  double seconds = gp_estimate_hash_seconds (bytes, largest, n_layers, jobs, rate);
+  g_autofree char *shown = gp_estimate_format_seconds (seconds);
+
+  mig_info (ctx, NULL, "dry run: %u images to migrate, %u layers to checksum "
+            "(%" G_GUINT64_FORMAT " bytes to hash), nothing written", n_pending, n_layers, bytes);
+  guint threads = MIN (MIN (jobs, n_layers), (guint) MAX (g_get_num_processors (), 1));
+  if (n_layers > 0)
+    mig_info (ctx, NULL, "estimate: %" G_GUINT64_FORMAT " bytes to hash at %.0f MB/s per thread "
+              "(SHA-256 measured on this machine), %u thread%s: expected %s (hashing only; "
+              "slow disks take longer)", bytes, rate / 1e6, threads, threads == 1 ? "" : "s", shown);
+  gp_context_add_counter (ctx, "dry run: layers to checksum", n_layers);
+  gp_context_add_counter (ctx, "dry run: bytes to hash", (gint64) bytes);
+  gp_context_add_counter (ctx, "dry run: images to migrate", n_pending);
+  gp_context_add_counter (ctx, "dry run: expected ms", (gint64) (seconds * 1000 + 0.5));
 }
 
 /* ---- the stage ---- */
@@ -426,7 +500,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
     .driver = gp_driver_lookup (gp_context_get_driver (ctx), error),
     .root = root,
     .strict = gp_stage_get_bool (stage, "strict") || gp_context_get_strict (ctx),
-    .read_only_source = gp_context_get_read_only_source (ctx),
+    .read_only_source = mig_source_read_only (ctx),
   };
   if (job.driver == NULL)
     return FALSE;
@@ -447,7 +521,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
    * checksum is done; C.2 needs the parent resolved. */
   g_autoptr (GHashTable) tasks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) task_free);
   g_autoptr (GPtrArray) queue = g_ptr_array_new ();
-  guint64 bytes_planned = 0;
+  guint64 bytes_planned = 0, largest = 0;
   for (guint i = 0; i < gp_graph_get_n_images (graph); i++)
     {
       GpGraphImage *image = gp_graph_get_image (graph, i);
@@ -463,7 +537,11 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       g_hash_table_insert (tasks, image->id, task);
       g_ptr_array_add (queue, task);
       if (dry_run)
-        bytes_planned += estimate_bytes (root, image->id);
+        {
+          guint64 n = estimate_bytes (&job, image);
+          bytes_planned += n;
+          largest = MAX (largest, n);
+        }
     }
 
   if (dry_run)
@@ -473,12 +551,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       for (guint i = 0; i < order->len; i++)
         if (((GpGraphImage *) order->pdata[i])->error == NULL)
           n_pending++;
-      mig_info (ctx, NULL, "dry run: %u images to migrate, %u layers to checksum "
-                "(about %" G_GUINT64_FORMAT " bytes to hash), nothing written", n_pending, queue->len,
-                bytes_planned);
-      gp_context_add_counter (ctx, "dry run: layers to checksum", queue->len);
-      gp_context_add_counter (ctx, "dry run: bytes to hash", (gint64) bytes_planned);
-      gp_context_add_counter (ctx, "dry run: images to migrate", n_pending);
+      report_dry_run (ctx, n_pending, queue->len, bytes_planned, largest, job_count (stage, ctx));
       mig_update_clock (ctx);
       return TRUE;
     }

@@ -9,6 +9,10 @@
  * `"Image":null`) stops the migration here, as Docker does: neither the
  * remaining containers nor the tags are migrated.
  *
+ * With a target (--target) the legacy containers are read from the
+ * source root and each `config.v2.json` is written to
+ * `<target>/containers/<id>/`.
+ *
  * Crash safety: the mount record is written before `config.v2.json`,
  * whose presence marks a container as done, so a killed run leaves no
  * container marked done without its mount.
@@ -74,13 +78,16 @@ migrate_container (GpContext *ctx, GpStore *store, const GpDriver *driver, const
                    const char *id, GError **error)
 {
   gboolean dry_run = gp_context_get_dry_run (ctx);
-  g_autofree char *v2_path = g_build_filename (dir, id, CONFIG_V2, NULL);
+  g_autofree char *source_v2_path = g_build_filename (dir, id, CONFIG_V2, NULL);
+  g_autofree char *v2_path = g_build_filename (gp_store_get_containers_dir (store), id, CONFIG_V2, NULL);
   g_autofree char *legacy_path = g_build_filename (dir, id, CONFIG_LEGACY, NULL);
   g_autoptr (GError) local_error = NULL;
   struct stat st;
 
-  /* F.1 (stat follows symlinks, as Go's os.Stat) */
-  if (stat (v2_path, &st) == 0)
+  /* F.1 (stat follows symlinks, as Go's os.Stat); with --target, a
+   * container the source root already has a config.v2.json for is done
+   * too. */
+  if (stat (v2_path, &st) == 0 || stat (source_v2_path, &st) == 0)
     {
       gp_context_add_counter (ctx, MIG_CONTAINERS_SKIPPED, 1);
       return TRUE;
@@ -165,6 +172,9 @@ migrate_container (GpContext *ctx, GpStore *store, const GpDriver *driver, const
 
   mig_crash_point (ctx, "container mount written");
   g_autoptr (GBytes) v2 = gp_container_json_set_image (obj, image_id);
+  g_autofree char *v2_dir = g_path_get_dirname (v2_path);
+  if (gp_context_get_target (ctx) != NULL && !gp_safeio_mkdir_p (v2_dir, 0700, error))
+    return FALSE;
   if (!gp_safeio_write_file (v2_path, g_bytes_get_data (v2, NULL), g_bytes_get_size (v2), 0600,
                              GP_SAFE_DEFAULT, error))
     return FALSE;

@@ -32,7 +32,10 @@ static gboolean
 ensure_driver (GpContext *ctx, GError **error)
 {
   const char *driver = gp_context_get_driver (ctx);
-  const char *root = gp_context_get_root (ctx);
+  /* The store's root (--target of an earlier run, or the data root) and
+   * the root holding the driver's directories (--layers-from). */
+  const char *root = gp_context_get_store_root (ctx);
+  const char *layers_root = gp_context_get_layers_root (ctx);
   if ((driver != NULL && *driver != '\0') || root == NULL || *root == '\0')
     return TRUE; /* gp_context_get_store() reports a missing root */
 
@@ -63,7 +66,7 @@ ensure_driver (GpContext *ctx, GError **error)
       guint n_homes = 0;
       for (guint i = 0; i < stores->len; i++)
         {
-          g_autofree char *home = g_build_filename (root, g_ptr_array_index (stores, i), NULL);
+          g_autofree char *home = g_build_filename (layers_root, g_ptr_array_index (stores, i), NULL);
           if (g_file_test (home, G_FILE_TEST_IS_DIR))
             {
               chosen = g_ptr_array_index (stores, i);

@@ -488,7 +488,8 @@ write_layer_tar (TeWriter *w, TeLayer *layer, GError **error)
   if (!gp_tar_writer_write_header (w->tar, &h, error))
     return FALSE;
 
-  g_autoptr (GpLayerDir) dir = gp_layer_dir_open_driver (plan->driver, gp_store_get_root (plan->store),
+  g_autoptr (GpLayerDir) dir = gp_layer_dir_open_driver (plan->driver,
+                                                        gp_store_get_layers_root (plan->store),
                                                         layer->cache_id, error);
   if (dir == NULL)
     {

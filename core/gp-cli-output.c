@@ -1,0 +1,153 @@
+/* graphpipe - the command line: what a run prints (--progress, --events,
+ * --quiet, --verbose).
+ *
+ * Standard error shows, by --progress: a live bar on a terminal and plain
+ * lines elsewhere (auto, the default), always the bar, always plain lines,
+ * JSON lines (json) or nothing but warnings and errors (none).  --events
+ * FILE writes JSON lines to FILE as well, whatever stderr shows.  When
+ * stderr takes JSON, every message the command itself prints (errors, the
+ * interruption notice) is a JSON line too, so that a batch job can parse
+ * every line.  The events file is opened once per process and shared by
+ * every run, so a batch of runs writes one stream.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "gp-cli.h"
+
+typedef enum {
+  MODE_AUTO,
+  MODE_BAR,
+  MODE_PLAIN,
+  MODE_JSON,
+  MODE_NONE,
+} OutputMode;
+
+static const char *const mode_names[] = { "auto", "bar", "plain", "json", "none", NULL };
+
+static gboolean output_ready;
+static OutputMode output_mode;
+static FILE *events_file;
+static gint json_on_stderr; /* atomic: read by the signal thread */
+
+/* Parses --progress and opens --events FILE, once.  Returns GP_EXIT_OK or
+ * GP_EXIT_USAGE with the message printed. */
+int
+gp_cli_output_init (const char *command, GpCliOptions *opts)
+{
+  if (output_ready)
+    return GP_EXIT_OK;
+
+  OutputMode mode = MODE_AUTO;
+  if (opts->progress != NULL)
+    {
+      guint i;
+      for (i = 0; mode_names[i] != NULL; i++)
+        if (strcmp (opts->progress, mode_names[i]) == 0)
+          break;
+      if (mode_names[i] == NULL)
+        return gp_cli_usage_error (command, "--progress=%s: expected auto, bar, plain, json "
+                                   "or none", opts->progress);
+      mode = (OutputMode) i;
+    }
+  if (opts->events != NULL)
+    {
+      if (*opts->events == '\0')
+        return gp_cli_usage_error (command, "--events: empty file name");
+      events_file = fopen (opts->events, "we");
+      if (events_file == NULL)
+        {
+          int e = errno;
+          return gp_cli_usage_error (command, "--events %s: cannot create: %s", opts->events,
+                                     g_strerror (e));
+        }
+    }
+  if (mode == MODE_AUTO)
+    mode = gp_progress_bar_supported (stderr) ? MODE_BAR : MODE_PLAIN;
+  output_mode = mode;
+  output_ready = TRUE;
+  g_atomic_int_set (&json_on_stderr, mode == MODE_JSON);
+  return GP_EXIT_OK;
+}
+
+/* Whether stderr takes JSON lines (then plain text must not go there). */
+gboolean
+gp_cli_output_is_json (void)
+{
+  return g_atomic_int_get (&json_on_stderr);
+}
+
+/* Adds the sinks --progress, --events, --quiet and --verbose ask for. */
+void
+gp_cli_output_attach (GpContext *ctx, GpCliOptions *opts)
+{
+  GpVerbosity verbosity = opts->quiet ? GP_VERBOSITY_QUIET
+                          : opts->verbose ? GP_VERBOSITY_VERBOSE
+                          : GP_VERBOSITY_NORMAL;
+  g_assert (output_ready);
+
+  switch (output_mode)
+    {
+    case MODE_BAR:
+      gp_context_add_progress_bar (ctx, stderr, verbosity);
+      break;
+    case MODE_AUTO:
+    case MODE_PLAIN:
+      gp_context_add_line_logger (ctx, stderr, verbosity);
+      break;
+    case MODE_JSON:
+      gp_context_add_json_writer (ctx, stderr);
+      break;
+    case MODE_NONE:
+      gp_context_add_line_logger (ctx, stderr, GP_VERBOSITY_QUIET);
+      break;
+    }
+  if (events_file != NULL)
+    gp_context_add_json_writer (ctx, events_file);
+}
+
+/* Writes a message of the command itself (not of a stage) as a JSON event
+ * to the events file and, in JSON mode, to stderr.  Returns TRUE when
+ * stderr got it, so that the caller prints no text. */
+gboolean
+gp_cli_output_message (GpEventKind kind, const char *message)
+{
+  if (events_file == NULL && !gp_cli_output_is_json ())
+    return FALSE;
+  GpEvent event = { .kind = kind, .message = message };
+  g_autofree char *line = gp_event_format_json (&event);
+  if (events_file != NULL)
+    {
+      fprintf (events_file, "%s\n", line);
+      fflush (events_file);
+    }
+  if (!gp_cli_output_is_json ())
+    return FALSE;
+  fprintf (stderr, "%s\n", line);
+  fflush (stderr);
+  return TRUE;
+}
+
+/* Ends a command that ran no pipeline but has something to say (e.g.
+ * nothing to migrate): a report event with @message and zero counters,
+ * printed as the sinks print reports.  Returns the exit status. */
+int
+gp_cli_report_nothing (const char *command, GpCliOptions *opts, const char *format, ...)
+{
+  int status = gp_cli_output_init (command, opts);
+  if (status != GP_EXIT_OK)
+    return status;
+
+  va_list args;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_autoptr (GpContext) ctx = gp_context_new ();
+  gp_cli_output_attach (ctx, opts);
+  GpEvent event = { .kind = GP_EVENT_REPORT, .message = message };
+  gp_context_emit (ctx, &event);
+  return GP_EXIT_OK;
+}
