@@ -26,6 +26,7 @@ set -euo pipefail
 builddir=${GP_BUILDDIR:?GP_BUILDDIR: the build tree}
 gp=$builddir/graphpipe
 mk=$builddir/bench/gp-mkbench
+hs=$builddir/bench/gp-hashspeed
 gib=${BENCH_GIB:-2}
 images=${BENCH_IMAGES:-10000}
 seed=${BENCH_SEED:-1}
@@ -41,8 +42,9 @@ die () { echo "bench: $*" >&2; exit 1; }
 command -v openssl > /dev/null || die "openssl is needed: apt-get install openssl"
 [ -x "$mk" ] || die "$mk not built"
 mkdir -p "$dir"
+rm -rf "$dir/aside"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp" "$dir/aside"' EXIT
 
 half () { awk -v x="$1" 'BEGIN { printf "%g", x / 2 }'; }
 fmt () { awk -v x="$1" -v f="$2" 'BEGIN { printf f, x }'; }
@@ -70,12 +72,16 @@ gen () {
   echo "$stamp" > "$root.stamp"
 }
 
-# reset NAME: remove what a migration wrote, so the next one starts over.
+# reset NAME: move what a migration wrote out of the root (into
+# $dir/aside/N, removed at the end), so the next one starts over.  Nothing
+# is deleted between measurements: on ext4 without a journal, creating
+# files stays several times slower for minutes after many were deleted.
+aside_n=0
 reset () {
   local root=$dir/$1
-  rm -rf "$root/image" "$root/.migration-v1-images.json" "$root/.migration-v1-tags"
-  find "$root/graph" -mindepth 2 -maxdepth 2 \( -name '.migration-*' -o -name '*.gp-tmp' \) -delete
-  find "$root/containers" -mindepth 2 -maxdepth 2 -name 'config.v2.json' -delete
+  aside_n=$((aside_n + 1))
+  mkdir -p "$dir/aside"
+  "$mk" --set-aside="$dir/aside/$aside_n" "$root"
   if ! (cd "$root" && find . | LC_ALL=C sort) | cmp -s - "$root.listing"; then
     die "$root: not back to its generated state after a reset"
   fi
@@ -136,12 +142,18 @@ export dir gp
 floor_openssl () { cd "$dir/$1" && xargs -0 -a "$dir/$1.files" openssl dgst -sha256 > /dev/null; }
 floor_cat () { cd "$dir/$1" && xargs -0 -a "$dir/$1.files" cat > /dev/null; }
 migrate () { "$gp" migrate --root "$dir/$1" --driver aufs --jobs "$2" -q; }
-# save NAME JOBS: every tag of the root, to NAME.save.tar
+# save NAME JOBS: every tag of the root to NAME.save.tar, through standard
+# output (`docker save > FILE`: no fsync); save_durable: with -o FILE,
+# which graphpipe fsyncs before renaming it into place.
 save () {
+  rm -f "$dir/$1.save.tar"
+  xargs -d '\n' -a "$dir/$1.tags" "$gp" save --root "$dir/$1" --jobs "$2" -o - -q > "$dir/$1.save.tar"
+}
+save_durable () {
   rm -f "$dir/$1.save.tar"
   xargs -d '\n' -a "$dir/$1.tags" "$gp" save --root "$dir/$1" --jobs "$2" -o "$dir/$1.save.tar" -q
 }
-export -f floor_openssl floor_cat migrate save
+export -f floor_openssl floor_cat migrate save save_durable
 
 large=large-$gib
 small=large-$(half "$gib")
@@ -150,6 +162,15 @@ meta2=meta-$((images / 2))
 
 echo "== graphpipe benchmark: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "   SHA extensions: $(grep -qw sha_ni /proc/cpuinfo && echo yes || echo no); $(openssl version); jobs N = $jobs; best of $repeat"
+load=$(cut -d' ' -f1 /proc/loadavg)
+echo "   load average at start: $load$(awk -v l="$load" -v n="$(nproc)" 'BEGIN { if (l > 0.5 * n) print " (other work is running: wall-clock figures suffer more than CPU figures)" }')"
+if [ -x "$hs" ]; then
+  ossl_speed=$(openssl speed -bytes 1048576 -seconds 1 sha256 2> /dev/null | awk '/^sha256/ { sub(/k$/, "", $2); printf "%.0f", $2 / 1000 }')
+  "$hs" > "$tmp/hs"
+  echo "   hash throughput, MB/s of CPU time, 1 MiB buffers: SHA-256 graphpipe $(awk '$1 == "sha256-graphpipe" { print $2 }' "$tmp/hs")," \
+       "nettle alone $(awk '$1 == "sha256-nettle" { print $2 }' "$tmp/hs"), openssl speed $ossl_speed;" \
+       "CRC-64 clmul $(awk '$1 == "crc64-clmul" { print $2 }' "$tmp/hs"), table $(awk '$1 == "crc64-table" { print $2 }' "$tmp/hs")"
+fi
 gen "$large" --bytes="${gib}G"
 gen "$small" --bytes="$(half "$gib")G"
 gen "$meta" --kind=meta --images="$images"
@@ -183,12 +204,14 @@ PRE=
 # save every tag of the migrated root (the last migration above)
 ntags=$(wc -l < "$dir/$large.tags")
 out=$dir/$large.save.tar
+measure saveD save_durable "$large" "$jobs"
 measure save1 save "$large" 1
 measure saveN save "$large" "$jobs"
 save_bytes=$(stat -c %s "$out")
 measure sossl openssl dgst -sha256 "$out"
-row "save --jobs 1 ($ntags tags)" save1 "$bytes"
-row "save --jobs $jobs" saveN "$bytes"
+row "save --jobs 1 ($ntags tags) > FILE" save1 "$bytes"
+row "save --jobs $jobs > FILE" saveN "$bytes"
+row "save --jobs $jobs -o FILE (fsync'ed)" saveD "$bytes"
 row "openssl dgst -sha256 of the tarball" sossl "$save_bytes"
 echo "  (save wrote $(fmt "$save_bytes" '%.0f') bytes; MiB/s of save is over the layer bytes)"
 rm -f "$out"
@@ -223,6 +246,22 @@ row "migrate --jobs $jobs, large root /2" migS "$bytes2"
 row "migrate --jobs $jobs, large root" migN "$bytes"
 row "migrate --jobs $jobs, $((images / 2)) images" migM2 0
 row "migrate --jobs $jobs, $images images" migM 0
+# What durability costs: the same migrations with fsync and fdatasync made
+# no-ops by an LD_PRELOAD shim (information only, not a graphpipe mode).
+shim=$tmp/nofsync.so
+if printf 'int fsync (int fd) { (void) fd; return 0; }\nint fdatasync (int fd) { (void) fd; return 0; }\n' \
+     | ${CC:-cc} -shared -fPIC -O2 -x c - -o "$shim" 2> /dev/null; then
+  nofsync () { LD_PRELOAD=$shim "$@"; }
+  export shim
+  export -f nofsync
+  PRE="reset $large"
+  measure nfN nofsync migrate "$large" "$jobs"
+  PRE="reset $meta"
+  measure nfM nofsync migrate "$meta" "$jobs"
+  PRE=
+  row "  same, fsync a no-op (shim), large root" nfN "$bytes"
+  row "  same, fsync a no-op (shim), $images images" nfM 0
+fi
 perg () { awk -v t="$1" -v b="$2" 'BEGIN { printf "%.2f", t / (b / 1073741824) }'; }
 peri () { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.3f", t * 1000 / n }'; }
 g1=$(perg "$migS_wall" "$bytes2"); g2=$(perg "$migN_wall" "$bytes")
@@ -235,6 +274,7 @@ echo "== ratios"
 echo "  migrate --jobs $jobs / openssl:      $(ratio "$migN_wall" "$ossl_wall")"
 echo "  migrate --jobs 1 / openssl:      $(ratio "$mig1_wall" "$ossl_wall")"
 echo "  migrate --jobs $jobs / cat:          $(ratio "$migN_wall" "$cat_wall")"
+echo "  CPU time, migrate --jobs $jobs / openssl: $(ratio "$migN_cpu" "$ossl_cpu")"
 echo "  migrate speed-up, jobs 1 -> $jobs:   $(ratio "$mig1_wall" "$migN_wall")x"
 echo "  save --jobs $jobs / openssl of its output: $(ratio "$saveN_wall" "$sossl_wall")"
 echo "  save speed-up, jobs 1 -> $jobs:      $(ratio "$save1_wall" "$saveN_wall")x"
@@ -243,9 +283,9 @@ echo "  save speed-up, jobs 1 -> $jobs:      $(ratio "$save1_wall" "$saveN_wall"
 echo
 echo "== targets (issue 7)"
 verdict "$migN_wall <= 0.75 * $ossl_wall" "migrate --jobs $jobs: $(fmt "$migN_wall" %.2f) s <= 0.75 x openssl $(fmt "$ossl_wall" %.2f) s = $(fmt "$(awk -v o="$ossl_wall" 'BEGIN { print 0.75 * o }')" %.2f) s"
-verdict "$saveN_wall <= 1.2 * $sossl_wall" "save --jobs $jobs: $(fmt "$saveN_wall" %.2f) s <= 1.2 x openssl over its $(fmt "$save_bytes" '%.0f') bytes = $(fmt "$(awk -v o="$sossl_wall" 'BEGIN { print 1.2 * o }')" %.2f) s"
+verdict "$saveN_wall <= 1.2 * $sossl_wall" "save --jobs $jobs > FILE: $(fmt "$saveN_wall" %.2f) s <= 1.2 x openssl over its $(fmt "$save_bytes" '%.0f') bytes = $(fmt "$(awk -v o="$sossl_wall" 'BEGIN { print 1.2 * o }')" %.2f) s"
 maxrss=0
-for v in mig1 migN save1 saveN migS migM migM2; do
+for v in mig1 migN save1 saveN saveD migS migM migM2; do
   r=${v}_rss
   [ "${!r}" -gt "$maxrss" ] && maxrss=${!r}
 done
