@@ -20,6 +20,7 @@ packages=(
   libglib2.0-dev libjson-glib-dev libarchive-dev zlib1g-dev nettle-dev
   tar gzip xz-utils
   groff-base
+  openssl time    # make bench: its SHA-256 floor and GNU time
 )
 # Real clients the tests compare against (installed with their
 # recommended packages: podman needs its runtime helpers).
