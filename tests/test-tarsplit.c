@@ -18,6 +18,7 @@
 #include "gp-digest.h"
 #include "gp-error.h"
 #include "gp-tarsplit.h"
+#include "gp-test-util.h"
 
 /* ---------- helpers ---------- */
 
@@ -105,13 +106,6 @@ fd_from_data (const void *data, gsize len)
   return fd;
 }
 
-static gboolean
-sink_append (gpointer user_data, const void *buf, gsize len, GError **error)
-{
-  g_byte_array_append (user_data, buf, len);
-  return TRUE;
-}
-
 static char *
 sha256_hex (const void *data, gsize len)
 {
@@ -123,7 +117,7 @@ static GBytes *
 disassemble (const guint8 *tar, gsize len, gsize chunk, GpTarSplitFlags flags, GpTarSplitStats *stats, GError **error)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  g_autoptr(GpTarSplitDisassembler) d = gp_tar_split_disassembler_new (sink_append, out, flags);
+  g_autoptr(GpTarSplitDisassembler) d = gp_tar_split_disassembler_new (gp_test_collect_bytes, out, flags);
 
   for (gsize off = 0; off < len; off += chunk)
     if (!gp_tar_split_disassembler_push (d, tar + off, MIN (chunk, len - off), error))
@@ -228,13 +222,6 @@ extract_with_libarchive (const guint8 *tar, gsize len, const char *dir)
   return files;
 }
 
-static void
-rm_rf (const char *path)
-{
-  const char *argv[] = { "rm", "-rf", path, NULL };
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-}
-
 /* Reassembles a tar-split stream held in @ts (gzip unless @flags). */
 static GBytes *
 assemble (GBytes *ts, GpTarSplitFlags flags, GpOpenFileFunc opener, gpointer opener_data,
@@ -245,7 +232,7 @@ assemble (GBytes *ts, GpTarSplitFlags flags, GpOpenFileFunc opener, gpointer ope
   int fd = fd_from_data (data, len);
   g_autoptr(GpTarSplitReader) r = gp_tar_split_reader_new (fd, "test.json.gz", flags);
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  gboolean ok = gp_tar_split_assemble (r, opener, opener_data, sink_append, out, NULL, stats, error);
+  gboolean ok = gp_tar_split_assemble (r, opener, opener_data, gp_test_collect_bytes, out, NULL, stats, error);
 
   close (fd);
   if (!ok)
@@ -372,7 +359,7 @@ test_fixture (gconstpointer data)
   g_assert_cmpuint (st3.tar_size, ==, tar_len);
   g_assert_cmpint (st3.size, ==, st.size);
   g_assert_cmpuint (st3.n_entries, ==, st.n_entries);
-  rm_rf (dir);
+  gp_test_rm_rf (dir);
 }
 
 /* The layer tars inside emptyLayer.tar (moby-vectors F2). */
@@ -420,7 +407,7 @@ test_empty_layer_members (void)
       g_autoptr(GBytes) back = assemble (json, GP_TAR_SPLIT_FLAGS_PLAIN, open_from_table, files, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back), layer, len);
-      rm_rf (dir);
+      gp_test_rm_rf (dir);
       seen++;
     }
   archive_read_free (a);
@@ -753,7 +740,7 @@ test_old_gnu_sparse (void)
   if (tar_len < 512 || tar[156] != 'S')
     {
       g_test_skip ("this tar does not write old GNU sparse members");
-      rm_rf (dir);
+      gp_test_rm_rf (dir);
       return;
     }
 
@@ -770,7 +757,7 @@ test_old_gnu_sparse (void)
   g_assert_nonnull (g_strstr_len (j, jl, want));
   g_assert_cmpint (st.size, ==, (gint64) n);
   g_assert_cmpuint (st.tar_size, ==, tar_len);
-  rm_rf (dir);
+  gp_test_rm_rf (dir);
 }
 
 /* ---------- disassembly errors ---------- */
@@ -869,7 +856,7 @@ static void
 test_writer_packer_vectors (void)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  g_autoptr(GpTarSplitWriter) w = gp_tar_split_writer_new (sink_append, out, GP_TAR_SPLIT_FLAGS_PLAIN);
+  g_autoptr(GpTarSplitWriter) w = gp_tar_split_writer_new (gp_test_collect_bytes, out, GP_TAR_SPLIT_FLAGS_PLAIN);
   g_autoptr(GError) error = NULL;
   const GpTarSplitEntry entries[] = {
     { GP_TAR_SPLIT_ENTRY_SEGMENT, "", 0, 0, (const guint8 *) "how", 3, 0 },
@@ -893,7 +880,7 @@ test_writer_packer_vectors (void)
   g_assert_cmpmem (out->data, out->len, want, strlen (want));
 
   /* G3 TestDuplicateFail */
-  g_autoptr(GpTarSplitWriter) w2 = gp_tar_split_writer_new (sink_append, out, GP_TAR_SPLIT_FLAGS_PLAIN);
+  g_autoptr(GpTarSplitWriter) w2 = gp_tar_split_writer_new (gp_test_collect_bytes, out, GP_TAR_SPLIT_FLAGS_PLAIN);
   GpTarSplitEntry f = { GP_TAR_SPLIT_ENTRY_FILE, "./hurr.txt", 10, 0, NULL, 0, 0 };
   g_assert_true (gp_tar_split_writer_add (w2, &f, &error));
   g_assert_false (gp_tar_split_writer_add (w2, &f, &error));
@@ -908,7 +895,7 @@ test_writer_packer_vectors (void)
 
   /* G1: the raw-name line */
   g_autoptr(GByteArray) out3 = g_byte_array_new ();
-  g_autoptr(GpTarSplitWriter) w3 = gp_tar_split_writer_new (sink_append, out3, GP_TAR_SPLIT_FLAGS_PLAIN);
+  g_autoptr(GpTarSplitWriter) w3 = gp_tar_split_writer_new (gp_test_collect_bytes, out3, GP_TAR_SPLIT_FLAGS_PLAIN);
   const char *body = "caf\xc3\xa9 con leche, por favor";
   guint8 crc[8];
   gp_crc64_to_bytes (G_GUINT64_CONSTANT (0x7e4859efe6fca0bb), crc);
@@ -920,7 +907,7 @@ test_writer_packer_vectors (void)
 
   /* gzip form: Go's header, and it decompresses to the same lines */
   g_autoptr(GByteArray) gz = g_byte_array_new ();
-  g_autoptr(GpTarSplitWriter) w4 = gp_tar_split_writer_new (sink_append, gz, GP_TAR_SPLIT_FLAGS_NONE);
+  g_autoptr(GpTarSplitWriter) w4 = gp_tar_split_writer_new (gp_test_collect_bytes, gz, GP_TAR_SPLIT_FLAGS_NONE);
   g_assert_true (gp_tar_split_writer_add (w4, &r, &error));
   g_assert_true (gp_tar_split_writer_finish (w4, &error));
   g_assert_cmpmem (gz->data, 10, "\x1f\x8b\x08\0\0\0\0\0\0\xff", 10);
@@ -1170,7 +1157,7 @@ test_length_regular_file (void)
   g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE);
   g_assert_nonnull (strstr (error->message, "\"a\" is shorter"));
   close (dfd);
-  rm_rf (dir);
+  gp_test_rm_rf (dir);
 }
 
 static void
@@ -1427,7 +1414,7 @@ test_golden (void)
       g_autoptr(GpTarSplitReader) r = gp_tar_split_reader_new (fd, ts_path, fallback ? GP_TAR_SPLIT_FLAGS_PLAIN : GP_TAR_SPLIT_FLAGS_NONE);
       g_autoptr(GByteArray) tar = g_byte_array_new ();
       GpTarSplitStats st;
-      g_assert_true (gp_tar_split_assemble (r, open_in_dir, GINT_TO_POINTER (dfd), sink_append, tar, NULL, &st, &error));
+      g_assert_true (gp_tar_split_assemble (r, open_in_dir, GINT_TO_POINTER (dfd), gp_test_collect_bytes, tar, NULL, &st, &error));
       g_assert_no_error (error);
       close (fd);
       close (dfd);
@@ -1535,7 +1522,7 @@ main (int argc, char **argv)
   int ret = g_test_run ();
   if (golden_root)
     {
-      rm_rf (golden_root);
+      gp_test_rm_rf (golden_root);
       g_free (golden_root);
     }
   return ret;

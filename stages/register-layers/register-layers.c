@@ -470,17 +470,6 @@ register_layers_prepare (GpStage *stage, GpContext *ctx, GError **error)
   return gp_driver_lookup (driver, error) != NULL;
 }
 
-static guint
-job_count (GpStage *stage, GpContext *ctx)
-{
-  gint64 jobs = gp_stage_get_int (stage, "jobs");
-  if (jobs <= 0)
-    jobs = gp_context_get_jobs (ctx);
-  if (jobs <= 0)
-    jobs = g_get_num_processors ();
-  return (guint) CLAMP (jobs, 1, 256);
-}
-
 static gboolean
 register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
 {
@@ -551,7 +540,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       for (guint i = 0; i < order->len; i++)
         if (((GpGraphImage *) order->pdata[i])->error == NULL)
           n_pending++;
-      report_dry_run (ctx, n_pending, queue->len, bytes_planned, largest, job_count (stage, ctx));
+      report_dry_run (ctx, n_pending, queue->len, bytes_planned, largest, gp_stage_get_jobs (stage, ctx));
       mig_update_clock (ctx);
       return TRUE;
     }
@@ -559,7 +548,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
   job.n_total = queue->len;
   if (queue->len > 0)
     {
-      guint n_threads = MIN (job_count (stage, ctx), queue->len);
+      guint n_threads = MIN (gp_stage_get_jobs (stage, ctx), queue->len);
       if (n_threads > 1)
         g_ptr_array_sort (queue, task_cmp_largest_first);
       GThreadPool *pool = g_thread_pool_new (checksum_worker, &job, (gint) n_threads, FALSE, error);
@@ -589,11 +578,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         return FALSE;
       if (gp_graph_image_inherit_failure (image))
         {
-          if (gp_graph_image_take_report (image))
-            {
-              gp_context_add_counter (ctx, MIG_IMAGES_FAILED, 1);
-              mig_fail (ctx, image);
-            }
+          mig_image_failed (ctx, image);
           continue;
         }
 
@@ -639,11 +624,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       if (local_error != NULL)
         {
           gp_graph_image_fail (image, g_steal_pointer (&local_error));
-          if (gp_graph_image_take_report (image))
-            {
-              gp_context_add_counter (ctx, MIG_IMAGES_FAILED, 1);
-              mig_fail (ctx, image);
-            }
+          mig_image_failed (ctx, image);
         }
     }
 
