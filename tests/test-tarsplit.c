@@ -1193,7 +1193,7 @@ typedef struct {
 static void
 large_layer_free (LargeLayer *l)
 {
-  rm_rf (l->dir);
+  gp_test_rm_rf (l->dir);
   g_free (l->dir);
   g_byte_array_unref (l->tar);
   g_free (l);
