@@ -1238,7 +1238,8 @@ test_large_threaded (void)
   GpTarSplitStats st, st2;
   g_autoptr(GBytes) ts = disassemble (l->tar->data, l->tar->len, 100000, GP_TAR_SPLIT_FLAGS_PLAIN, &st, &error);
   g_assert_no_error (error);
-  g_autofree char *want = g_strconcat ("sha256:", sha256_hex (l->tar->data, l->tar->len), NULL);
+  g_autofree char *hex = sha256_hex (l->tar->data, l->tar->len);
+  g_autofree char *want = g_strconcat ("sha256:", hex, NULL);
   g_assert_cmpstr (st.diff_id, ==, want);
 
   int dfd = open (l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
