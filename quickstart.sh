@@ -20,7 +20,9 @@ packages=(
   build-essential autoconf automake libtool pkg-config
   libglib2.0-dev libjson-glib-dev libarchive-dev zlib1g-dev nettle-dev
   tar gzip xz-utils
-  groff-base strace
+  groff-base
+  openssl time    # make bench: its SHA-256 floor and GNU time
+  strace          # tests/bad-input.sh: traces the files opened
 )
 # Real clients the tests compare against (installed with their
 # recommended packages: podman needs its runtime helpers).

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "gp-digest-private.h"
 #include "gp-error.h"
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -29,10 +30,42 @@ gp_sha256_init (GpSha256 *s)
  *
  * Hashes more bytes.
  */
+static gboolean nettle_only; /* tests: _gp_sha256_set_nettle_only() */
+
+void
+_gp_sha256_set_nettle_only (gboolean on)
+{
+  nettle_only = on;
+}
+
 void
 gp_sha256_update (GpSha256 *s, const void *data, gsize len)
 {
-  sha256_update (&s->ctx, len, data);
+  const guint8 *p = data;
+
+  /* Whole blocks of a large update through the SHA extensions, on
+   * nettle's context: its state words and block count; nettle keeps the
+   * partial block and does the padding. */
+  if (len >= 128 && !nettle_only && _gp_sha256_ni_available ())
+    {
+      if (s->ctx.index > 0)
+        {
+          gsize fill = SHA256_BLOCK_SIZE - s->ctx.index;
+          sha256_update (&s->ctx, fill, p);
+          p += fill;
+          len -= fill;
+        }
+      gsize n_blocks = len / SHA256_BLOCK_SIZE;
+      if (n_blocks > 0)
+        {
+          _gp_sha256_ni_blocks (s->ctx.state, p, n_blocks);
+          s->ctx.count += n_blocks;
+          p += n_blocks * SHA256_BLOCK_SIZE;
+          len -= n_blocks * SHA256_BLOCK_SIZE;
+        }
+    }
+  if (len > 0)
+    sha256_update (&s->ctx, len, p);
 }
 
 /**

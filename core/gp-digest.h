@@ -1,7 +1,9 @@
 /* graphpipe - SHA-256 streaming, digest strings, chain IDs, v1 IDs.
  *
  * FORMATS.md §5.  SHA-256 goes through nettle, which picks the CPU's SHA
- * extensions at run time where it has them.
+ * extensions at run time where it has them; the whole blocks of large
+ * updates go through our own multi-block SHA-extension code where the CPU
+ * has it (nettle 3.8 reloads the state for every block).
  */
 #pragma once
 

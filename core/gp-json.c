@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "gp-json.h"
+#include "gp-json-private.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -626,6 +627,35 @@ skip_value (const guchar *p, gsize len, gsize pos)
   return pos;
 }
 
+static gboolean
+iter_init (GpJsonIter *iter, const char *raw, gsize len, char open)
+{
+  gsize pos = skip_ws ((const guchar *) raw, len, 0);
+  gboolean ok = pos < len && raw[pos] == open;
+
+  iter->data = raw;
+  iter->len = ok ? len : 0;
+  iter->pos = pos + 1;
+  iter->first = TRUE;
+  return ok;
+}
+
+/* Where the next member or element starts (after its comma); %FALSE at
+ * the @close bracket or the end. */
+static gboolean
+iter_next_start (const GpJsonIter *iter, char close, gsize *out_pos)
+{
+  const guchar *p = (const guchar *) iter->data;
+  gsize pos = skip_ws (p, iter->len, iter->pos);
+
+  if (pos >= iter->len || p[pos] == (guchar) close)
+    return FALSE;
+  if (p[pos] == ',')
+    pos = skip_ws (p, iter->len, pos + 1);
+  *out_pos = pos;
+  return TRUE;
+}
+
 /**
  * gp_json_object_iter_init:
  * @iter: an uninitialised iterator
@@ -639,14 +669,7 @@ skip_value (const guchar *p, gsize len, gsize pos)
 gboolean
 gp_json_object_iter_init (GpJsonIter *iter, const char *raw, gsize len)
 {
-  gsize pos = skip_ws ((const guchar *) raw, len, 0);
-  gboolean ok = pos < len && raw[pos] == '{';
-
-  iter->data = raw;
-  iter->len = ok ? len : 0;
-  iter->pos = pos + 1;
-  iter->first = TRUE;
-  return ok;
+  return iter_init (iter, raw, len, '{');
 }
 
 /**
@@ -664,12 +687,10 @@ gp_json_object_iter_next (GpJsonIter *iter, GString **out_key, const char **out_
                           gsize *out_value_len)
 {
   const guchar *p = (const guchar *) iter->data;
-  gsize pos = skip_ws (p, iter->len, iter->pos);
+  gsize pos;
 
-  if (pos >= iter->len || p[pos] == '}')
+  if (!iter_next_start (iter, '}', &pos))
     return FALSE;
-  if (p[pos] == ',')
-    pos = skip_ws (p, iter->len, pos + 1);
   gsize key_start = pos;
   pos = skip_string (p, iter->len, pos);
   gsize key_end = pos;
@@ -699,14 +720,7 @@ gp_json_object_iter_next (GpJsonIter *iter, GString **out_key, const char **out_
 gboolean
 gp_json_array_iter_init (GpJsonIter *iter, const char *raw, gsize len)
 {
-  gsize pos = skip_ws ((const guchar *) raw, len, 0);
-  gboolean ok = pos < len && raw[pos] == '[';
-
-  iter->data = raw;
-  iter->len = ok ? len : 0;
-  iter->pos = pos + 1;
-  iter->first = TRUE;
-  return ok;
+  return iter_init (iter, raw, len, '[');
 }
 
 /**
@@ -721,12 +735,10 @@ gboolean
 gp_json_array_iter_next (GpJsonIter *iter, const char **out_value, gsize *out_value_len)
 {
   const guchar *p = (const guchar *) iter->data;
-  gsize pos = skip_ws (p, iter->len, iter->pos);
+  gsize pos;
 
-  if (pos >= iter->len || p[pos] == ']')
+  if (!iter_next_start (iter, ']', &pos))
     return FALSE;
-  if (p[pos] == ',')
-    pos = skip_ws (p, iter->len, pos + 1);
   gsize start = pos;
   pos = skip_value (p, iter->len, pos);
   iter->pos = pos;
@@ -779,6 +791,28 @@ append_rune (GString *out, gunichar r)
   g_string_append_len (out, buf, n);
 }
 
+/* The byte a one-character escape stands for: `\n` is a newline, `\"`
+ * a quote. */
+static char
+unescape_simple (guchar c)
+{
+  switch (c)
+    {
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    default:
+      return (char) c;
+    }
+}
+
 /**
  * gp_json_unquote:
  * @raw: text of a validated JSON string value, quotes included
@@ -807,26 +841,6 @@ gp_json_unquote (const char *raw, gsize len)
         {
           switch (s[r + 1])
             {
-            case 'b':
-              g_string_append_c (out, '\b');
-              r += 2;
-              continue;
-            case 'f':
-              g_string_append_c (out, '\f');
-              r += 2;
-              continue;
-            case 'n':
-              g_string_append_c (out, '\n');
-              r += 2;
-              continue;
-            case 'r':
-              g_string_append_c (out, '\r');
-              r += 2;
-              continue;
-            case 't':
-              g_string_append_c (out, '\t');
-              r += 2;
-              continue;
             case 'u':
               {
                 gint32 rr = getu4 (s + r, n - r);
@@ -851,7 +865,7 @@ gp_json_unquote (const char *raw, gsize len)
                 continue;
               }
             default:
-              g_string_append_c (out, s[r + 1]);
+              g_string_append_c (out, unescape_simple (s[r + 1]));
               r += 2;
               continue;
             }
@@ -896,8 +910,8 @@ kind_name (const char *raw, gsize len)
     }
 }
 
-static gboolean
-type_error (GError **error, const char *raw, gsize len, const char *go_type)
+gboolean
+_gp_json_type_error (GError **error, const char *raw, gsize len, const char *go_type)
 {
   g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
                "cannot unmarshal %s into Go value of type %s", kind_name (raw, len), go_type);
@@ -923,7 +937,7 @@ gp_json_decode_string (const char *raw, gsize len, GString **out, GError **error
   gsize pos = skip_ws ((const guchar *) raw, len, 0);
 
   if (gp_json_kind (raw, len) != GP_JSON_KIND_STRING)
-    return type_error (error, raw, len, "string");
+    return _gp_json_type_error (error, raw, len, "string");
   *out = gp_json_unquote (raw + pos, skip_string ((const guchar *) raw, len, pos) - pos);
   return TRUE;
 }
@@ -948,7 +962,7 @@ gp_json_decode_int64 (const char *raw, gsize len, gint64 *out, GError **error)
   gsize end = skip_value ((const guchar *) raw, len, pos);
 
   if (gp_json_kind (raw, len) != GP_JSON_KIND_NUMBER)
-    return type_error (error, raw, len, "int64");
+    return _gp_json_type_error (error, raw, len, "int64");
 
   gboolean neg = raw[pos] == '-';
   gsize i = neg ? pos + 1 : pos;
@@ -992,7 +1006,7 @@ gp_json_decode_bool (const char *raw, gsize len, gboolean *out, GError **error)
   gsize pos = skip_ws ((const guchar *) raw, len, 0);
 
   if (gp_json_kind (raw, len) != GP_JSON_KIND_BOOL)
-    return type_error (error, raw, len, "bool");
+    return _gp_json_type_error (error, raw, len, "bool");
   *out = raw[pos] == 't';
   return TRUE;
 }
@@ -1068,13 +1082,21 @@ gp_json_key_equal_fold (const char *name, const char *key, gsize key_len)
 gint
 gp_json_match_field (const char *const *names, guint n_names, const char *key, gsize key_len)
 {
+  return _gp_json_match_field_stride (names, sizeof (const char *), n_names, key, key_len);
+}
+
+gint
+_gp_json_match_field_stride (const char *const *names, gsize stride, guint n_names,
+                             const char *key, gsize key_len)
+{
   gint fold = -1;
 
   for (guint i = 0; i < n_names; i++)
     {
-      if (strlen (names[i]) == key_len && memcmp (names[i], key, key_len) == 0)
+      const char *name = *(const char *const *) (gconstpointer) ((const char *) names + i * stride);
+      if (strlen (name) == key_len && memcmp (name, key, key_len) == 0)
         return i;
-      if (fold < 0 && gp_json_key_equal_fold (names[i], key, key_len))
+      if (fold < 0 && gp_json_key_equal_fold (name, key, key_len))
         fold = i;
     }
   return fold;
@@ -1329,7 +1351,7 @@ gp_json_raw_object_parse (const char *data, gsize len, GError **error)
     }
   if (kind != GP_JSON_KIND_OBJECT)
     {
-      type_error (error, data, len, "map[string]*json.RawMessage");
+      _gp_json_type_error (error, data, len, "map[string]*json.RawMessage");
       return NULL;
     }
 
@@ -1465,11 +1487,17 @@ compare_gstring_ptr (gconstpointer a, gconstpointer b)
 GPtrArray *
 gp_json_raw_object_sorted_keys (const GpJsonRawObject *obj)
 {
-  GPtrArray *keys = g_ptr_array_sized_new (g_hash_table_size (obj->members));
+  return _gp_json_sorted_gstring_keys (obj->members);
+}
+
+GPtrArray *
+_gp_json_sorted_gstring_keys (GHashTable *table)
+{
+  GPtrArray *keys = g_ptr_array_sized_new (g_hash_table_size (table));
   GHashTableIter it;
   gpointer k;
 
-  g_hash_table_iter_init (&it, obj->members);
+  g_hash_table_iter_init (&it, table);
   while (g_hash_table_iter_next (&it, &k, NULL))
     g_ptr_array_add (keys, k);
   g_ptr_array_sort (keys, compare_gstring_ptr);

@@ -278,6 +278,31 @@ gp_stage_option_is_default (GpStage *stage, const char *key)
 }
 
 /**
+ * gp_stage_get_jobs:
+ * @stage: a stage instance with a %GP_OPTION_INT option `jobs`
+ * @ctx: the run's context
+ *
+ * How many worker threads the stage should use: its `jobs` option when it
+ * is above 0, else gp_context_get_jobs() (`--jobs`, by default the number
+ * of processors); never more than 256.  A negative `jobs` is the stage's
+ * to refuse in its prepare function.
+ *
+ * Returns: the number of threads, 1 to 256
+ *
+ * Since: 0.2
+ */
+guint
+gp_stage_get_jobs (GpStage *stage, GpContext *ctx)
+{
+  g_return_val_if_fail (stage != NULL, 1);
+  g_return_val_if_fail (ctx != NULL, 1);
+  gint64 jobs = gp_stage_get_int (stage, "jobs");
+  if (jobs <= 0)
+    jobs = gp_context_get_jobs (ctx);
+  return (guint) CLAMP (jobs, 1, 256);
+}
+
+/**
  * gp_stage_set_data:
  * @stage: a stage instance
  * @data: (nullable): per-instance data, e.g. from prepare for run

@@ -212,6 +212,7 @@ GP_API const char *gp_stage_get_string (GpStage *stage, const char *key);
 GP_API gint64 gp_stage_get_int (GpStage *stage, const char *key);
 GP_API gboolean gp_stage_get_bool (GpStage *stage, const char *key);
 GP_API gboolean gp_stage_option_is_default (GpStage *stage, const char *key);
+GP_API guint gp_stage_get_jobs (GpStage *stage, GpContext *ctx);
 GP_API void gp_stage_set_data (GpStage *stage, gpointer data, GDestroyNotify destroy);
 GP_API gpointer gp_stage_get_data (GpStage *stage);
 

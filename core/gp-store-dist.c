@@ -40,22 +40,6 @@ meta_new (const char *digest, const char *source)
   return m;
 }
 
-static gboolean
-parse_string_field (GpJScan *s, char **field, GError **error)
-{
-  _gp_jscan_ws (s);
-  if (_gp_jscan_null (s))
-    return TRUE;
-  if (_gp_jscan_peek (s) != '"')
-    return _gp_jscan_type_error (s, error, "a string");
-  g_autoptr (GString) v = g_string_new (NULL);
-  if (!_gp_jscan_string (s, v, error))
-    return FALSE;
-  g_free (*field);
-  *field = g_strndup (v->str, v->len);
-  return TRUE;
-}
-
 /**
  * gp_v2_metadata_parse:
  * @data: the bytes of a `v2metadata-by-diffid` file
@@ -74,66 +58,59 @@ parse_string_field (GpJScan *s, char **field, GError **error)
 GPtrArray *
 gp_v2_metadata_parse (const char *data, gsize len, const char *what, GError **error)
 {
-  GpJScan s;
+  static const char *const fields[] = { "Digest", "SourceRepository" };
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) gp_v2_metadata_free);
-  g_autoptr (GString) key = g_string_new (NULL);
 
-  _gp_jscan_init (&s, data, len, what);
-  _gp_jscan_ws (&s);
-  if (!_gp_jscan_null (&s))
+  if (!gp_json_validate (data, len, error))
     {
-      if (_gp_jscan_peek (&s) != '[')
+      g_prefix_error (error, "%s: ", what);
+      return NULL;
+    }
+  GpJsonIter iter;
+  const char *elem;
+  gsize elem_len;
+  if (gp_json_is_null (data, len))
+    return g_steal_pointer (&out);
+  if (!gp_json_array_iter_init (&iter, data, len))
+    {
+      gsize start;
+      gp_json_value_end (data, len, &start, NULL, NULL);
+      _gp_store_json_type_error (what, data, data + start, "an array", error);
+      return NULL;
+    }
+  while (gp_json_array_iter_next (&iter, &elem, &elem_len))
+    {
+      GpV2Metadata *m = meta_new ("", "");
+      g_ptr_array_add (out, m);
+      if (gp_json_is_null (elem, elem_len))
+        continue;
+      GpJsonIter members;
+      if (!gp_json_object_iter_init (&members, elem, elem_len))
         {
-          if (s.p >= s.end)
-            {
-              _gp_jscan_error (&s, error, "empty");
-              return NULL;
-            }
-          _gp_jscan_type_error (&s, error, "an array");
+          _gp_store_json_type_error (what, data, elem, "an object", error);
           return NULL;
         }
-      s.p++;
-      gboolean first = TRUE, done = FALSE;
-      for (;;)
+      GString *k;
+      const char *value;
+      gsize value_len;
+      while (gp_json_object_iter_next (&members, &k, &value, &value_len))
         {
-          if (!_gp_jscan_array_next (&s, &first, &done, error))
+          g_autoptr (GString) key = k;
+          char **field = NULL;
+          switch (gp_json_match_field (fields, G_N_ELEMENTS (fields), key->str, key->len))
+            {
+            case 0:
+              field = &m->digest;
+              break;
+            case 1:
+              field = &m->source_repository;
+              break;
+            default:
+              continue;
+            }
+          if (!_gp_store_json_string (what, data, value, value_len, "a string", field, error))
             return NULL;
-          if (done)
-            break;
-          GpV2Metadata *m = meta_new ("", "");
-          g_ptr_array_add (out, m);
-          if (_gp_jscan_null (&s))
-            continue;
-          if (_gp_jscan_peek (&s) != '{')
-            {
-              _gp_jscan_type_error (&s, error, "an object");
-              return NULL;
-            }
-          s.p++;
-          gboolean ofirst = TRUE, odone = FALSE;
-          for (;;)
-            {
-              if (!_gp_jscan_object_next (&s, &ofirst, key, &odone, error))
-                return NULL;
-              if (odone)
-                break;
-              gboolean ok;
-              if (_gp_go_field_match (key->str, key->len, "Digest"))
-                ok = parse_string_field (&s, &m->digest, error);
-              else if (_gp_go_field_match (key->str, key->len, "SourceRepository"))
-                ok = parse_string_field (&s, &m->source_repository, error);
-              else
-                ok = _gp_jscan_skip_value (&s, error);
-              if (!ok)
-                return NULL;
-            }
         }
-    }
-  _gp_jscan_ws (&s);
-  if (s.p < s.end)
-    {
-      _gp_jscan_error (&s, error, "invalid character after top-level value");
-      return NULL;
     }
   return g_steal_pointer (&out);
 }

@@ -16,29 +16,12 @@ struct _GpStore {
   GpRepositories *repos; /* loaded on first use */
 };
 
-/* A minimal JSON reader with Go 1.5 encoding/json decoding semantics, for
- * the few fixed shapes the store reads (repositories.json, v2metadata). */
-typedef struct {
-  const char *start;
-  const char *p;
-  const char *end;
-  const char *what;  /* file name for messages */
-  guint depth;
-} GpJScan;
-
-void _gp_jscan_init (GpJScan *s, const char *data, gsize len, const char *what);
-void _gp_jscan_ws (GpJScan *s);
-int _gp_jscan_peek (GpJScan *s);
-gboolean _gp_jscan_error (GpJScan *s, GError **error, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
-gboolean _gp_jscan_string (GpJScan *s, GString *out, GError **error);
-gboolean _gp_jscan_skip_value (GpJScan *s, GError **error);
-gboolean _gp_jscan_null (GpJScan *s);
-gboolean _gp_jscan_expect (GpJScan *s, char c, GError **error);
-gboolean _gp_jscan_object_next (GpJScan *s, gboolean *first, GString *key, gboolean *out_done,
-                                GError **error);
-gboolean _gp_jscan_array_next (GpJScan *s, gboolean *first, gboolean *out_done, GError **error);
-gboolean _gp_go_field_match (const char *key, gsize key_len, const char *field);
-gboolean _gp_jscan_type_error (GpJScan *s, GError **error, const char *want);
+/* The store's JSON files are read with gp-json (validate, then iterate);
+ * these add the store's messages: "<what>: JSON value at byte N is not …". */
+gboolean _gp_store_json_type_error (const char *what, const char *data, const char *value,
+                                    const char *want, GError **error);
+gboolean _gp_store_json_string (const char *what, const char *data, const char *raw, gsize len,
+                                const char *want, char **field, GError **error);
 
 char *_gp_go_trim_space (const char *s, gsize len);
 

@@ -92,82 +92,78 @@ gp_repositories_free (GpRepositories *repos)
 }
 
 static gboolean
-no_nul (GpJScan *s, GString *str, GError **error)
+no_nul (const char *what, const GString *str, GError **error)
 {
   if (memchr (str->str, '\0', str->len) != NULL)
     {
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
-                   "%s: NUL character in a repository name or reference is not supported", s->what);
+                   "%s: NUL character in a repository name or reference is not supported", what);
       return FALSE;
     }
   return TRUE;
 }
 
+/* One repository: reference -> image ID (null reads as ""). */
 static gboolean
-parse_repo (GpJScan *s, Repo *repo, GError **error)
+parse_repo (const char *what, const char *data, const char *raw, gsize len, Repo *repo,
+            GError **error)
 {
-  gboolean first = TRUE, done = FALSE;
-  g_autoptr (GString) key = g_string_new (NULL);
-  g_autoptr (GString) val = g_string_new (NULL);
+  GpJsonIter iter;
+  GString *k;
+  const char *value;
+  gsize value_len;
 
-  s->p++;  /* '{' */
-  for (;;)
+  gp_json_object_iter_init (&iter, raw, len);
+  while (gp_json_object_iter_next (&iter, &k, &value, &value_len))
     {
-      if (!_gp_jscan_object_next (s, &first, key, &done, error))
+      g_autoptr (GString) key = k;
+      g_autofree char *id = NULL;
+      if (!no_nul (what, key, error)
+          || !_gp_store_json_string (what, data, value, value_len, "an image ID string", &id,
+                                     error))
         return FALSE;
-      if (done)
-        return TRUE;
-      if (!no_nul (s, key, error))
-        return FALSE;
-      _gp_jscan_ws (s);
-      g_string_truncate (val, 0);
-      if (_gp_jscan_peek (s) == '"')
-        {
-          if (!_gp_jscan_string (s, val, error))
-            return FALSE;
-        }
-      else if (!_gp_jscan_null (s))
-        return _gp_jscan_type_error (s, error, "an image ID string");
-      g_tree_replace (repo->refs, g_strdup (key->str), g_strndup (val->str, val->len));
+      g_tree_replace (repo->refs, g_strdup (key->str), id ? g_steal_pointer (&id) : g_strdup (""));
     }
+  return TRUE;
 }
 
 static gboolean
-parse_repositories (GpJScan *s, GpRepositories *repos, GError **error)
+parse_repositories (const char *what, const char *data, const char *raw, gsize len,
+                    GpRepositories *repos, GError **error)
 {
-  gboolean first = TRUE, done = FALSE;
-  g_autoptr (GString) key = g_string_new (NULL);
+  GpJsonIter iter;
+  GString *k;
+  const char *value;
+  gsize value_len;
 
-  s->p++;  /* '{' */
-  for (;;)
+  gp_json_object_iter_init (&iter, raw, len);
+  while (gp_json_object_iter_next (&iter, &k, &value, &value_len))
     {
-      if (!_gp_jscan_object_next (s, &first, key, &done, error))
+      g_autoptr (GString) key = k;
+      if (!no_nul (what, key, error))
         return FALSE;
-      if (done)
-        return TRUE;
-      if (!no_nul (s, key, error))
-        return FALSE;
-      _gp_jscan_ws (s);
       Repo *repo = repo_new ();
-      if (_gp_jscan_peek (s) == '{')
+      switch (gp_json_kind (value, value_len))
         {
-          if (!parse_repo (s, repo, error))
+        case GP_JSON_KIND_OBJECT:
+          if (!parse_repo (what, data, value, value_len, repo, error))
             {
               repo_free (repo);
               return FALSE;
             }
-        }
-      else if (_gp_jscan_null (s))
-        repo->is_null = TRUE;
-      else
-        {
+          break;
+        case GP_JSON_KIND_NULL:
+          repo->is_null = TRUE;
+          break;
+        default:
           repo_free (repo);
-          return _gp_jscan_type_error (s, error, "an object of references");
+          return _gp_store_json_type_error (what, data, value, "an object of references", error);
         }
       /* A repeated name replaces the earlier map (Go decodes into a fresh
        * map element). */
       g_tree_replace (repos->repos, g_strdup (key->str), repo);
     }
+  return TRUE;
 }
 
 /**
@@ -190,54 +186,44 @@ parse_repositories (GpJScan *s, GpRepositories *repos, GError **error)
 GpRepositories *
 gp_repositories_load_data (const char *data, gsize len, const char *what, GError **error)
 {
-  GpJScan s;
   g_autoptr (GpRepositories) repos = gp_repositories_new ();
-  g_autoptr (GString) key = g_string_new (NULL);
+  gsize start, end;
 
-  _gp_jscan_init (&s, data, len, what);
-  _gp_jscan_ws (&s);
-  if (_gp_jscan_peek (&s) != '{')
+  if (!gp_json_value_end (data, len, &start, &end, error))
     {
-      if (s.p >= s.end)
-        {
-          _gp_jscan_error (&s, error, "empty");
-          return NULL;
-        }
-      const char *at = s.p;
-      if (!_gp_jscan_skip_value (&s, error))
-        return NULL;
-      s.p = at;
-      _gp_jscan_type_error (&s, error, "an object");
+      g_prefix_error (error, "%s: ", what);
       return NULL;
     }
-  s.p++;
-  gboolean first = TRUE, done = FALSE;
-  for (;;)
+  const char *top = data + start;
+  gsize top_len = end - start;
+  if (gp_json_kind (top, top_len) != GP_JSON_KIND_OBJECT)
     {
-      if (!_gp_jscan_object_next (&s, &first, key, &done, error))
-        return NULL;
-      if (done)
-        break;
-      if (!_gp_go_field_match (key->str, key->len, "Repositories"))
+      _gp_store_json_type_error (what, data, top, "an object", error);
+      return NULL;
+    }
+
+  GpJsonIter iter;
+  GString *k;
+  const char *value;
+  gsize value_len;
+  gp_json_object_iter_init (&iter, top, top_len);
+  while (gp_json_object_iter_next (&iter, &k, &value, &value_len))
+    {
+      g_autoptr (GString) key = k;
+      if (!gp_json_key_equal_fold ("Repositories", key->str, key->len))
+        continue;
+      switch (gp_json_kind (value, value_len))
         {
-          if (!_gp_jscan_skip_value (&s, error))
-            return NULL;
-          continue;
-        }
-      _gp_jscan_ws (&s);
-      if (_gp_jscan_null (&s))
-        {
+        case GP_JSON_KIND_NULL:
           g_tree_destroy (repos->repos);
           repos->repos = g_tree_new_full (cmp_bytes, NULL, g_free, repo_free);
-        }
-      else if (_gp_jscan_peek (&s) == '{')
-        {
-          if (!parse_repositories (&s, repos, error))
+          break;
+        case GP_JSON_KIND_OBJECT:
+          if (!parse_repositories (what, data, value, value_len, repos, error))
             return NULL;
-        }
-      else
-        {
-          _gp_jscan_type_error (&s, error, "an object of repositories");
+          break;
+        default:
+          _gp_store_json_type_error (what, data, value, "an object of repositories", error);
           return NULL;
         }
     }

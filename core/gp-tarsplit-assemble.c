@@ -4,6 +4,7 @@
 #include "gp-tarsplit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,23 +12,175 @@
 #include "gp-crc64.h"
 #include "gp-error.h"
 
-#define COPY_CHUNK (1024 * 1024)
+/* The tar stream passes through a ring of RING_N buffers of RING_SIZE
+ * bytes: file data is read straight into the buffer being filled (and
+ * CRC'ed and handed to the write function from there), segments are
+ * copied in; each full buffer goes to a hashing thread, so that SHA-256,
+ * the bottleneck, overlaps the reads, the CRC and the writes.  The thread
+ * starts only once a first buffer is full: small layers (most of a
+ * metadata-heavy root) are hashed inline, with no thread at all. */
+#define RING_N 4
+#define RING_SIZE (256 * 1024)
+/* posix_fadvise (SEQUENTIAL) for files at least this large */
+#define FADVISE_MIN (256 * 1024)
 
 typedef struct {
   GpWriteFunc write;
   gpointer write_data;
   GpSha256 sha;
   guint64 n;
+
+  guint8 *ring[RING_N];
+  gsize fill_len;    /* bytes in the buffer being filled */
+  guint fill;        /* its index */
+  GThread *thread;   /* the hashing thread, once started */
+  GMutex lock;
+  GCond cond;
+  guint first_full;  /* full buffers: first_full .. first_full + n_full - 1 */
+  guint n_full;
+  gsize full_len[RING_N];
+  gboolean closing;
+  gboolean abandon;  /* failed: hash nothing more */
 } Out;
 
+static gpointer
+hasher_main (gpointer data)
+{
+  Out *o = data;
+
+  g_mutex_lock (&o->lock);
+  for (;;)
+    {
+      while (o->n_full == 0 && !o->closing)
+        g_cond_wait (&o->cond, &o->lock);
+      if (o->n_full == 0 || o->abandon)
+        break;
+      guint i = o->first_full;
+      g_mutex_unlock (&o->lock);
+      gp_sha256_update (&o->sha, o->ring[i], o->full_len[i]);
+      g_mutex_lock (&o->lock);
+      o->first_full = (i + 1) % RING_N;
+      o->n_full--;
+      g_cond_broadcast (&o->cond);
+    }
+  g_mutex_unlock (&o->lock);
+  return NULL;
+}
+
+static void
+out_init (Out *o, GpWriteFunc write, gpointer write_data)
+{
+  memset (o, 0, sizeof *o);
+  o->write = write;
+  o->write_data = write_data;
+  gp_sha256_init (&o->sha);
+  g_mutex_init (&o->lock);
+  g_cond_init (&o->cond);
+}
+
+/* Hands the buffer being filled to the hashing thread (started on the
+ * first call; if it cannot start, hashing stays inline) and waits for a
+ * free one. */
+static void
+out_push (Out *o)
+{
+  if (o->fill_len == 0)
+    return;
+  if (o->thread == NULL)
+    o->thread = g_thread_try_new ("gp-sha256", hasher_main, o, NULL);
+  if (o->thread == NULL)
+    {
+      gp_sha256_update (&o->sha, o->ring[o->fill], o->fill_len);
+      o->fill_len = 0;
+      return;
+    }
+  g_mutex_lock (&o->lock);
+  o->full_len[o->fill] = o->fill_len;
+  o->n_full++;
+  g_cond_broadcast (&o->cond);
+  while (o->n_full == RING_N)
+    g_cond_wait (&o->cond, &o->lock);
+  o->fill = (o->first_full + o->n_full) % RING_N;
+  g_mutex_unlock (&o->lock);
+  if (o->ring[o->fill] == NULL)
+    o->ring[o->fill] = g_malloc (RING_SIZE);
+  o->fill_len = 0;
+}
+
+/* Space in the buffer being filled: at least one byte. */
+static guint8 *
+out_space (Out *o, gsize *avail)
+{
+  if (o->ring[o->fill] == NULL)
+    o->ring[o->fill] = g_malloc (RING_SIZE);
+  if (o->fill_len == RING_SIZE)
+    out_push (o);
+  *avail = RING_SIZE - o->fill_len;
+  return o->ring[o->fill] + o->fill_len;
+}
+
+/* @len bytes, just placed at out_space(), are part of the stream. */
+static gboolean
+out_commit (Out *o, gsize len, GError **error)
+{
+  const guint8 *p = o->ring[o->fill] + o->fill_len;
+  o->fill_len += len;
+  o->n += len;
+  if (o->write && len > 0)
+    return o->write (o->write_data, p, len, error);
+  return TRUE;
+}
+
+/* Bytes from elsewhere (a segment): copied into the ring for hashing,
+ * written from where they are. */
 static gboolean
 out_write (Out *o, const void *buf, gsize len, GError **error)
 {
-  gp_sha256_update (&o->sha, buf, len);
+  const guint8 *src = buf;
+  for (gsize left = len; left > 0;)
+    {
+      gsize avail;
+      guint8 *dst = out_space (o, &avail);
+      gsize k = MIN (avail, left);
+      memcpy (dst, src, k);
+      o->fill_len += k;
+      src += k;
+      left -= k;
+    }
   o->n += len;
   if (o->write && len > 0)
     return o->write (o->write_data, buf, len, error);
   return TRUE;
+}
+
+/* Hashes what is left, stops the thread and frees the ring.  With
+ * @digest NULL (on failure) the hash is dropped. */
+static void
+out_finish (Out *o, char *digest)
+{
+  if (digest != NULL && o->fill_len > 0)
+    {
+      if (o->thread != NULL)
+        out_push (o);
+      else
+        gp_sha256_update (&o->sha, o->ring[o->fill], o->fill_len);
+    }
+  if (o->thread != NULL)
+    {
+      g_mutex_lock (&o->lock);
+      o->closing = TRUE;
+      o->abandon = digest == NULL;
+      g_cond_broadcast (&o->cond);
+      g_mutex_unlock (&o->lock);
+      g_thread_join (o->thread);
+      o->thread = NULL;
+    }
+  if (digest != NULL)
+    gp_sha256_finish_digest (&o->sha, digest);
+  for (guint i = 0; i < RING_N; i++)
+    g_clear_pointer (&o->ring[i], g_free);
+  g_mutex_clear (&o->lock);
+  g_cond_clear (&o->cond);
 }
 
 static char *
@@ -37,7 +190,7 @@ printable_name (const GpTarSplitEntry *e)
 }
 
 static gboolean
-copy_file (const GpTarSplitEntry *e, int fd, guint8 *buf, Out *o, GCancellable *cancellable, GError **error)
+copy_file (const GpTarSplitEntry *e, int fd, Out *o, GCancellable *cancellable, GError **error)
 {
   guint64 crc = 0;
   gint64 left = e->size;
@@ -53,14 +206,21 @@ copy_file (const GpTarSplitEntry *e, int fd, guint8 *buf, Out *o, GCancellable *
                    nm, st.st_size < e->size ? "shorter" : "longer", (gint64) st.st_size, e->size);
       return FALSE;
     }
+#ifdef POSIX_FADV_SEQUENTIAL
+  if (e->size >= FADVISE_MIN)
+    (void) posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
 
   for (;;)
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
+      guint8 extra;
+      gsize avail = 1;
       /* read one byte past the recorded size to notice a longer file */
-      gsize want = left > 0 ? (gsize) MIN ((gint64) COPY_CHUNK, left) : 1;
-      gssize n = read (fd, buf, want);
+      guint8 *dst = left > 0 ? out_space (o, &avail) : &extra;
+      gsize want = left > 0 ? (gsize) MIN ((gint64) avail, left) : 1;
+      gssize n = read (fd, dst, want);
       if (n < 0)
         {
           if (errno == EINTR)
@@ -90,8 +250,8 @@ copy_file (const GpTarSplitEntry *e, int fd, guint8 *buf, Out *o, GCancellable *
                        "file \"%s\" is longer than recorded (%" G_GINT64_FORMAT " bytes)", nm, e->size);
           return FALSE;
         }
-      crc = gp_crc64_update (crc, buf, n);
-      if (!out_write (o, buf, n, error))
+      crc = gp_crc64_update (crc, dst, (gsize) n);
+      if (!out_commit (o, (gsize) n, error))
         return FALSE;
       left -= n;
     }
@@ -126,7 +286,10 @@ copy_file (const GpTarSplitEntry *e, int fd, guint8 *buf, Out *o, GCancellable *
  * recorded size (%GP_DATA_ERROR_SIZE otherwise, checked first) and whose
  * CRC-64 must equal the payload (%GP_DATA_ERROR_CRC, `file integrity
  * checksum failed for "<name>"`).  Reader errors pass through.  Memory use
- * is one 1 MiB buffer, independent of layer and file sizes.
+ * is four 256 KiB buffers, independent of layer and file sizes.  Once the
+ * stream exceeds one buffer, SHA-256 runs on a second thread, overlapped
+ * with the reads, the CRC-64 and @write; @write and @open_file are still
+ * called from the calling thread only, in stream order.
  *
  * Returns: %TRUE on success; %FALSE with @error set (some output may have
  *   been written).
@@ -139,26 +302,25 @@ gp_tar_split_assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, gpoin
                        GpTarSplitStats *out_stats, GError **error)
 {
   Out o;
-  g_autofree guint8 *buf = NULL;
+  gboolean ok = TRUE;
 
-  o.write = write;
-  o.write_data = write_data;
-  o.n = 0;
-  gp_sha256_init (&o.sha);
-  for (;;)
+  out_init (&o, write, write_data);
+  while (ok)
     {
       const GpTarSplitEntry *e;
 
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      if (!gp_tar_split_reader_next (reader, &e, error))
-        return FALSE;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error)
+          || !gp_tar_split_reader_next (reader, &e, error))
+        {
+          ok = FALSE;
+          break;
+        }
       if (e == NULL)
         break;
       if (e->type == GP_TAR_SPLIT_ENTRY_SEGMENT)
         {
-          if (e->payload_len > 0 && !out_write (&o, e->payload, e->payload_len, error))
-            return FALSE;
+          if (e->payload_len > 0)
+            ok = out_write (&o, e->payload, e->payload_len, error);
           continue;
         }
       if (e->size == 0)
@@ -166,21 +328,22 @@ gp_tar_split_assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, gpoin
 
       int fd = open_file (open_data, e->name, e->name_len, error);
       if (fd < 0)
-        return FALSE;
-      if (buf == NULL)
-        buf = g_malloc (COPY_CHUNK);
-      gboolean ok = copy_file (e, fd, buf, &o, cancellable, error);
+        {
+          ok = FALSE;
+          break;
+        }
+      ok = copy_file (e, fd, &o, cancellable, error);
       close (fd);
-      if (!ok)
-        return FALSE;
     }
 
-  if (out_stats)
+  char diff_id[GP_DIGEST_SHA256_LEN + 1];
+  out_finish (&o, ok ? diff_id : NULL);
+  if (ok && out_stats)
     {
       out_stats->tar_size = o.n;
       out_stats->size = gp_tar_split_reader_get_size_sum (reader);
       out_stats->n_entries = gp_tar_split_reader_get_n_entries (reader);
-      gp_sha256_finish_digest (&o.sha, out_stats->diff_id);
+      memcpy (out_stats->diff_id, diff_id, sizeof diff_id);
     }
-  return TRUE;
+  return ok;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gp-error.h"
+#include "gp-json-private.h"
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -23,12 +24,6 @@ replace_gstring (GString **field, GString *value)
 {
   gstring_free (*field);
   *field = value;
-}
-
-static gboolean
-gstring_empty (const GString *s)
-{
-  return s == NULL || s->len == 0;
 }
 
 static void
@@ -53,32 +48,6 @@ gstring_table_new (gboolean with_values)
                                 gstring_free, with_values ? gstring_free : NULL);
 }
 
-static gint
-compare_gstring_ptr (gconstpointer a, gconstpointer b)
-{
-  const GString *x = *(const GString *const *) a;
-  const GString *y = *(const GString *const *) b;
-  int c = memcmp (x->str, y->str, MIN (x->len, y->len));
-
-  if (c != 0)
-    return c;
-  return x->len < y->len ? -1 : x->len > y->len ? 1 : 0;
-}
-
-static GPtrArray *
-sorted_table_keys (GHashTable *table)
-{
-  GPtrArray *keys = g_ptr_array_sized_new (g_hash_table_size (table));
-  GHashTableIter it;
-  gpointer k;
-
-  g_hash_table_iter_init (&it, table);
-  while (g_hash_table_iter_next (&it, &k, NULL))
-    g_ptr_array_add (keys, k);
-  g_ptr_array_sort (keys, compare_gstring_ptr);
-  return keys;
-}
-
 /* Go map[string]struct{} / map[string]string: null for nil, sorted keys. */
 static void
 append_gstring_table (GString *out, GHashTable *table, gboolean with_values)
@@ -88,7 +57,7 @@ append_gstring_table (GString *out, GHashTable *table, gboolean with_values)
       g_string_append (out, "null");
       return;
     }
-  g_autoptr(GPtrArray) keys = sorted_table_keys (table);
+  g_autoptr(GPtrArray) keys = _gp_json_sorted_gstring_keys (table);
   g_string_append_c (out, '{');
   for (guint i = 0; i < keys->len; i++)
     {
@@ -129,89 +98,157 @@ gstring_array_new (void)
   return g_ptr_array_new_with_free_func (gstring_free);
 }
 
-/* Writes `"name":` with a leading comma unless it is the first member. */
-static void
-member (GString *out, gboolean *first, const char *name)
-{
-  if (!*first)
-    g_string_append_c (out, ',');
-  *first = FALSE;
-  g_string_append_c (out, '"');
-  g_string_append (out, name);
-  g_string_append (out, "\":");
-}
+/* ------------------------------------------------------------------ */
+/* Struct descriptions                                                 */
+/* ------------------------------------------------------------------ */
 
-static void
-member_string (GString *out, gboolean *first, const char *name, const GString *value,
-               gboolean omitempty)
-{
-  if (omitempty && gstring_empty (value))
-    return;
-  member (out, first, name);
-  append_gstring (out, value);
-}
+/* How a struct member is held, decoded (FORMATS.md §6.8) and marshalled
+ * (§6.9). */
+typedef enum {
+  F_STRING,     /* GString * (NULL is ""); null keeps the value */
+  F_BOOL,       /* gboolean; null keeps the value */
+  F_INT64,      /* gint64; null keeps the value */
+  F_TIME,       /* GpGoTime; null fails, as in Go */
+  F_STRINGS,    /* []string: GPtrArray of GString, NULL is nil */
+  F_STRSLICE,   /* strslice.StrSlice: a []string, or one string */
+  F_SET,        /* map[string]struct{}: GHashTable, GString keys, no values */
+  F_MAP,        /* map[string]string: GHashTable of GString */
+  F_CONFIG,     /* an embedded container.Config */
+  F_CONFIG_PTR, /* *container.Config */
+  F_HISTORY,    /* []image.History: GPtrArray of GpHistory */
+  F_ROOTFS,     /* Image.RootFS, decoded into an ImageDecode (below) */
+} FieldKind;
 
-static void
-member_bool (GString *out, gboolean *first, const char *name, gboolean value,
-             gboolean omitempty)
-{
-  if (omitempty && !value)
-    return;
-  member (out, first, name);
-  g_string_append (out, value ? "true" : "false");
-}
+/* One member: its JSON key, kind, Go's omitempty and where it is. */
+typedef struct {
+  const char *name;
+  FieldKind kind;
+  gboolean omitempty;
+  gsize offset;
+} Field;
+
+#define FIELD(type, member, name, kind, omitempty) \
+  { name, kind, omitempty, G_STRUCT_OFFSET (type, member) }
+
+static const Field config_fields[] = {
+  FIELD (GpContainerConfig, hostname, "Hostname", F_STRING, FALSE),
+  FIELD (GpContainerConfig, domainname, "Domainname", F_STRING, FALSE),
+  FIELD (GpContainerConfig, user, "User", F_STRING, FALSE),
+  FIELD (GpContainerConfig, attach_stdin, "AttachStdin", F_BOOL, FALSE),
+  FIELD (GpContainerConfig, attach_stdout, "AttachStdout", F_BOOL, FALSE),
+  FIELD (GpContainerConfig, attach_stderr, "AttachStderr", F_BOOL, FALSE),
+  FIELD (GpContainerConfig, exposed_ports, "ExposedPorts", F_SET, TRUE),
+  FIELD (GpContainerConfig, publish_service, "PublishService", F_STRING, TRUE),
+  FIELD (GpContainerConfig, tty, "Tty", F_BOOL, FALSE),
+  FIELD (GpContainerConfig, open_stdin, "OpenStdin", F_BOOL, FALSE),
+  FIELD (GpContainerConfig, stdin_once, "StdinOnce", F_BOOL, FALSE),
+  FIELD (GpContainerConfig, env, "Env", F_STRINGS, FALSE),
+  FIELD (GpContainerConfig, cmd, "Cmd", F_STRSLICE, FALSE),
+  FIELD (GpContainerConfig, args_escaped, "ArgsEscaped", F_BOOL, TRUE),
+  FIELD (GpContainerConfig, image, "Image", F_STRING, FALSE),
+  FIELD (GpContainerConfig, volumes, "Volumes", F_SET, FALSE),
+  FIELD (GpContainerConfig, working_dir, "WorkingDir", F_STRING, FALSE),
+  FIELD (GpContainerConfig, entrypoint, "Entrypoint", F_STRSLICE, FALSE),
+  FIELD (GpContainerConfig, network_disabled, "NetworkDisabled", F_BOOL, TRUE),
+  FIELD (GpContainerConfig, mac_address, "MacAddress", F_STRING, TRUE),
+  FIELD (GpContainerConfig, on_build, "OnBuild", F_STRINGS, FALSE),
+  FIELD (GpContainerConfig, labels, "Labels", F_MAP, FALSE),
+  FIELD (GpContainerConfig, stop_signal, "StopSignal", F_STRING, TRUE),
+};
+
+static const Field history_fields[] = {
+  FIELD (GpHistory, created, "created", F_TIME, FALSE),
+  FIELD (GpHistory, author, "author", F_STRING, TRUE),
+  FIELD (GpHistory, created_by, "created_by", F_STRING, TRUE),
+  FIELD (GpHistory, comment, "comment", F_STRING, TRUE),
+  FIELD (GpHistory, empty_layer, "empty_layer", F_BOOL, TRUE),
+};
+
+static const Field v1image_fields[] = {
+  FIELD (GpV1Image, id, "id", F_STRING, TRUE),
+  FIELD (GpV1Image, parent, "parent", F_STRING, TRUE),
+  FIELD (GpV1Image, comment, "comment", F_STRING, TRUE),
+  FIELD (GpV1Image, created, "created", F_TIME, FALSE),
+  FIELD (GpV1Image, container, "container", F_STRING, TRUE),
+  FIELD (GpV1Image, container_config, "container_config", F_CONFIG, FALSE),
+  FIELD (GpV1Image, docker_version, "docker_version", F_STRING, TRUE),
+  FIELD (GpV1Image, author, "author", F_STRING, TRUE),
+  FIELD (GpV1Image, config, "config", F_CONFIG_PTR, TRUE),
+  FIELD (GpV1Image, architecture, "architecture", F_STRING, TRUE),
+  FIELD (GpV1Image, os, "os", F_STRING, TRUE),
+  FIELD (GpV1Image, size, "Size", F_INT64, TRUE),
+};
+
+/* An Image being decoded: Docker's image.Image and whether it had a
+ * non-null `rootfs`. */
+typedef struct {
+  GpImageConfig cfg;
+  gboolean has_rootfs;
+} ImageDecode;
+
+/* Image: V1Image's fields with `parent` shadowed by Image.Parent, then
+ * rootfs and history (decoded only; the config's bytes are kept). */
+static const Field image_fields[] = {
+  FIELD (ImageDecode, cfg.v1.id, "id", F_STRING, TRUE),
+  FIELD (ImageDecode, cfg.v1.comment, "comment", F_STRING, TRUE),
+  FIELD (ImageDecode, cfg.v1.created, "created", F_TIME, FALSE),
+  FIELD (ImageDecode, cfg.v1.container, "container", F_STRING, TRUE),
+  FIELD (ImageDecode, cfg.v1.container_config, "container_config", F_CONFIG, FALSE),
+  FIELD (ImageDecode, cfg.v1.docker_version, "docker_version", F_STRING, TRUE),
+  FIELD (ImageDecode, cfg.v1.author, "author", F_STRING, TRUE),
+  FIELD (ImageDecode, cfg.v1.config, "config", F_CONFIG_PTR, TRUE),
+  FIELD (ImageDecode, cfg.v1.architecture, "architecture", F_STRING, TRUE),
+  FIELD (ImageDecode, cfg.v1.os, "os", F_STRING, TRUE),
+  FIELD (ImageDecode, cfg.v1.size, "Size", F_INT64, TRUE),
+  FIELD (ImageDecode, cfg.parent, "parent", F_STRING, TRUE),
+  { "rootfs", F_ROOTFS, TRUE, 0 },
+  FIELD (ImageDecode, cfg.history, "history", F_HISTORY, TRUE),
+};
+
+static const Field rootfs_fields[] = {
+  FIELD (ImageDecode, cfg.rootfs_type, "type", F_STRING, FALSE),
+  FIELD (ImageDecode, cfg.diff_ids, "diff_ids", F_STRINGS, TRUE),
+};
+
+static gboolean decode_struct (gpointer base, const Field *fields, guint n_fields,
+                               const char *go_type, const char *raw, gsize len,
+                               GError **error);
 
 /* ------------------------------------------------------------------ */
-/* Field decoders (validated text)                                     */
+/* Member decoders (validated text; errors without the member name)    */
 /* ------------------------------------------------------------------ */
 
 static gboolean
-field_error (GError **error, const char *name)
-{
-  g_prefix_error (error, "%s: ", name);
-  return FALSE;
-}
-
-static gboolean
-decode_string_field (GString **field, const char *raw, gsize len, const char *name,
-                     GError **error)
+decode_string (GString **field, const char *raw, gsize len, GError **error)
 {
   GString *s;
 
   if (gp_json_is_null (raw, len))
     return TRUE;
   if (!gp_json_decode_string (raw, len, &s, error))
-    return field_error (error, name);
+    return FALSE;
   replace_gstring (field, s);
   return TRUE;
 }
 
 static gboolean
-decode_bool_field (gboolean *field, const char *raw, gsize len, const char *name,
-                   GError **error)
+decode_bool (gboolean *field, const char *raw, gsize len, GError **error)
 {
-  if (gp_json_is_null (raw, len))
-    return TRUE;
-  if (!gp_json_decode_bool (raw, len, field, error))
-    return field_error (error, name);
-  return TRUE;
+  return gp_json_is_null (raw, len) || gp_json_decode_bool (raw, len, field, error);
 }
 
 static gboolean
-decode_time_field (GpGoTime *field, const char *raw, gsize len, const char *name,
-                   GError **error)
+decode_int64 (gint64 *field, const char *raw, gsize len, GError **error)
 {
-  if (!gp_go_time_parse_json (raw, len, field, error))
-    return field_error (error, name);
-  return TRUE;
+  return gp_json_is_null (raw, len) || gp_json_decode_int64 (raw, len, field, error);
 }
 
-/* Go's decoding of a JSON array into an existing []string: existing
- * elements are decoded into (so `null` keeps them), the slice is then cut
- * to the new length; an empty array gives a new empty slice. */
+/* Go's decoding of a JSON array into an existing slice: existing elements
+ * are decoded into (so `null` keeps them), the slice is then cut to the
+ * new length; an empty array gives a new empty slice.  Elements are
+ * strings (@history FALSE) or image.History structs. */
 static gboolean
-decode_string_slice (GPtrArray **field, const char *raw, gsize len, const char *name,
-                     GError **error)
+decode_slice (GPtrArray **field, gboolean history, const char *raw, gsize len, GError **error)
 {
   GpJsonIter iter;
   const char *elem;
@@ -224,29 +261,27 @@ decode_string_slice (GPtrArray **field, const char *raw, gsize len, const char *
       return TRUE;
     }
   if (!gp_json_array_iter_init (&iter, raw, len))
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
-                   "%s: cannot unmarshal %s into Go value of type []string", name,
-                   gp_json_kind (raw, len) == GP_JSON_KIND_OBJECT ? "object"
-                   : gp_json_kind (raw, len) == GP_JSON_KIND_STRING ? "string"
-                   : gp_json_kind (raw, len) == GP_JSON_KIND_NUMBER ? "number" : "bool");
-      return FALSE;
-    }
+    return _gp_json_type_error (error, raw, len, history ? "[]image.History" : "[]string");
+  GDestroyNotify free_func = history ? (GDestroyNotify) gp_history_free : gstring_free;
   if (*field == NULL)
-    *field = gstring_array_new ();
+    *field = g_ptr_array_new_with_free_func (free_func);
   GPtrArray *array = *field;
   while (gp_json_array_iter_next (&iter, &elem, &elem_len))
     {
       if (i >= array->len)
-        g_ptr_array_add (array, g_string_new (NULL));
-      if (!decode_string_field ((GString **) &array->pdata[i], elem, elem_len, name, error))
+        g_ptr_array_add (array, history ? (gpointer) gp_history_new () : g_string_new (NULL));
+      gboolean ok = history
+        ? decode_struct (array->pdata[i], history_fields, G_N_ELEMENTS (history_fields),
+                         "image.History", elem, elem_len, error)
+        : decode_string ((GString **) &array->pdata[i], elem, elem_len, error);
+      if (!ok)
         return FALSE;
       i++;
     }
   if (i == 0)
     {
       g_ptr_array_unref (array);
-      *field = gstring_array_new ();
+      *field = g_ptr_array_new_with_free_func (free_func);
     }
   else
     g_ptr_array_set_size (array, i);
@@ -256,8 +291,7 @@ decode_string_slice (GPtrArray **field, const char *raw, gsize len, const char *
 /* strslice.StrSlice (Cmd, Entrypoint): null -> nil; an array of strings
  * (decoded into a fresh slice) or a single string. */
 static gboolean
-decode_strslice (GPtrArray **field, const char *raw, gsize len, const char *name,
-                 GError **error)
+decode_strslice (GPtrArray **field, const char *raw, gsize len, GError **error)
 {
   GpJsonKind kind = gp_json_kind (raw, len);
 
@@ -270,7 +304,7 @@ decode_strslice (GPtrArray **field, const char *raw, gsize len, const char *name
     {
       GString *s;
       if (!gp_json_decode_string (raw, len, &s, error))
-        return field_error (error, name);
+        return FALSE;
       GPtrArray *array = gstring_array_new ();
       g_ptr_array_add (array, s);
       g_clear_pointer (field, g_ptr_array_unref);
@@ -278,15 +312,9 @@ decode_strslice (GPtrArray **field, const char *raw, gsize len, const char *name
       return TRUE;
     }
   if (kind != GP_JSON_KIND_ARRAY)
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
-                   "%s: cannot unmarshal %s into Go value of type string", name,
-                   kind == GP_JSON_KIND_OBJECT ? "object"
-                   : kind == GP_JSON_KIND_NUMBER ? "number" : "bool");
-      return FALSE;
-    }
+    return _gp_json_type_error (error, raw, len, "string");
   GPtrArray *fresh = NULL;
-  if (!decode_string_slice (&fresh, raw, len, name, error))
+  if (!decode_slice (&fresh, FALSE, raw, len, error))
     {
       g_clear_pointer (&fresh, g_ptr_array_unref);
       return FALSE;
@@ -300,13 +328,12 @@ decode_strslice (GPtrArray **field, const char *raw, gsize len, const char *name
  * decodes into the existing map, so duplicate keys merge. */
 static gboolean
 decode_table (GHashTable **field, gboolean with_values, const char *raw, gsize len,
-              const char *name, GError **error)
+              GError **error)
 {
   GpJsonIter iter;
   GString *key;
   const char *value;
   gsize value_len;
-  const char *go_type = with_values ? "map[string]string" : "map[string]struct {}";
 
   if (gp_json_is_null (raw, len))
     {
@@ -314,79 +341,281 @@ decode_table (GHashTable **field, gboolean with_values, const char *raw, gsize l
       return TRUE;
     }
   if (!gp_json_object_iter_init (&iter, raw, len))
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
-                   "%s: cannot unmarshal %s into Go value of type %s", name,
-                   gp_json_kind (raw, len) == GP_JSON_KIND_ARRAY ? "array"
-                   : gp_json_kind (raw, len) == GP_JSON_KIND_STRING ? "string"
-                   : gp_json_kind (raw, len) == GP_JSON_KIND_NUMBER ? "number" : "bool",
-                   go_type);
-      return FALSE;
-    }
+    return _gp_json_type_error (error, raw, len,
+                                with_values ? "map[string]string" : "map[string]struct {}");
   if (*field == NULL)
     *field = gstring_table_new (with_values);
   while (gp_json_object_iter_next (&iter, &key, &value, &value_len))
     {
+      GString *s = with_values ? g_string_new (NULL) : NULL;
       GpJsonKind kind = gp_json_kind (value, value_len);
-      if (with_values)
+      gboolean ok = with_values ? decode_string (&s, value, value_len, error)
+                    : kind == GP_JSON_KIND_OBJECT || kind == GP_JSON_KIND_NULL
+                    || _gp_json_type_error (error, value, value_len, "struct {}");
+      if (!ok)
         {
-          GString *s = g_string_new (NULL);
-          if (!decode_string_field (&s, value, value_len, name, error))
-            {
-              gstring_free (s);
-              gstring_free (key);
-              return FALSE;
-            }
-          g_hash_table_replace (*field, key, s);
+          gstring_free (s);
+          gstring_free (key);
+          return FALSE;
         }
-      else
-        {
-          if (kind != GP_JSON_KIND_OBJECT && kind != GP_JSON_KIND_NULL)
-            {
-              g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
-                           "%s: cannot unmarshal %s into Go value of type struct {}", name,
-                           kind == GP_JSON_KIND_ARRAY ? "array"
-                           : kind == GP_JSON_KIND_STRING ? "string"
-                           : kind == GP_JSON_KIND_NUMBER ? "number" : "bool");
-              gstring_free (key);
-              return FALSE;
-            }
-          g_hash_table_replace (*field, key, NULL);
-        }
+      g_hash_table_replace (*field, key, s);
     }
   return TRUE;
 }
 
 static gboolean
-struct_type_error (GError **error, const char *raw, gsize len, const char *go_type)
+decode_config_ptr (GpContainerConfig **field, const char *raw, gsize len, GError **error)
 {
-  GpJsonKind kind = gp_json_kind (raw, len);
+  if (gp_json_is_null (raw, len))
+    {
+      g_clear_pointer (field, gp_container_config_free);
+      return TRUE;
+    }
+  if (gp_json_kind (raw, len) != GP_JSON_KIND_OBJECT)
+    return _gp_json_type_error (error, raw, len, "container.Config");
+  if (*field == NULL)
+    *field = gp_container_config_new ();
+  return decode_struct (*field, config_fields, G_N_ELEMENTS (config_fields), "container.Config",
+                        raw, len, error);
+}
 
-  g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
-               "cannot unmarshal %s into Go value of type %s",
-               kind == GP_JSON_KIND_ARRAY ? "array"
-               : kind == GP_JSON_KIND_STRING ? "string"
-               : kind == GP_JSON_KIND_NUMBER ? "number" : "bool", go_type);
-  return FALSE;
+static gboolean
+decode_rootfs (ImageDecode *d, const char *raw, gsize len, GError **error)
+{
+  if (gp_json_is_null (raw, len))
+    {
+      d->has_rootfs = FALSE;
+      g_clear_pointer (&d->cfg.rootfs_type, gstring_free);
+      g_clear_pointer (&d->cfg.diff_ids, g_ptr_array_unref);
+      return TRUE;
+    }
+  if (gp_json_kind (raw, len) != GP_JSON_KIND_OBJECT)
+    return _gp_json_type_error (error, raw, len, "image.RootFS");
+  d->has_rootfs = TRUE;
+  return decode_struct (d, rootfs_fields, G_N_ELEMENTS (rootfs_fields), "image.RootFS", raw, len,
+                        error);
+}
+
+/* Decodes one member; a failure is prefixed with the member's name. */
+static gboolean
+decode_field (gpointer base, const Field *field, const char *raw, gsize len, GError **error)
+{
+  gpointer p = G_STRUCT_MEMBER_P (base, field->offset);
+  gboolean ok = FALSE;
+
+  switch (field->kind)
+    {
+    case F_STRING:
+      ok = decode_string (p, raw, len, error);
+      break;
+    case F_BOOL:
+      ok = decode_bool (p, raw, len, error);
+      break;
+    case F_INT64:
+      ok = decode_int64 (p, raw, len, error);
+      break;
+    case F_TIME:
+      ok = gp_go_time_parse_json (raw, len, p, error);
+      break;
+    case F_STRINGS:
+      ok = decode_slice (p, FALSE, raw, len, error);
+      break;
+    case F_STRSLICE:
+      ok = decode_strslice (p, raw, len, error);
+      break;
+    case F_SET:
+    case F_MAP:
+      ok = decode_table (p, field->kind == F_MAP, raw, len, error);
+      break;
+    case F_CONFIG:
+      ok = decode_struct (p, config_fields, G_N_ELEMENTS (config_fields), "container.Config",
+                          raw, len, error);
+      break;
+    case F_CONFIG_PTR:
+      ok = decode_config_ptr (p, raw, len, error);
+      break;
+    case F_HISTORY:
+      ok = decode_slice (p, TRUE, raw, len, error);
+      break;
+    case F_ROOTFS:
+      ok = decode_rootfs (p, raw, len, error);
+      break;
+    }
+  if (!ok)
+    g_prefix_error (error, "%s: ", field->name);
+  return ok;
+}
+
+/* json.Unmarshal of a validated value into the struct at @base: null
+ * leaves it as it is; keys are matched exactly, else case-insensitively
+ * (Go's rules); unknown keys are ignored; duplicates apply in order. */
+static gboolean
+decode_struct (gpointer base, const Field *fields, guint n_fields, const char *go_type,
+               const char *raw, gsize len, GError **error)
+{
+  GpJsonIter iter;
+  const char *v;
+  gsize vlen;
+
+  if (gp_json_is_null (raw, len))
+    return TRUE;
+  if (!gp_json_object_iter_init (&iter, raw, len))
+    return _gp_json_type_error (error, raw, len, go_type);
+  for (;;)
+    {
+      g_autoptr(GString) key = NULL;
+      if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
+        break;
+      gint f = _gp_json_match_field_stride (&fields[0].name, sizeof (Field), n_fields,
+                                            key->str, key->len);
+      if (f >= 0 && !decode_field (base, &fields[f], v, vlen, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Marshalling and freeing by description                              */
+/* ------------------------------------------------------------------ */
+
+/* Go's omitempty: false, 0, "", and nil or empty slices and maps. */
+static gboolean
+field_is_empty (const Field *field, gconstpointer p)
+{
+  switch (field->kind)
+    {
+    case F_STRING:
+      return *(GString *const *) p == NULL || (*(GString *const *) p)->len == 0;
+    case F_BOOL:
+      return !*(const gboolean *) p;
+    case F_INT64:
+      return *(const gint64 *) p == 0;
+    case F_STRINGS:
+    case F_STRSLICE:
+    case F_HISTORY:
+      return *(GPtrArray *const *) p == NULL || (*(GPtrArray *const *) p)->len == 0;
+    case F_SET:
+    case F_MAP:
+      return *(GHashTable *const *) p == NULL || g_hash_table_size (*(GHashTable *const *) p) == 0;
+    case F_CONFIG_PTR:
+      return *(GpContainerConfig *const *) p == NULL;
+    case F_TIME:
+    case F_CONFIG:
+    case F_ROOTFS:
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+append_field (GString *out, const Field *field, gconstpointer p, GError **error)
+{
+  switch (field->kind)
+    {
+    case F_STRING:
+      append_gstring (out, *(GString *const *) p);
+      return TRUE;
+    case F_BOOL:
+      g_string_append (out, *(const gboolean *) p ? "true" : "false");
+      return TRUE;
+    case F_INT64:
+      gp_json_append_int64 (out, *(const gint64 *) p);
+      return TRUE;
+    case F_TIME:
+      return gp_go_time_append_json (out, p, error);
+    case F_STRINGS:
+    case F_STRSLICE:
+      append_gstring_array (out, *(GPtrArray *const *) p);
+      return TRUE;
+    case F_SET:
+    case F_MAP:
+      append_gstring_table (out, *(GHashTable *const *) p, field->kind == F_MAP);
+      return TRUE;
+    case F_CONFIG:
+      gp_container_config_append_json (out, p);
+      return TRUE;
+    case F_CONFIG_PTR:
+      if (*(GpContainerConfig *const *) p == NULL)
+        g_string_append (out, "null");
+      else
+        gp_container_config_append_json (out, *(GpContainerConfig *const *) p);
+      return TRUE;
+    case F_HISTORY:
+      return gp_history_array_append_json (out, *(GPtrArray *const *) p, error);
+    case F_ROOTFS:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* json.Marshal of the struct at @base: members in order, `"name":value`,
+ * omitempty ones left out when empty.  Fails (with @out holding a partial
+ * object) only when a time cannot be marshalled. */
+static gboolean
+append_struct (GString *out, gconstpointer base, const Field *fields, guint n_fields,
+               GError **error)
+{
+  gboolean first = TRUE;
+
+  g_string_append_c (out, '{');
+  for (guint i = 0; i < n_fields; i++)
+    {
+      gconstpointer p = G_STRUCT_MEMBER_P (base, fields[i].offset);
+      if (fields[i].omitempty && field_is_empty (&fields[i], p))
+        continue;
+      if (!first)
+        g_string_append_c (out, ',');
+      first = FALSE;
+      g_string_append_c (out, '"');
+      g_string_append (out, fields[i].name);
+      g_string_append (out, "\":");
+      if (!append_field (out, &fields[i], p, error))
+        return FALSE;
+    }
+  g_string_append_c (out, '}');
+  return TRUE;
+}
+
+/* Frees the members of the struct at @base (it is not zeroed). */
+static void
+clear_struct (gpointer base, const Field *fields, guint n_fields)
+{
+  for (guint i = 0; i < n_fields; i++)
+    {
+      gpointer p = G_STRUCT_MEMBER_P (base, fields[i].offset);
+      switch (fields[i].kind)
+        {
+        case F_STRING:
+          gstring_free (*(GString **) p);
+          break;
+        case F_STRINGS:
+        case F_STRSLICE:
+        case F_HISTORY:
+          g_clear_pointer ((GPtrArray **) p, g_ptr_array_unref);
+          break;
+        case F_SET:
+        case F_MAP:
+          g_clear_pointer ((GHashTable **) p, g_hash_table_unref);
+          break;
+        case F_CONFIG:
+          gp_container_config_clear (p);
+          break;
+        case F_CONFIG_PTR:
+          g_clear_pointer ((GpContainerConfig **) p, gp_container_config_free);
+          break;
+        case F_BOOL:
+        case F_INT64:
+        case F_TIME:
+        case F_ROOTFS:
+        default:
+          break;
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ */
 /* Container config                                                    */
 /* ------------------------------------------------------------------ */
-
-enum {
-  CF_HOSTNAME, CF_DOMAINNAME, CF_USER, CF_ATTACH_STDIN, CF_ATTACH_STDOUT, CF_ATTACH_STDERR,
-  CF_EXPOSED_PORTS, CF_PUBLISH_SERVICE, CF_TTY, CF_OPEN_STDIN, CF_STDIN_ONCE, CF_ENV, CF_CMD,
-  CF_ARGS_ESCAPED, CF_IMAGE, CF_VOLUMES, CF_WORKING_DIR, CF_ENTRYPOINT, CF_NETWORK_DISABLED,
-  CF_MAC_ADDRESS, CF_ON_BUILD, CF_LABELS, CF_STOP_SIGNAL, CF_N
-};
-
-static const char *const config_fields[CF_N] = {
-  "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
-  "ExposedPorts", "PublishService", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd",
-  "ArgsEscaped", "Image", "Volumes", "WorkingDir", "Entrypoint", "NetworkDisabled",
-  "MacAddress", "OnBuild", "Labels", "StopSignal",
-};
 
 /**
  * gp_container_config_new:
@@ -409,21 +638,7 @@ gp_container_config_new (void)
 void
 gp_container_config_clear (GpContainerConfig *config)
 {
-  gstring_free (config->hostname);
-  gstring_free (config->domainname);
-  gstring_free (config->user);
-  g_clear_pointer (&config->exposed_ports, g_hash_table_unref);
-  gstring_free (config->publish_service);
-  g_clear_pointer (&config->env, g_ptr_array_unref);
-  g_clear_pointer (&config->cmd, g_ptr_array_unref);
-  gstring_free (config->image);
-  g_clear_pointer (&config->volumes, g_hash_table_unref);
-  gstring_free (config->working_dir);
-  g_clear_pointer (&config->entrypoint, g_ptr_array_unref);
-  gstring_free (config->mac_address);
-  g_clear_pointer (&config->on_build, g_ptr_array_unref);
-  g_clear_pointer (&config->labels, g_hash_table_unref);
-  gstring_free (config->stop_signal);
+  clear_struct (config, config_fields, G_N_ELEMENTS (config_fields));
   memset (config, 0, sizeof *config);
 }
 
@@ -440,107 +655,6 @@ gp_container_config_free (GpContainerConfig *config)
     return;
   gp_container_config_clear (config);
   g_free (config);
-}
-
-/* Decodes a validated object (or null) into the existing struct. */
-static gboolean
-config_decode_valid (GpContainerConfig *c, const char *raw, gsize len, GError **error)
-{
-  GpJsonIter iter;
-  const char *v;
-  gsize vlen;
-
-  if (gp_json_is_null (raw, len))
-    return TRUE;
-  if (!gp_json_object_iter_init (&iter, raw, len))
-    return struct_type_error (error, raw, len, "container.Config");
-
-  for (;;)
-    {
-      g_autoptr(GString) key = NULL;
-      if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
-        break;
-      gint f = gp_json_match_field (config_fields, CF_N, key->str, key->len);
-      const char *name = f >= 0 ? config_fields[f] : NULL;
-      gboolean ok = TRUE;
-      switch (f)
-        {
-        case CF_HOSTNAME:
-          ok = decode_string_field (&c->hostname, v, vlen, name, error);
-          break;
-        case CF_DOMAINNAME:
-          ok = decode_string_field (&c->domainname, v, vlen, name, error);
-          break;
-        case CF_USER:
-          ok = decode_string_field (&c->user, v, vlen, name, error);
-          break;
-        case CF_ATTACH_STDIN:
-          ok = decode_bool_field (&c->attach_stdin, v, vlen, name, error);
-          break;
-        case CF_ATTACH_STDOUT:
-          ok = decode_bool_field (&c->attach_stdout, v, vlen, name, error);
-          break;
-        case CF_ATTACH_STDERR:
-          ok = decode_bool_field (&c->attach_stderr, v, vlen, name, error);
-          break;
-        case CF_EXPOSED_PORTS:
-          ok = decode_table (&c->exposed_ports, FALSE, v, vlen, name, error);
-          break;
-        case CF_PUBLISH_SERVICE:
-          ok = decode_string_field (&c->publish_service, v, vlen, name, error);
-          break;
-        case CF_TTY:
-          ok = decode_bool_field (&c->tty, v, vlen, name, error);
-          break;
-        case CF_OPEN_STDIN:
-          ok = decode_bool_field (&c->open_stdin, v, vlen, name, error);
-          break;
-        case CF_STDIN_ONCE:
-          ok = decode_bool_field (&c->stdin_once, v, vlen, name, error);
-          break;
-        case CF_ENV:
-          ok = decode_string_slice (&c->env, v, vlen, name, error);
-          break;
-        case CF_CMD:
-          ok = decode_strslice (&c->cmd, v, vlen, name, error);
-          break;
-        case CF_ARGS_ESCAPED:
-          ok = decode_bool_field (&c->args_escaped, v, vlen, name, error);
-          break;
-        case CF_IMAGE:
-          ok = decode_string_field (&c->image, v, vlen, name, error);
-          break;
-        case CF_VOLUMES:
-          ok = decode_table (&c->volumes, FALSE, v, vlen, name, error);
-          break;
-        case CF_WORKING_DIR:
-          ok = decode_string_field (&c->working_dir, v, vlen, name, error);
-          break;
-        case CF_ENTRYPOINT:
-          ok = decode_strslice (&c->entrypoint, v, vlen, name, error);
-          break;
-        case CF_NETWORK_DISABLED:
-          ok = decode_bool_field (&c->network_disabled, v, vlen, name, error);
-          break;
-        case CF_MAC_ADDRESS:
-          ok = decode_string_field (&c->mac_address, v, vlen, name, error);
-          break;
-        case CF_ON_BUILD:
-          ok = decode_string_slice (&c->on_build, v, vlen, name, error);
-          break;
-        case CF_LABELS:
-          ok = decode_table (&c->labels, TRUE, v, vlen, name, error);
-          break;
-        case CF_STOP_SIGNAL:
-          ok = decode_string_field (&c->stop_signal, v, vlen, name, error);
-          break;
-        default:
-          break; /* unknown keys are ignored */
-        }
-      if (!ok)
-        return FALSE;
-    }
-  return TRUE;
 }
 
 /**
@@ -562,7 +676,8 @@ gp_container_config_decode (GpContainerConfig *config, const char *raw, gsize le
 {
   if (!gp_json_validate (raw, len, error))
     return FALSE;
-  return config_decode_valid (config, raw, len, error);
+  return decode_struct (config, config_fields, G_N_ELEMENTS (config_fields), "container.Config",
+                        raw, len, error);
 }
 
 /**
@@ -578,43 +693,8 @@ gp_container_config_decode (GpContainerConfig *config, const char *raw, gsize le
 void
 gp_container_config_append_json (GString *out, const GpContainerConfig *c)
 {
-  gboolean first = TRUE;
-
-  g_string_append_c (out, '{');
-  member_string (out, &first, "Hostname", c->hostname, FALSE);
-  member_string (out, &first, "Domainname", c->domainname, FALSE);
-  member_string (out, &first, "User", c->user, FALSE);
-  member_bool (out, &first, "AttachStdin", c->attach_stdin, FALSE);
-  member_bool (out, &first, "AttachStdout", c->attach_stdout, FALSE);
-  member_bool (out, &first, "AttachStderr", c->attach_stderr, FALSE);
-  if (c->exposed_ports != NULL && g_hash_table_size (c->exposed_ports) > 0)
-    {
-      member (out, &first, "ExposedPorts");
-      append_gstring_table (out, c->exposed_ports, FALSE);
-    }
-  member_string (out, &first, "PublishService", c->publish_service, TRUE);
-  member_bool (out, &first, "Tty", c->tty, FALSE);
-  member_bool (out, &first, "OpenStdin", c->open_stdin, FALSE);
-  member_bool (out, &first, "StdinOnce", c->stdin_once, FALSE);
-  member (out, &first, "Env");
-  append_gstring_array (out, c->env);
-  member (out, &first, "Cmd");
-  append_gstring_array (out, c->cmd);
-  member_bool (out, &first, "ArgsEscaped", c->args_escaped, TRUE);
-  member_string (out, &first, "Image", c->image, FALSE);
-  member (out, &first, "Volumes");
-  append_gstring_table (out, c->volumes, FALSE);
-  member_string (out, &first, "WorkingDir", c->working_dir, FALSE);
-  member (out, &first, "Entrypoint");
-  append_gstring_array (out, c->entrypoint);
-  member_bool (out, &first, "NetworkDisabled", c->network_disabled, TRUE);
-  member_string (out, &first, "MacAddress", c->mac_address, TRUE);
-  member (out, &first, "OnBuild");
-  append_gstring_array (out, c->on_build);
-  member (out, &first, "Labels");
-  append_gstring_table (out, c->labels, TRUE);
-  member_string (out, &first, "StopSignal", c->stop_signal, TRUE);
-  g_string_append_c (out, '}');
+  /* No time member, so this cannot fail. */
+  append_struct (out, c, config_fields, G_N_ELEMENTS (config_fields), NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -643,59 +723,8 @@ gp_history_free (GpHistory *history)
 {
   if (history == NULL)
     return;
-  gstring_free (history->author);
-  gstring_free (history->created_by);
-  gstring_free (history->comment);
+  clear_struct (history, history_fields, G_N_ELEMENTS (history_fields));
   g_free (history);
-}
-
-static const char *const history_fields[] = {
-  "created", "author", "created_by", "comment", "empty_layer",
-};
-
-static gboolean
-history_decode_valid (GpHistory *h, const char *raw, gsize len, GError **error)
-{
-  GpJsonIter iter;
-  const char *v;
-  gsize vlen;
-
-  if (gp_json_is_null (raw, len))
-    return TRUE;
-  if (!gp_json_object_iter_init (&iter, raw, len))
-    return struct_type_error (error, raw, len, "image.History");
-  for (;;)
-    {
-      g_autoptr(GString) key = NULL;
-      if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
-        break;
-      gint f = gp_json_match_field (history_fields, G_N_ELEMENTS (history_fields),
-                                    key->str, key->len);
-      gboolean ok = TRUE;
-      switch (f)
-        {
-        case 0:
-          ok = decode_time_field (&h->created, v, vlen, "created", error);
-          break;
-        case 1:
-          ok = decode_string_field (&h->author, v, vlen, "author", error);
-          break;
-        case 2:
-          ok = decode_string_field (&h->created_by, v, vlen, "created_by", error);
-          break;
-        case 3:
-          ok = decode_string_field (&h->comment, v, vlen, "comment", error);
-          break;
-        case 4:
-          ok = decode_bool_field (&h->empty_layer, v, vlen, "empty_layer", error);
-          break;
-        default:
-          break;
-        }
-      if (!ok)
-        return FALSE;
-    }
-  return TRUE;
 }
 
 /**
@@ -713,18 +742,7 @@ history_decode_valid (GpHistory *h, const char *raw, gsize len, GError **error)
 gboolean
 gp_history_append_json (GString *out, const GpHistory *h, GError **error)
 {
-  gboolean first = TRUE;
-
-  g_string_append_c (out, '{');
-  member (out, &first, "created");
-  if (!gp_go_time_append_json (out, &h->created, error))
-    return FALSE;
-  member_string (out, &first, "author", h->author, TRUE);
-  member_string (out, &first, "created_by", h->created_by, TRUE);
-  member_string (out, &first, "comment", h->comment, TRUE);
-  member_bool (out, &first, "empty_layer", h->empty_layer, TRUE);
-  g_string_append_c (out, '}');
-  return TRUE;
+  return append_struct (out, h, history_fields, G_N_ELEMENTS (history_fields), error);
 }
 
 /**
@@ -787,198 +805,6 @@ gp_rootfs_append_json (GString *out, const char *type, const char *const *diff_i
 /* V1Image and Image                                                   */
 /* ------------------------------------------------------------------ */
 
-enum {
-  VF_ID, VF_COMMENT, VF_CREATED, VF_CONTAINER, VF_CONTAINER_CONFIG, VF_DOCKER_VERSION,
-  VF_AUTHOR, VF_CONFIG, VF_ARCHITECTURE, VF_OS, VF_SIZE, VF_PARENT, VF_ROOTFS, VF_HISTORY,
-  VF_N
-};
-
-/* V1Image: `parent` is its second field.  Image: V1Image's fields with
- * `parent` shadowed by Image.Parent, then rootfs and history. */
-static const char *const v1image_fields[] = {
-  "id", "parent", "comment", "created", "container", "container_config", "docker_version",
-  "author", "config", "architecture", "os", "Size",
-};
-static const int v1image_map[] = {
-  VF_ID, VF_PARENT, VF_COMMENT, VF_CREATED, VF_CONTAINER, VF_CONTAINER_CONFIG,
-  VF_DOCKER_VERSION, VF_AUTHOR, VF_CONFIG, VF_ARCHITECTURE, VF_OS, VF_SIZE,
-};
-static const char *const image_fields[] = {
-  "id", "comment", "created", "container", "container_config", "docker_version", "author",
-  "config", "architecture", "os", "Size", "parent", "rootfs", "history",
-};
-
-typedef struct {
-  GpImageConfig *cfg;
-  gboolean has_rootfs;
-} ImageDecode;
-
-static const char *const rootfs_fields[] = { "type", "diff_ids" };
-
-static gboolean
-rootfs_decode_valid (ImageDecode *d, const char *raw, gsize len, GError **error)
-{
-  GpJsonIter iter;
-  const char *v;
-  gsize vlen;
-
-  if (gp_json_is_null (raw, len))
-    {
-      d->has_rootfs = FALSE;
-      g_clear_pointer (&d->cfg->rootfs_type, gstring_free);
-      g_clear_pointer (&d->cfg->diff_ids, g_ptr_array_unref);
-      return TRUE;
-    }
-  if (!gp_json_object_iter_init (&iter, raw, len))
-    return struct_type_error (error, raw, len, "image.RootFS");
-  d->has_rootfs = TRUE;
-  for (;;)
-    {
-      g_autoptr(GString) key = NULL;
-      if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
-        break;
-      gint f = gp_json_match_field (rootfs_fields, 2, key->str, key->len);
-      if (f == 0 && !decode_string_field (&d->cfg->rootfs_type, v, vlen, "type", error))
-        return FALSE;
-      if (f == 1 && !decode_string_slice (&d->cfg->diff_ids, v, vlen, "diff_ids", error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-history_slice_decode_valid (GPtrArray **field, const char *raw, gsize len, GError **error)
-{
-  GpJsonIter iter;
-  const char *elem;
-  gsize elem_len;
-  guint i = 0;
-
-  if (gp_json_is_null (raw, len))
-    {
-      g_clear_pointer (field, g_ptr_array_unref);
-      return TRUE;
-    }
-  if (!gp_json_array_iter_init (&iter, raw, len))
-    return struct_type_error (error, raw, len, "[]image.History");
-  if (*field == NULL)
-    *field = g_ptr_array_new_with_free_func ((GDestroyNotify) gp_history_free);
-  GPtrArray *array = *field;
-  while (gp_json_array_iter_next (&iter, &elem, &elem_len))
-    {
-      if (i >= array->len)
-        g_ptr_array_add (array, gp_history_new ());
-      if (!history_decode_valid (array->pdata[i], elem, elem_len, error))
-        return FALSE;
-      i++;
-    }
-  if (i == 0)
-    {
-      g_ptr_array_unref (array);
-      *field = g_ptr_array_new_with_free_func ((GDestroyNotify) gp_history_free);
-    }
-  else
-    g_ptr_array_set_size (array, i);
-  return TRUE;
-}
-
-/* Decodes a validated document into a V1Image (d == NULL) or an Image. */
-static gboolean
-v1image_decode_valid (GpV1Image *img, ImageDecode *d, const char *raw, gsize len,
-                      GError **error)
-{
-  GpJsonIter iter;
-  const char *v;
-  gsize vlen;
-
-  if (gp_json_is_null (raw, len))
-    return TRUE;
-  if (!gp_json_object_iter_init (&iter, raw, len))
-    return struct_type_error (error, raw, len, d ? "image.Image" : "image.V1Image");
-
-  for (;;)
-    {
-      g_autoptr(GString) key = NULL;
-      if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
-        break;
-      gint f;
-      if (d != NULL)
-        f = gp_json_match_field (image_fields, G_N_ELEMENTS (image_fields), key->str, key->len);
-      else
-        {
-          f = gp_json_match_field (v1image_fields, G_N_ELEMENTS (v1image_fields), key->str,
-                                   key->len);
-          f = f >= 0 ? v1image_map[f] : -1;
-        }
-      gboolean ok = TRUE;
-      switch (f)
-        {
-        case VF_ID:
-          ok = decode_string_field (&img->id, v, vlen, "id", error);
-          break;
-        case VF_PARENT:
-          ok = decode_string_field (d ? &d->cfg->parent : &img->parent, v, vlen, "parent",
-                                    error);
-          break;
-        case VF_COMMENT:
-          ok = decode_string_field (&img->comment, v, vlen, "comment", error);
-          break;
-        case VF_CREATED:
-          ok = decode_time_field (&img->created, v, vlen, "created", error);
-          break;
-        case VF_CONTAINER:
-          ok = decode_string_field (&img->container, v, vlen, "container", error);
-          break;
-        case VF_CONTAINER_CONFIG:
-          ok = config_decode_valid (&img->container_config, v, vlen, error)
-               || field_error (error, "container_config");
-          break;
-        case VF_DOCKER_VERSION:
-          ok = decode_string_field (&img->docker_version, v, vlen, "docker_version", error);
-          break;
-        case VF_AUTHOR:
-          ok = decode_string_field (&img->author, v, vlen, "author", error);
-          break;
-        case VF_CONFIG:
-          if (gp_json_is_null (v, vlen))
-            g_clear_pointer (&img->config, gp_container_config_free);
-          else if (gp_json_kind (v, vlen) != GP_JSON_KIND_OBJECT)
-            ok = struct_type_error (error, v, vlen, "container.Config")
-                 || field_error (error, "config");
-          else
-            {
-              if (img->config == NULL)
-                img->config = gp_container_config_new ();
-              ok = config_decode_valid (img->config, v, vlen, error)
-                   || field_error (error, "config");
-            }
-          break;
-        case VF_ARCHITECTURE:
-          ok = decode_string_field (&img->architecture, v, vlen, "architecture", error);
-          break;
-        case VF_OS:
-          ok = decode_string_field (&img->os, v, vlen, "os", error);
-          break;
-        case VF_SIZE:
-          if (!gp_json_is_null (v, vlen))
-            ok = gp_json_decode_int64 (v, vlen, &img->size, error) || field_error (error, "Size");
-          break;
-        case VF_ROOTFS:
-          ok = rootfs_decode_valid (d, v, vlen, error) || field_error (error, "rootfs");
-          break;
-        case VF_HISTORY:
-          ok = history_slice_decode_valid (&d->cfg->history, v, vlen, error)
-               || field_error (error, "history");
-          break;
-        default:
-          break;
-        }
-      if (!ok)
-        return FALSE;
-    }
-  return TRUE;
-}
-
 /**
  * gp_v1image_new:
  *
@@ -999,16 +825,7 @@ gp_v1image_new (void)
 void
 gp_v1image_clear (GpV1Image *img)
 {
-  gstring_free (img->id);
-  gstring_free (img->parent);
-  gstring_free (img->comment);
-  gstring_free (img->container);
-  gp_container_config_clear (&img->container_config);
-  gstring_free (img->docker_version);
-  gstring_free (img->author);
-  gp_container_config_free (img->config);
-  gstring_free (img->architecture);
-  gstring_free (img->os);
+  clear_struct (img, v1image_fields, G_N_ELEMENTS (v1image_fields));
   memset (img, 0, sizeof *img);
 }
 
@@ -1049,7 +866,8 @@ gp_v1image_decode (GpV1Image *img, const char *data, gsize len, GError **error)
 {
   if (!gp_json_validate (data, len, error))
     return FALSE;
-  return v1image_decode_valid (img, NULL, data, len, error);
+  return decode_struct (img, v1image_fields, G_N_ELEMENTS (v1image_fields), "image.V1Image",
+                        data, len, error);
 }
 
 /**
@@ -1072,41 +890,22 @@ gp_v1image_parse (const char *data, gsize len, GError **error)
   return g_steal_pointer (&img);
 }
 
+/* Marshals @img with @id and @parent in place of its own; on failure @out
+ * is left as it was. */
 static gboolean
 v1image_append_json_full (GString *out, const GpV1Image *img, const GString *id,
                           const GString *parent, GError **error)
 {
-  gboolean first = TRUE;
+  GpV1Image with = *img;
   gsize mark = out->len;
 
-  g_string_append_c (out, '{');
-  member_string (out, &first, "id", id, TRUE);
-  member_string (out, &first, "parent", parent, TRUE);
-  member_string (out, &first, "comment", img->comment, TRUE);
-  member (out, &first, "created");
-  if (!gp_go_time_append_json (out, &img->created, error))
+  with.id = (GString *) id;
+  with.parent = (GString *) parent;
+  if (!append_struct (out, &with, v1image_fields, G_N_ELEMENTS (v1image_fields), error))
     {
       g_string_truncate (out, mark);
       return FALSE;
     }
-  member_string (out, &first, "container", img->container, TRUE);
-  member (out, &first, "container_config");
-  gp_container_config_append_json (out, &img->container_config);
-  member_string (out, &first, "docker_version", img->docker_version, TRUE);
-  member_string (out, &first, "author", img->author, TRUE);
-  if (img->config != NULL)
-    {
-      member (out, &first, "config");
-      gp_container_config_append_json (out, img->config);
-    }
-  member_string (out, &first, "architecture", img->architecture, TRUE);
-  member_string (out, &first, "os", img->os, TRUE);
-  if (img->size != 0)
-    {
-      member (out, &first, "Size");
-      gp_json_append_int64 (out, img->size);
-    }
-  g_string_append_c (out, '}');
   return TRUE;
 }
 
@@ -1284,34 +1083,28 @@ gp_docker_version_compare (const char *a, const char *b)
   return version_compare_len (a, strlen (a), b, strlen (b));
 }
 
-static const char *const docker_version_field[] = { "docker_version" };
+typedef struct {
+  GString *docker_version;
+} DockerVersion;
+
+static const Field docker_version_fields[] = {
+  FIELD (DockerVersion, docker_version, "docker_version", F_STRING, FALSE),
+};
 
 /* json.Unmarshal into struct { DockerVersion string `json:"docker_version"` }. */
 static gboolean
 decode_docker_version (const char *data, gsize len, GString **out, GError **error)
 {
-  GpJsonIter iter;
-  const char *v;
-  gsize vlen;
-  g_autoptr(GString) version = g_string_new (NULL);
+  DockerVersion v = { g_string_new (NULL) };
 
-  if (!gp_json_validate (data, len, error))
-    return FALSE;
-  if (!gp_json_is_null (data, len))
+  if (!gp_json_validate (data, len, error)
+      || !decode_struct (&v, docker_version_fields, G_N_ELEMENTS (docker_version_fields),
+                         "struct { DockerVersion string }", data, len, error))
     {
-      if (!gp_json_object_iter_init (&iter, data, len))
-        return struct_type_error (error, data, len, "struct { DockerVersion string }");
-      for (;;)
-        {
-          g_autoptr(GString) key = NULL;
-          if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
-            break;
-          if (gp_json_match_field (docker_version_field, 1, key->str, key->len) == 0
-              && !decode_string_field (&version, v, vlen, "docker_version", error))
-            return FALSE;
-        }
+      gstring_free (v.docker_version);
+      return FALSE;
     }
-  *out = g_steal_pointer (&version);
+  *out = v.docker_version;
   return TRUE;
 }
 
@@ -1388,17 +1181,23 @@ gp_make_config_from_v1 (const char *v1_json, gsize len, const char *const *diff_
  *
  * Frees @config.
  */
-void
-gp_image_config_free (GpImageConfig *config)
+static void
+image_config_clear (GpImageConfig *config)
 {
-  if (config == NULL)
-    return;
   gp_v1image_clear (&config->v1);
   gstring_free (config->parent);
   gstring_free (config->rootfs_type);
   g_clear_pointer (&config->diff_ids, g_ptr_array_unref);
   g_clear_pointer (&config->history, g_ptr_array_unref);
   g_clear_pointer (&config->raw, g_bytes_unref);
+}
+
+void
+gp_image_config_free (GpImageConfig *config)
+{
+  if (config == NULL)
+    return;
+  image_config_clear (config);
   g_free (config);
 }
 
@@ -1419,21 +1218,27 @@ gp_image_config_free (GpImageConfig *config)
 GpImageConfig *
 gp_image_config_parse (const char *data, gsize len, GError **error)
 {
-  g_autoptr(GpImageConfig) cfg = g_new0 (GpImageConfig, 1);
-  ImageDecode d = { cfg, FALSE };
+  ImageDecode d = { { { 0 } }, FALSE };
 
   if (!gp_json_validate (data, len, error))
     return NULL;
-  if (!v1image_decode_valid (&cfg->v1, &d, data, len, error))
-    return NULL;
+  if (!decode_struct (&d, image_fields, G_N_ELEMENTS (image_fields), "image.Image", data, len,
+                      error))
+    {
+      image_config_clear (&d.cfg);
+      return NULL;
+    }
   if (!d.has_rootfs)
     {
+      image_config_clear (&d.cfg);
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
                    "invalid image JSON, no RootFS key");
       return NULL;
     }
+  GpImageConfig *cfg = g_new (GpImageConfig, 1);
+  *cfg = d.cfg;
   cfg->raw = g_bytes_new (data, len);
-  return g_steal_pointer (&cfg);
+  return cfg;
 }
 
 /**
@@ -1589,7 +1394,15 @@ gp_container_json_set_image (GpJsonRawObject *obj, const char *image_id)
   return g_string_free_to_bytes (out);
 }
 
-static const char *const parent_fields[] = { "parent", "parent_id" };
+typedef struct {
+  GString *parent;
+  GString *parent_id;
+} ParentFields;
+
+static const Field parent_fields[] = {
+  FIELD (ParentFields, parent, "parent", F_STRING, FALSE),
+  FIELD (ParentFields, parent_id, "parent_id", F_STRING, FALSE),
+};
 
 /**
  * gp_v1_json_parent_fields:
@@ -1613,31 +1426,16 @@ gboolean
 gp_v1_json_parent_fields (const char *data, gsize len, GString **out_parent,
                           GString **out_parent_id, GError **error)
 {
-  g_autoptr(GString) parent = g_string_new (NULL);
-  g_autoptr(GString) parent_id = g_string_new (NULL);
-  GpJsonIter iter;
-  const char *v;
-  gsize vlen;
+  ParentFields f = { g_string_new (NULL), g_string_new (NULL) };
 
-  if (!gp_json_validate (data, len, error))
-    return FALSE;
-  if (!gp_json_is_null (data, len))
+  if (!gp_json_validate (data, len, error)
+      || !decode_struct (&f, parent_fields, G_N_ELEMENTS (parent_fields),
+                         "struct { Parent string; ParentID string }", data, len, error))
     {
-      if (!gp_json_object_iter_init (&iter, data, len))
-        return struct_type_error (error, data, len, "struct { Parent string; ParentID string }");
-      for (;;)
-        {
-          g_autoptr(GString) key = NULL;
-          if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
-            break;
-          gint f = gp_json_match_field (parent_fields, 2, key->str, key->len);
-          if (f == 0 && !decode_string_field (&parent, v, vlen, "parent", error))
-            return FALSE;
-          if (f == 1 && !decode_string_field (&parent_id, v, vlen, "parent_id", error))
-            return FALSE;
-        }
+      clear_struct (&f, parent_fields, G_N_ELEMENTS (parent_fields));
+      return FALSE;
     }
-  *out_parent = g_steal_pointer (&parent);
-  *out_parent_id = g_steal_pointer (&parent_id);
+  *out_parent = f.parent;
+  *out_parent_id = f.parent_id;
   return TRUE;
 }

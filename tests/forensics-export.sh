@@ -13,17 +13,10 @@ shared=${GP_SHARED_DIR:-$top_srcdir/../shared}
 golden=$shared/golden/public
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 
-if [ ! -f "$golden/legacy-root.tar.gz" ]; then
-  echo "1..0 # SKIP golden data not found under $shared (set GP_SHARED_DIR)"
-  exit 0
-fi
-if [ "$(id -u)" != 0 ]; then
-  echo "1..0 # SKIP needs root to extract owners, modes and xattrs"
-  exit 0
-fi
-
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
+fx_skip_unless_golden
+fx_skip_unless_root
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-export-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM

@@ -1,5 +1,25 @@
-# Helpers of the forensics test scripts (sourced; needs $golden for
-# fx_extract).
+# Helpers of the test scripts that work on Docker's golden roots and
+# compare trees: migrate-*, verify, forensics-* (sourced after
+# migrate-tap.sh; the golden ones need $shared and $golden).
+
+# fx_skip_unless_golden [TARBALL]: ends the script as skipped (plan 1..0)
+# unless the golden TARBALL (default legacy-root.tar.gz) is there.
+fx_skip_unless_golden () {
+  if [ ! -f "$golden/${1:-legacy-root.tar.gz}" ]; then
+    echo "1..0 # SKIP golden data not found under $shared (set GP_SHARED_DIR)"
+    exit 0
+  fi
+}
+
+# fx_skip_unless_root: ends the script as skipped unless it runs as root:
+# extracted owners, modes and xattrs must be real (fakeroot's emulation of
+# the golden layers' capability xattrs confuses the layer file checks).
+fx_skip_unless_root () {
+  if [ "$(id -u)" != 0 ]; then
+    echo "1..0 # SKIP needs root to extract owners, modes and xattrs"
+    exit 0
+  fi
+}
 
 # fx_extract DIR [TARBALL]: a fresh DIR holding a golden tarball
 # (default legacy-root.tar.gz) with owners, modes and xattrs.
@@ -8,12 +28,24 @@ fx_extract () {
   tar --numeric-owner -p --xattrs --xattrs-include='*' -xzf "$golden/${2:-legacy-root.tar.gz}" -C "$1"
 }
 
-# fx_snapshot DIR: everything about a tree a write could change (path,
-# type, mode, owner, size, link count, mtime, symlink target, content);
-# atime and ctime aside.
+# fx_snapshot DIR [ctime]: everything about a tree a write could change
+# (path, type, mode, owner, size, link count, mtime, symlink target,
+# content); atime aside, and ctime unless asked for (a read-only command
+# must not even chmod).
 fx_snapshot () {
-  (cd "$1" && LC_ALL=C find . -printf '%p\t%y\t%m\t%U:%G\t%s\t%n\t%T@\t%l\n' | LC_ALL=C sort &&
+  fx_fmt='%p\t%y\t%m\t%U:%G\t%s\t%n\t%T@\t%l'
+  [ "${2:-}" = ctime ] && fx_fmt="$fx_fmt\t%C@"
+  (cd "$1" && LC_ALL=C find . -printf "$fx_fmt\n" | LC_ALL=C sort &&
    LC_ALL=C find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2)
+}
+
+# fx_normalise_tree: a tree listing on stdin (expected/tree.txt or
+# golden-tree.sh's output) without comments and with the compressed
+# columns of gzip files blanked, as the golden README.txt says to compare
+# them.
+fx_normalise_tree () {
+  grep -v '^#' | awk -F '\t' 'BEGIN { OFS = "\t" }
+    $7 != "-" && $7 != "" { $5 = "*"; $6 = "*" } { print }'
 }
 
 # fx_tar_bytes TAR-SPLIT.JSON.GZ...: the total size of the layer tars the

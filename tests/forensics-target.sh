@@ -25,17 +25,10 @@ treesh=$top_srcdir/tests/golden-tree.sh
 # Crash points to kill at (1-based; "last": the last point of a run).
 points=${GP_TARGET_KILL_POINTS:-1 7 20 45 last}
 
-if [ ! -f "$golden/legacy-root.tar.gz" ]; then
-  echo "1..0 # SKIP golden data not found under $shared (set GP_SHARED_DIR)"
-  exit 0
-fi
-if [ "$(id -u)" != 0 ]; then
-  echo "1..0 # SKIP needs root to extract owners, modes and xattrs"
-  exit 0
-fi
-
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
+fx_skip_unless_golden
+fx_skip_unless_root
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-target-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM

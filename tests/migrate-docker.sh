@@ -12,10 +12,9 @@ shared=${GP_SHARED_DIR:-$top_srcdir/../shared}
 golden=$shared/golden/public
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 
-if [ ! -f "$golden/legacy-root.tar.gz" ]; then
-  echo "1..0 # SKIP golden data not found under $shared (set GP_SHARED_DIR)"
-  exit 0
-fi
+. "$top_srcdir/tests/migrate-tap.sh"
+. "$top_srcdir/tests/forensics-lib.sh"
+fx_skip_unless_golden
 if [ "$(id -u)" != 0 ] || ! command -v dockerd > /dev/null 2>&1 || ! command -v docker > /dev/null 2>&1; then
   echo "1..0 # SKIP needs root, dockerd and docker"
   exit 0
@@ -24,8 +23,6 @@ if [ "${GP_SKIP_DOCKERD:-0}" = 1 ]; then
   echo "1..0 # SKIP GP_SKIP_DOCKERD=1"
   exit 0
 fi
-
-. "$top_srcdir/tests/migrate-tap.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-docker-XXXXXX") || exit 99
 pid=
@@ -41,9 +38,7 @@ cleanup () {
 trap cleanup EXIT INT TERM
 
 root=$tmp/root
-mkdir -p "$root"
-tar --numeric-owner -p --xattrs --xattrs-include='*' -xzf "$golden/legacy-root.tar.gz" -C "$root" ||
-  bail_out "cannot extract legacy-root.tar.gz"
+fx_extract "$root" || bail_out "cannot extract legacy-root.tar.gz"
 "$GRAPHPIPE" migrate -q --root "$root" > "$tmp/migrate.log" 2>&1
 ok_eq "$?" 0 "migrate exits 0" || sed 's/^/# /' "$tmp/migrate.log"
 

@@ -15,6 +15,7 @@ MKLEGACY=${MKLEGACY:-$top_builddir/tests/gp-mklegacy}
 vectors=$shared/spec/moby-vectors.md
 
 . "$top_srcdir/tests/migrate-tap.sh"
+. "$top_srcdir/tests/forensics-lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-fixtures-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -37,18 +38,13 @@ migrate () {
   rc=$?
 }
 
-snapshot () {
-  (cd "$1" && LC_ALL=C find . -printf '%p\t%y\t%m\t%U:%G\t%s\t%n\t%T@\n' | LC_ALL=C sort &&
-   LC_ALL=C find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2)
-}
-
 # rerun_stable NAME [ARGS]: a further run changes nothing.
 rerun_stable () {
   name=$1
   shift
-  snapshot "$tmp/$name" > "$tmp/$name.snap1"
+  fx_snapshot "$tmp/$name" > "$tmp/$name.snap1"
   "$GRAPHPIPE" migrate --root "$tmp/$name" "$@" > /dev/null 2>&1
-  snapshot "$tmp/$name" > "$tmp/$name.snap2"
+  fx_snapshot "$tmp/$name" > "$tmp/$name.snap2"
   if cmp -s "$tmp/$name.snap1" "$tmp/$name.snap2"; then
     ok "$name: a second run changes nothing"
   else
@@ -506,10 +502,10 @@ image=@old
 EOF
 cp -a "$tmp/opts" "$tmp/opts-ro"
 cp -a "$tmp/opts" "$tmp/opts-j1"
-snapshot "$tmp/opts" > "$tmp/opts.before"
+fx_snapshot "$tmp/opts" > "$tmp/opts.before"
 migrate opts --dry-run
 ok_eq "$rc" 0 "--dry-run: exit 0"
-snapshot "$tmp/opts" > "$tmp/opts.after"
+fx_snapshot "$tmp/opts" > "$tmp/opts.after"
 if cmp -s "$tmp/opts.before" "$tmp/opts.after"; then ok "--dry-run: nothing written"; else not_ok "--dry-run: nothing written"; fi
 ok_grep "$tmp/opts.out" "dry run: 2 images to migrate, 2 layers to checksum" "--dry-run: the plan"
 ok_grep "$tmp/opts.out" "dry run: bytes to hash: " "--dry-run: bytes to hash"

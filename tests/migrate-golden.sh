@@ -20,52 +20,25 @@ golden=$shared/golden/public
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 treesh=$top_srcdir/tests/golden-tree.sh
 
-if [ ! -f "$golden/legacy-root.tar.gz" ]; then
-  echo "1..0 # SKIP golden data not found under $shared (set GP_SHARED_DIR)"
-  exit 0
-fi
-# Owners, modes and xattrs must be real (fakeroot's emulation of the
-# extracted capability xattrs confuses the layer file checks).
-if [ "$(id -u)" != 0 ]; then
-  echo "1..0 # SKIP needs root to extract owners, modes and xattrs"
-  exit 0
-fi
-
 . "$top_srcdir/tests/migrate-tap.sh"
+. "$top_srcdir/tests/forensics-lib.sh"
+fx_skip_unless_golden
+fx_skip_unless_root
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-golden-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-extract () {
-  mkdir -p "$1" &&
-  tar --numeric-owner -p --xattrs --xattrs-include='*' -xzf "$golden/legacy-root.tar.gz" -C "$1"
-}
-
-# The tree listing with the compressed columns of gzip files blanked, as
-# README.txt says to compare them.
-normalise_tree () {
-  grep -v '^#' | awk -F '\t' 'BEGIN { OFS = "\t" }
-    $7 != "-" && $7 != "" { $5 = "*"; $6 = "*" } { print }'
-}
-
-# Every path with type, mode, owner, size, link count, mtime and content
-# hash: two runs are identical iff this is.
-snapshot () {
-  (cd "$1" && LC_ALL=C find . -printf '%p\t%y\t%m\t%U:%G\t%s\t%n\t%T@\n' | LC_ALL=C sort &&
-   LC_ALL=C find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2)
-}
-
-extract "$tmp/pristine" || bail_out "cannot extract legacy-root.tar.gz"
-normalise_tree < "$golden/expected/tree.txt" > "$tmp/expected-tree"
+fx_extract "$tmp/pristine" || bail_out "cannot extract legacy-root.tar.gz"
+fx_normalise_tree < "$golden/expected/tree.txt" > "$tmp/expected-tree"
 
 for mask in 022 077; do
   root=$tmp/root-$mask
-  extract "$root" || bail_out "cannot extract legacy-root.tar.gz"
+  fx_extract "$root" || bail_out "cannot extract legacy-root.tar.gz"
   (umask $mask && "$GRAPHPIPE" migrate --root "$root" > "$tmp/out-$mask" 2>&1)
   rc=$?
   ok_eq "$rc" 0 "umask $mask: migrate exits 0" || sed 's/^/# /' "$tmp/out-$mask"
 
-  sh "$treesh" "$tmp/pristine" "$root" | normalise_tree > "$tmp/tree-$mask"
+  sh "$treesh" "$tmp/pristine" "$root" | fx_normalise_tree > "$tmp/tree-$mask"
   if diff -u "$tmp/expected-tree" "$tmp/tree-$mask" > "$tmp/tree-$mask.diff"; then
     ok "umask $mask: tree equals expected/tree.txt"
   else
@@ -136,11 +109,11 @@ done < "$golden/expected/ids.txt"
 ok_eq "$bad" 0 "expected/ids.txt holds ($n_layers layers checked)"
 
 # A second run changes nothing.
-snapshot "$root" > "$tmp/snap1"
+fx_snapshot "$root" > "$tmp/snap1"
 (umask 022 && "$GRAPHPIPE" migrate --root "$root" > "$tmp/out-again" 2>&1)
 rc=$?
 ok_eq "$rc" 0 "second run exits 0" || sed 's/^/# /' "$tmp/out-again"
-snapshot "$root" > "$tmp/snap2"
+fx_snapshot "$root" > "$tmp/snap2"
 if diff -u "$tmp/snap1" "$tmp/snap2" > "$tmp/snap.diff"; then
   ok "second run changes nothing"
 else

@@ -8,12 +8,12 @@
 #include "gp-archive.h"
 
 #include "gp-error.h"
+#include "gp-test-util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <stdio.h>
@@ -28,35 +28,6 @@
 #define GOLDEN_ID "7b316fc6845eecf7f19e341bb2fa2908d448267ae8695e08afef4f189f83344e"
 
 /* ---- helpers ---- */
-
-static int
-rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
-static void
-rm_rf (const char *path)
-{
-  nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* $GP_SHARED_DIR, else <top_srcdir>/../shared (automake's TAP setup
- * exports G_TEST_SRCDIR), else ../shared. */
-static const char *
-shared_dir (void)
-{
-  static char *dir;
-  if (dir == NULL)
-    {
-      const char *env = g_getenv ("GP_SHARED_DIR");
-      const char *srcdir = g_getenv ("G_TEST_SRCDIR");
-      dir = env ? g_strdup (env)
-            : srcdir ? g_build_filename (srcdir, "..", "shared", NULL)
-            : g_strdup ("../shared");
-    }
-  return dir;
-}
 
 typedef struct {
   GByteArray *data;
@@ -291,7 +262,7 @@ test_vector_9_2 (void)
                                          &error));
   g_assert_no_error (error);
   g_assert_cmpmem (a.data->data, a.data->len, b.data->data, b.data->len);
-  rm_rf (tmp);
+  gp_test_rm_rf (tmp);
 }
 
 /* ---- golden legacy root ---- */
@@ -328,7 +299,7 @@ tardata_tar_size (const char *path)
 static void
 test_golden_legacy_root (void)
 {
-  g_autofree char *tarball = g_build_filename (shared_dir (), "golden", "public",
+  g_autofree char *tarball = g_build_filename (gp_test_shared_dir (), "golden", "public",
                                                "legacy-root.tar.gz", NULL);
   if (!g_file_test (tarball, G_FILE_TEST_EXISTS))
     {
@@ -362,7 +333,7 @@ test_golden_legacy_root (void)
   g_assert_no_error (error);
 
   /* expected/ids.txt: diff=sha256:9557…141a for this v1 image. */
-  g_autofree char *ids_path = g_build_filename (shared_dir (), "golden",
+  g_autofree char *ids_path = g_build_filename (gp_test_shared_dir (), "golden",
                                                 "public", "expected", "ids.txt",
                                                 NULL);
   g_autofree char *ids = NULL;
@@ -375,10 +346,10 @@ test_golden_legacy_root (void)
 
   /* Size: what Docker's tar-split of this layer adds up to. */
   g_autofree char *tardata = g_build_filename (
-      shared_dir (), "golden", "public", "expected", "files", "graph",
+      gp_test_shared_dir (), "golden", "public", "expected", "files", "graph",
       GOLDEN_ID, ".migration-tardata.gunzipped", NULL);
   g_assert_cmpint ((gint64) s.data->len, ==, tardata_tar_size (tardata));
-  rm_rf (tmp);
+  gp_test_rm_rf (tmp);
 }
 
 /* ---- special files ---- */
@@ -499,7 +470,7 @@ test_special_files (void)
   if (!have_cap)
     g_test_message ("security.capability not settable here; PAX xattr "
                     "part not checked");
-  rm_rf (tmp);
+  gp_test_rm_rf (tmp);
 }
 
 /* ---- streaming ---- */
@@ -538,7 +509,7 @@ test_streaming (void)
   g_assert_false (gp_archive_tar_dir (dir, GP_ARCHIVE_NONE, collect, &s2, c,
                                       &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  rm_rf (tmp);
+  gp_test_rm_rf (tmp);
 }
 
 /* ---- aufs excludes ---- */
@@ -594,7 +565,7 @@ test_aufs_excludes (void)
   g_assert_false (gp_archive_driver_diff (o2, dir, NULL, collect, &none, NULL,
                                           &error));
   g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED);
-  rm_rf (tmp);
+  gp_test_rm_rf (tmp);
 }
 
 /* ---- naive diff ---- */
@@ -705,7 +676,7 @@ test_naive_diff (void)
                                         &error));
   g_assert_no_error (error);
   g_assert_cmpuint (same.data->len, ==, 1024);
-  rm_rf (root);
+  gp_test_rm_rf (root);
 }
 
 /* Modification rules: nanoseconds, uid, mode, xattr. */
@@ -754,7 +725,7 @@ test_naive_diff_rules (void)
                    "nsec-diff 0 0100644 1\n"
                    "owner 0 0100644 1\n"
                    "perm 0 0100600 1\n");
-  rm_rf (root);
+  gp_test_rm_rf (root);
 }
 
 /* Symlinks are archived as links, never followed, in both walks. */
@@ -780,7 +751,7 @@ test_symlinks_not_followed (void)
   g_assert_no_error (error);
   g_autofree char *list = libarchive_listing (s.data);
   g_assert_cmpstr (list, ==, "etc l 0777 0:0 0 -> /etc\n");
-  rm_rf (root);
+  gp_test_rm_rf (root);
 }
 
 int

@@ -28,41 +28,6 @@ fixture_teardown (Fixture *fx, gconstpointer data)
   g_free (fx->modules);
 }
 
-/* Runs graphpipe with args (NULL-terminated); returns the exit status. */
-static int
-run_cli (char **out, char **err, const char *first, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (argv, gp_test_graphpipe_path ());
-  va_list args;
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, g_strdup (a));
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  g_autofree char *cmd = g_strjoinv (" ", (char **) argv->pdata);
-  g_test_message ("$ %s", cmd);
-
-  int wait_status = 0;
-  g_autoptr (GError) error = NULL;
-  char *o = NULL, *e = NULL;
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                &o, &e, &wait_status, &error);
-  g_assert_no_error (error);
-  g_test_message ("stdout: %s\nstderr: %s", o, e);
-  if (out != NULL)
-    *out = o;
-  else
-    g_free (o);
-  if (err != NULL)
-    *err = e;
-  else
-    g_free (e);
-  g_assert_true (WIFEXITED (wait_status));
-  return WEXITSTATUS (wait_status);
-}
-
 static char *
 write_preset (Fixture *fx, const char *name, const char *text)
 {
@@ -73,18 +38,18 @@ static void
 test_version_help (Fixture *fx, gconstpointer data)
 {
   g_autofree char *out = NULL;
-  g_assert_cmpint (run_cli (&out, NULL, "--version", NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, NULL, "--version", NULL), ==, 0);
   g_assert_true (g_str_has_prefix (out, "graphpipe " PACKAGE_VERSION));
   g_clear_pointer (&out, g_free);
 
-  g_assert_cmpint (run_cli (&out, NULL, "--help", NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, NULL, "--help", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "Usage: graphpipe COMMAND"));
   for (const char *const *c = (const char *const[]) { "run", "migrate", "save", "stages",
                                                       "presets", NULL }; *c != NULL; c++)
     {
       g_assert_nonnull (strstr (out, *c));
       g_autofree char *cmd_out = NULL;
-      g_assert_cmpint (run_cli (&cmd_out, NULL, *c, "--help", NULL), ==, 0);
+      g_assert_cmpint (gp_test_run_cli (&cmd_out, NULL, *c, "--help", NULL), ==, 0);
       g_autofree char *usage = g_strdup_printf ("graphpipe %s [OPTION", *c);
       g_assert_nonnull (strstr (cmd_out, usage));
       g_assert_nonnull (strstr (cmd_out, "--plugin-dir"));
@@ -96,21 +61,21 @@ test_usage_errors (Fixture *fx, gconstpointer data)
 {
   g_autofree char *err = NULL;
 
-  g_assert_cmpint (run_cli (NULL, NULL, NULL), ==, 2);
-  g_assert_cmpint (run_cli (NULL, &err, "frobnicate", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, NULL, NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, &err, "frobnicate", NULL), ==, 2);
   g_assert_nonnull (strstr (err, "unknown command 'frobnicate'"));
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (NULL, &err, "run", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, &err, "run", NULL), ==, 2);
   g_assert_nonnull (strstr (err, "no preset given"));
-  g_assert_cmpint (run_cli (NULL, NULL, "run", "--bogus", "x", NULL), ==, 2);
-  g_assert_cmpint (run_cli (NULL, NULL, "run", "a", "b", NULL), ==, 2);
-  g_assert_cmpint (run_cli (NULL, NULL, "run", "--jobs=-1", "example", NULL), ==, 2);
-  g_assert_cmpint (run_cli (NULL, NULL, "run", "--set", "novalue", "example", NULL), ==, 2);
-  g_assert_cmpint (run_cli (NULL, NULL, "stages", "a", "b", NULL), ==, 2);
-  g_assert_cmpint (run_cli (NULL, NULL, "presets", "x", NULL), ==, 2);
-  g_assert_cmpint (run_cli (NULL, NULL, "save", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, NULL, "run", "--bogus", "x", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, NULL, "run", "a", "b", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, NULL, "run", "--jobs=-1", "example", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, NULL, "run", "--set", "novalue", "example", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, NULL, "stages", "a", "b", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, NULL, "presets", "x", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, NULL, "save", NULL), ==, 2);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (NULL, &err, "save", "--compress=xz", "img", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, &err, "save", "--compress=xz", "img", NULL), ==, 2);
   g_assert_nonnull (strstr (err, "expected none, gzip or auto"));
 }
 
@@ -119,11 +84,11 @@ test_preset_not_found (Fixture *fx, gconstpointer data)
 {
   g_autofree char *err = NULL;
 
-  g_assert_cmpint (run_cli (NULL, &err, "run", "no-such-preset", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, &err, "run", "no-such-preset", NULL), ==, 2);
   g_assert_nonnull (strstr (err, "preset 'no-such-preset' not found"));
   g_clear_pointer (&err, g_free);
   /* migrate on a root without graph/: nothing to do, nothing written. */
-  g_assert_cmpint (run_cli (NULL, &err, "migrate", "--root", fx->tmp, NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (NULL, &err, "migrate", "--root", fx->tmp, NULL), ==, 0);
   g_assert_nonnull (strstr (err, "nothing to migrate"));
 }
 
@@ -134,7 +99,7 @@ test_validation_error (Fixture *fx, gconstpointer data)
                                           "[pipeline]\nstages=good\n[good]\nbogus=1\n");
   g_autofree char *err = NULL;
 
-  g_assert_cmpint (run_cli (NULL, &err, "run", "--plugin-dir", fx->modules, preset, NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, &err, "run", "--plugin-dir", fx->modules, preset, NULL), ==, 2);
   g_autofree char *expected = g_strdup_printf ("graphpipe: error: %s: [good] bogus: unknown option",
                                                preset);
   g_assert_nonnull (strstr (err, expected));
@@ -148,7 +113,7 @@ test_run_ok_and_check (Fixture *fx, gconstpointer data)
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
 
-  g_assert_cmpint (run_cli (&out, &err, "run", "-P", fx->modules, preset, NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "run", "-P", fx->modules, preset, NULL), ==, 0);
   g_assert_nonnull (strstr (err, "[producer] started\n"));
   g_assert_nonnull (strstr (err, "[producer] words: 2 words\n"));
   g_assert_nonnull (strstr (err, "consumer.words: 2\n"));
@@ -158,13 +123,13 @@ test_run_ok_and_check (Fixture *fx, gconstpointer data)
   g_clear_pointer (&err, g_free);
 
   /* --quiet prints nothing on success */
-  g_assert_cmpint (run_cli (&out, &err, "run", "-q", "-P", fx->modules, preset, NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "run", "-q", "-P", fx->modules, preset, NULL), ==, 0);
   g_assert_cmpstr (err, ==, "");
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
   /* --check prints the plan and runs nothing */
-  g_assert_cmpint (run_cli (&out, &err, "run", "--check", "-P", fx->modules, preset, NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "run", "--check", "-P", fx->modules, preset, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "1. producer: "));
   g_assert_nonnull (strstr (out, "2. consumer: "));
   g_assert_nonnull (strstr (out, "     words = alpha beta  (default)\n"));
@@ -180,11 +145,11 @@ test_run_failed (Fixture *fx, gconstpointer data)
                                         "[pipeline]\nstages=fail\n[fail]\nwhen=prepare\n");
   g_autofree char *err = NULL;
 
-  g_assert_cmpint (run_cli (NULL, &err, "run", "-P", fx->modules, fails, NULL), ==, 1);
+  g_assert_cmpint (gp_test_run_cli (NULL, &err, "run", "-P", fx->modules, fails, NULL), ==, 1);
   g_assert_nonnull (strstr (err, "graphpipe: error: fail: failing in run\n"));
   g_clear_pointer (&err, g_free);
   /* A prepare failure is a configuration error: nothing ran. */
-  g_assert_cmpint (run_cli (NULL, &err, "run", "-P", fx->modules, prep, NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, &err, "run", "-P", fx->modules, prep, NULL), ==, 2);
   g_assert_nonnull (strstr (err, "graphpipe: error: fail: refusing in prepare\n"));
 }
 
@@ -195,7 +160,7 @@ test_stages (Fixture *fx, gconstpointer data)
   g_autofree char *err = NULL;
 
   /* The broken test modules make the listing fail, naming each file. */
-  g_assert_cmpint (run_cli (&out, &err, "stages", "-P", fx->modules, NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "stages", "-P", fx->modules, NULL), ==, 2);
   g_assert_nonnull (strstr (out, "good "));
   g_assert_nonnull (strstr (out, "example "));
   g_assert_nonnull (strstr (err, "abi-mismatch.so: built for stage ABI 2, this graphpipe supports 1"));
@@ -204,12 +169,12 @@ test_stages (Fixture *fx, gconstpointer data)
   g_clear_pointer (&err, g_free);
 
   /* Without them, all is well. */
-  g_assert_cmpint (run_cli (&out, NULL, "stages", NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, NULL, "stages", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "example "));
   g_assert_nonnull (strstr (out, "requires: root; provides: example-counts"));
   g_clear_pointer (&out, g_free);
 
-  g_assert_cmpint (run_cli (&out, NULL, "stages", "-P", fx->modules, "options", NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, NULL, "stages", "-P", fx->modules, "options", NULL), ==, 0);
   g_autofree char *module = gp_test_module_path ("options");
   g_autofree char *line = g_strdup_printf ("module:   %s\n", module);
   g_assert_nonnull (strstr (out, line));
@@ -217,7 +182,7 @@ test_stages (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (out, "  must (string; required)\n"));
   g_clear_pointer (&out, g_free);
 
-  g_assert_cmpint (run_cli (NULL, &err, "stages", "nope", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (NULL, &err, "stages", "nope", NULL), ==, 2);
   g_assert_nonnull (strstr (err, "nope.so: stage 'nope' not found"));
 }
 
@@ -226,7 +191,7 @@ test_presets (Fixture *fx, gconstpointer data)
 {
   g_autofree char *out = NULL;
 
-  g_assert_cmpint (run_cli (&out, NULL, "presets", NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, NULL, "presets", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "example "));
   g_assert_nonnull (strstr (out, "example.conf\n"));
 }

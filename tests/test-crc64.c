@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gp-crc64.h"
+#include "gp-crc64-private.h"
 
 typedef struct {
   const char *input;
@@ -75,6 +76,61 @@ test_sliced_vs_bytewise (void)
     }
 }
 
+/* Every length 0..1100 (the folding path starts at 128 bytes and works in
+ * 64-byte blocks) at misalignments 0..15, chained updates split at every
+ * point of a 700-byte buffer, and large buffers: against the bytewise
+ * reference, with @table_only choosing the path. */
+static void
+check_path (gboolean table_only)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (777);
+  gsize n = (1 << 22) + 3;
+  g_autofree guint8 *buf = g_malloc (n + 16);
+
+  for (gsize i = 0; i < n + 16; i++)
+    buf[i] = g_rand_int (rand) & 0xff;
+  _gp_crc64_set_table_only (table_only);
+  for (gsize off = 0; off < 16; off++)
+    for (gsize len = 0; len <= 1100; len += (off == 0 ? 1 : 7))
+      {
+        guint64 seed = ((guint64) g_rand_int (rand) << 32) | g_rand_int (rand);
+        g_assert_cmphex (gp_crc64_update (seed, buf + off, len), ==,
+                         gp_crc64_update_bytewise (seed, buf + off, len));
+      }
+  guint64 whole = gp_crc64_update_bytewise (0, buf, 700);
+  for (gsize k = 0; k <= 700; k++)
+    g_assert_cmphex (gp_crc64_update (gp_crc64_update (0, buf, k), buf + k, 700 - k), ==, whole);
+  for (int k = 0; k < 6; k++)
+    {
+      gsize off = g_rand_int_range (rand, 0, 16);
+      gsize len = k == 0 ? n : (gsize) g_rand_int_range (rand, 0, (gint32) n);
+      g_assert_cmphex (gp_crc64_update (0, buf + off, len), ==, gp_crc64_update_bytewise (0, buf + off, len));
+    }
+  /* all-zero and all-ones data: the folding constants with no mixing */
+  memset (buf, 0, 4096);
+  g_assert_cmphex (gp_crc64_update (0, buf, 4096), ==, gp_crc64_update_bytewise (0, buf, 4096));
+  memset (buf, 0xff, 4096);
+  g_assert_cmphex (gp_crc64_update (0, buf, 4096), ==, gp_crc64_update_bytewise (0, buf, 4096));
+  _gp_crc64_set_table_only (FALSE);
+}
+
+static void
+test_clmul_vs_bytewise (void)
+{
+  if (!_gp_crc64_has_clmul ())
+    {
+      g_test_skip ("no carry-less multiply on this CPU");
+      return;
+    }
+  check_path (FALSE);
+}
+
+static void
+test_table_vs_bytewise (void)
+{
+  check_path (TRUE);
+}
+
 static gpointer
 thread_func (gpointer data)
 {
@@ -99,5 +155,7 @@ main (int argc, char **argv)
   g_test_add_func ("/crc64/check/values", test_check_values);
   g_test_add_func ("/crc64/check/big-endian", test_to_bytes);
   g_test_add_func ("/crc64/slicing/vs-bytewise", test_sliced_vs_bytewise);
+  g_test_add_func ("/crc64/clmul/vs-bytewise", test_clmul_vs_bytewise);
+  g_test_add_func ("/crc64/table-only/vs-bytewise", test_table_vs_bytewise);
   return g_test_run ();
 }

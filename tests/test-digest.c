@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gp-digest.h"
+#include "gp-digest-private.h"
 #include "gp-error.h"
 
 #define EMPTY_TAR "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
@@ -42,6 +43,71 @@ test_sha256_streaming (void)
 
   g_autofree char *want = g_compute_checksum_for_data (G_CHECKSUM_SHA256, buf, n);
   g_assert_cmpstr (hex, ==, want);
+}
+
+/* Our SHA-extension block path and nettle alone, against GLib's
+ * independent SHA-256: every length 0..700, updates of random sizes
+ * (small ones leave partial blocks for the large ones to complete), and
+ * the FIPS 180-2 million-'a' vector. */
+static void
+check_sha256_path (gboolean nettle_only)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (99);
+  gsize n = (1 << 21) + 77;
+  g_autofree guint8 *buf = g_malloc (n);
+  for (gsize i = 0; i < n; i++)
+    buf[i] = (guint8) g_rand_int (rand);
+  char hex[GP_HEX_SHA256_LEN + 1];
+  GpSha256 s;
+
+  _gp_sha256_set_nettle_only (nettle_only);
+  for (gsize len = 0; len <= 700; len++)
+    {
+      gp_sha256_init (&s);
+      gp_sha256_update (&s, buf + (len & 15), len);
+      gp_sha256_finish_hex (&s, hex);
+      g_autofree char *want = g_compute_checksum_for_data (G_CHECKSUM_SHA256, buf + (len & 15), len);
+      g_assert_cmpstr (hex, ==, want);
+    }
+  for (int round = 0; round < 4; round++)
+    {
+      gsize total = (gsize) g_rand_int_range (rand, 1, (gint32) n);
+      gp_sha256_init (&s);
+      for (gsize off = 0; off < total;)
+        {
+          gsize step = g_rand_boolean (rand) ? (gsize) g_rand_int_range (rand, 0, 100)
+                                             : (gsize) g_rand_int_range (rand, 100, 300000);
+          step = MIN (step, total - off);
+          gp_sha256_update (&s, buf + off, step);
+          off += step;
+        }
+      gp_sha256_finish_hex (&s, hex);
+      g_autofree char *want = g_compute_checksum_for_data (G_CHECKSUM_SHA256, buf, total);
+      g_assert_cmpstr (hex, ==, want);
+    }
+  memset (buf, 'a', 1000000);
+  gp_sha256_init (&s);
+  gp_sha256_update (&s, buf, 1000000);
+  gp_sha256_finish_hex (&s, hex);
+  g_assert_cmpstr (hex, ==, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  _gp_sha256_set_nettle_only (FALSE);
+}
+
+static void
+test_sha256_ni (void)
+{
+  if (!_gp_sha256_ni_available ())
+    {
+      g_test_skip ("no SHA extensions on this CPU");
+      return;
+    }
+  check_sha256_path (FALSE);
+}
+
+static void
+test_sha256_nettle_only (void)
+{
+  check_sha256_path (TRUE);
 }
 
 typedef struct {
@@ -165,6 +231,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/digest/sha256/known", test_sha256_known);
   g_test_add_func ("/digest/sha256/streaming", test_sha256_streaming);
+  g_test_add_func ("/digest/sha256/sha-extensions", test_sha256_ni);
+  g_test_add_func ("/digest/sha256/nettle-only", test_sha256_nettle_only);
   for (gsize i = 0; i < G_N_ELEMENTS (digest_cases); i++)
     {
       g_autofree char *p = g_strdup_printf ("/digest/parse/%zu", i);

@@ -5,6 +5,7 @@
 
 #include "gp-error.h"
 #include "gp-json.h"
+#include "gp-test-util.h"
 
 /* ---- §6.1 string escaping ---------------------------------------------- */
 
@@ -627,33 +628,26 @@ test_time_zero (void)
   g_assert_cmpint (gp_go_time_to_unix (&zero), ==, G_GINT64_CONSTANT (-62135596800));
 }
 
-#define ADD_TABLE(prefix, table, func)                                          \
-  for (gsize i = 0; i < G_N_ELEMENTS (table); i++)                              \
-    {                                                                           \
-      g_autofree char *path = g_strdup_printf ("%s/%s", prefix, table[i].name); \
-      g_test_add_data_func (path, &table[i], func);                             \
-    }
-
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  ADD_TABLE ("/json/escape", escape_cases, test_escape);
-  ADD_TABLE ("/json/validate", valid_cases, test_validate);
+  GP_TEST_ADD_TABLE ("/json/escape", escape_cases, test_escape);
+  GP_TEST_ADD_TABLE ("/json/validate", valid_cases, test_validate);
   g_test_add_func ("/json/validate/depth-limit", test_depth);
-  ADD_TABLE ("/json/stream", stream_cases, test_stream);
+  GP_TEST_ADD_TABLE ("/json/stream", stream_cases, test_stream);
   g_test_add_func ("/json/iter/object-array", test_iter);
-  ADD_TABLE ("/json/unquote", unquote_cases, test_unquote);
-  ADD_TABLE ("/json/int64", int_cases, test_int64);
+  GP_TEST_ADD_TABLE ("/json/unquote", unquote_cases, test_unquote);
+  GP_TEST_ADD_TABLE ("/json/int64", int_cases, test_int64);
   g_test_add_func ("/json/scalars/bool-string-null", test_scalars);
-  ADD_TABLE ("/json/fold", fold_cases, test_fold);
+  GP_TEST_ADD_TABLE ("/json/fold", fold_cases, test_fold);
   g_test_add_func ("/json/fold/match-field-exact-first", test_match_field);
-  ADD_TABLE ("/json/raw-object", raw_cases, test_raw_object);
+  GP_TEST_ADD_TABLE ("/json/raw-object", raw_cases, test_raw_object);
   g_test_add_func ("/json/raw-object/edit", test_raw_object_edit);
   g_test_add_func ("/json/compact/standalone", test_compact);
   g_test_add_func ("/json/writers/strv-map-int", test_writers);
-  ADD_TABLE ("/json/time", time_cases, test_time);
+  GP_TEST_ADD_TABLE ("/json/time", time_cases, test_time);
   g_test_add_func ("/json/time/zero", test_time_zero);
 
   return g_test_run ();

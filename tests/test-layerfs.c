@@ -9,10 +9,10 @@
 #include "gp-layerfs.h"
 
 #include "gp-error.h"
+#include "gp-test-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,18 +22,6 @@
 #include <unistd.h>
 
 static char *fixture_dir; /* temp dir: layer/ and outside/ */
-
-static int
-rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove (path);
-}
-
-static void
-rm_rf (const char *path)
-{
-  nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void
 write_file (const char *path, const char *content)
@@ -355,7 +343,7 @@ test_driver_layout (gconstpointer data)
       g_clear_error (&error);
       g_assert_false (gp_driver_layer_exists (d, root, bad_ids[i]));
     }
-  rm_rf (root);
+  gp_test_rm_rf (root);
 }
 
 static void
@@ -379,7 +367,7 @@ test_driver_aufs_exists_lstat (void)
   g_autofree char *vlink = g_build_filename (vdir, "dangling", NULL);
   g_assert_cmpint (symlink ("/nonexistent/x", vlink), ==, 0);
   g_assert_false (gp_driver_layer_exists (v, root, "dangling"));
-  rm_rf (root);
+  gp_test_rm_rf (root);
 }
 
 typedef struct {
@@ -438,7 +426,7 @@ test_driver_detect (void)
   g_assert_cmpstr (several[0], ==, "aufs");
   g_assert_cmpstr (several[1], ==, "devicemapper");
   g_assert_cmpstr (several[2], ==, "vfs");
-  rm_rf (root);
+  gp_test_rm_rf (root);
 }
 
 int
@@ -476,7 +464,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layerfs/driver/detect", test_driver_detect);
 
   int ret = g_test_run ();
-  rm_rf (fixture_dir);
+  gp_test_rm_rf (fixture_dir);
   g_free (fixture_dir);
   return ret;
 }

@@ -224,6 +224,32 @@ test_resolve_defaults (void)
   g_assert_cmpstr (gp_stage_get_string (stage, "maybe"), ==, "");
 }
 
+/* gp_stage_get_jobs(): the stage's `jobs` above 0, else the context's,
+ * at most 256. */
+static void
+test_stage_jobs (void)
+{
+  static const struct {
+    const char *jobs;
+    guint context_jobs;
+    guint expected;
+  } cases[] = {
+    { "0", 3, 3 }, { "-2", 5, 5 }, { "7", 3, 7 }, { "1000", 3, 256 }, { "0", 999, 256 },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GpContext) ctx = test_context_new (TRUE);
+      g_autoptr (GError) error = NULL;
+      g_autofree char *text = g_strdup_printf ("[pipeline]\nstages=options\n"
+                                               "[options]\nmust=x\njobs=%s\n", cases[i].jobs);
+      gp_context_set_jobs (ctx, cases[i].context_jobs);
+      g_autoptr (GpPipeline) pipeline = build (text, ctx, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (gp_stage_get_jobs (gp_pipeline_get_stage (pipeline, 0), ctx), ==,
+                        cases[i].expected);
+    }
+}
+
 static void
 test_path_dash (void)
 {
@@ -331,6 +357,7 @@ main (int argc, char **argv)
   g_test_add_func ("/preset/options/resolve", test_resolve_options);
   g_test_add_func ("/preset/options/defaults", test_resolve_defaults);
   g_test_add_func ("/preset/options/path-dash", test_path_dash);
+  g_test_add_func ("/preset/options/jobs", test_stage_jobs);
   g_test_add_func ("/preset/parse/fields", test_preset_fields);
   g_test_add_func ("/preset/lookup/search", test_lookup);
   return g_test_run ();

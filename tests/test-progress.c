@@ -96,35 +96,6 @@ make_root (Fixture *fx)
   return TRUE;
 }
 
-/* Runs graphpipe (NULL-terminated args) with pipes for stdout and stderr;
- * returns the exit status. */
-static int
-run_cli (char **out, char **err, const char *first, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (argv, gp_test_graphpipe_path ());
-  va_list args;
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, g_strdup (a));
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  g_autofree char *cmd = g_strjoinv (" ", (char **) argv->pdata);
-  g_test_message ("$ %s", cmd);
-  int wait_status = 0;
-  g_autoptr (GError) error = NULL;
-  char *o = NULL, *e = NULL;
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &o, &e,
-                &wait_status, &error);
-  g_assert_no_error (error);
-  g_test_message ("stdout: %s\nstderr: %s", o, e);
-  *out = o;
-  *err = e;
-  g_assert_true (WIFEXITED (wait_status));
-  return WEXITSTATUS (wait_status);
-}
-
 /* Parses every line of @text as a JSON object; fails the test on the
  * first line that is not one.  Returns the objects (JsonNode*). */
 static GPtrArray *
@@ -309,7 +280,7 @@ test_cli_json_stderr (Fixture *fx, gconstpointer data)
   if (!make_root (fx))
     return;
   g_autofree char *out = NULL, *err = NULL;
-  g_assert_cmpint (run_cli (&out, &err, "migrate", "--root", fx->root, "--progress=json", NULL),
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "migrate", "--root", fx->root, "--progress=json", NULL),
                    ==, 0);
   g_assert_cmpstr (out, ==, "");
   g_autoptr (GPtrArray) events = parse_json_lines (err);
@@ -323,7 +294,7 @@ test_cli_json_events_file (Fixture *fx, gconstpointer data)
     return;
   g_autofree char *path = g_build_filename (fx->tmp, "events.json", NULL);
   g_autofree char *out = NULL, *err = NULL;
-  g_assert_cmpint (run_cli (&out, &err, "migrate", "--root", fx->root, "--events", path, NULL),
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "migrate", "--root", fx->root, "--events", path, NULL),
                    ==, 0);
   /* stderr: the plain lines (not a terminal); the file: JSON. */
   g_assert_nonnull (strstr (err, "[scan-graph] started\n"));
@@ -340,7 +311,7 @@ static void
 test_cli_json_errors (Fixture *fx, gconstpointer data)
 {
   g_autofree char *out = NULL, *err = NULL;
-  g_assert_cmpint (run_cli (&out, &err, "run", "--progress=json", "no-such-preset", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "run", "--progress=json", "no-such-preset", NULL), ==, 2);
   g_autoptr (GPtrArray) events = parse_json_lines (err);
   g_assert_cmpuint (events->len, ==, 1);
   JsonObject *obj = json_node_get_object (events->pdata[0]);
@@ -351,7 +322,7 @@ test_cli_json_errors (Fixture *fx, gconstpointer data)
   g_clear_pointer (&err, g_free);
 
   /* No graph/: nothing to do, said in a report with no counters. */
-  g_assert_cmpint (run_cli (&out, &err, "migrate", "--progress=json", "--root", fx->tmp, NULL),
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "migrate", "--progress=json", "--root", fx->tmp, NULL),
                    ==, 0);
   g_autoptr (GPtrArray) nothing = parse_json_lines (err);
   g_assert_cmpuint (nothing->len, ==, 1);
@@ -368,7 +339,7 @@ test_cli_plain (Fixture *fx, gconstpointer data)
   if (!make_root (fx))
     return;
   g_autofree char *out = NULL, *err = NULL;
-  g_assert_cmpint (run_cli (&out, &err, "migrate", "--root", fx->root, NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "migrate", "--root", fx->root, NULL), ==, 0);
   g_assert_cmpstr (out, ==, "");
   for (guint i = 0; migrate_stages[i] != NULL; i++)
     {
@@ -388,7 +359,7 @@ test_cli_quiet (Fixture *fx, gconstpointer data)
 {
   g_autofree char *out = NULL, *err = NULL;
   /* Nothing to migrate: success, not a word. */
-  g_assert_cmpint (run_cli (&out, &err, "migrate", "--quiet", "--root", fx->tmp, NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "migrate", "--quiet", "--root", fx->tmp, NULL), ==, 0);
   g_assert_cmpstr (out, ==, "");
   g_assert_cmpstr (err, ==, "");
   g_clear_pointer (&out, g_free);
@@ -397,7 +368,7 @@ test_cli_quiet (Fixture *fx, gconstpointer data)
   if (!make_root (fx))
     return;
   /* The fixture's one warning is printed, nothing else. */
-  g_assert_cmpint (run_cli (&out, &err, "migrate", "-q", "--root", fx->root, NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "migrate", "-q", "--root", fx->root, NULL), ==, 0);
   g_assert_cmpstr (out, ==, "");
   g_assert_true (g_str_has_prefix (err, "[register-layers] warning: graph/"));
   g_assert_null (strchr (strchr (err, '\n') + 1, '\n'));
@@ -405,7 +376,7 @@ test_cli_quiet (Fixture *fx, gconstpointer data)
   g_clear_pointer (&err, g_free);
 
   /* Run again: all done, no warning: not a word. */
-  g_assert_cmpint (run_cli (&out, &err, "migrate", "--quiet", "--root", fx->root, NULL), ==, 0);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "migrate", "--quiet", "--root", fx->root, NULL), ==, 0);
   g_assert_cmpstr (out, ==, "");
   g_assert_cmpstr (err, ==, "");
 }
@@ -414,13 +385,13 @@ static void
 test_cli_bad_options (Fixture *fx, gconstpointer data)
 {
   g_autofree char *out = NULL, *err = NULL;
-  g_assert_cmpint (run_cli (&out, &err, "migrate", "--progress=fancy", "--root", fx->tmp, NULL),
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "migrate", "--progress=fancy", "--root", fx->tmp, NULL),
                    ==, 2);
   g_assert_nonnull (strstr (err, "--progress=fancy: expected auto, bar, plain, json or none"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_autofree char *bad = g_build_filename (fx->tmp, "no", "such", "dir", "events", NULL);
-  g_assert_cmpint (run_cli (&out, &err, "run", "--events", bad, "example", NULL), ==, 2);
+  g_assert_cmpint (gp_test_run_cli (&out, &err, "run", "--events", bad, "example", NULL), ==, 2);
   g_assert_nonnull (strstr (err, "cannot create"));
 }
 

@@ -18,6 +18,7 @@
 #include "gp-digest.h"
 #include "gp-error.h"
 #include "gp-tarsplit.h"
+#include "gp-test-util.h"
 
 /* ---------- helpers ---------- */
 
@@ -105,13 +106,6 @@ fd_from_data (const void *data, gsize len)
   return fd;
 }
 
-static gboolean
-sink_append (gpointer user_data, const void *buf, gsize len, GError **error)
-{
-  g_byte_array_append (user_data, buf, len);
-  return TRUE;
-}
-
 static char *
 sha256_hex (const void *data, gsize len)
 {
@@ -123,7 +117,7 @@ static GBytes *
 disassemble (const guint8 *tar, gsize len, gsize chunk, GpTarSplitFlags flags, GpTarSplitStats *stats, GError **error)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  g_autoptr(GpTarSplitDisassembler) d = gp_tar_split_disassembler_new (sink_append, out, flags);
+  g_autoptr(GpTarSplitDisassembler) d = gp_tar_split_disassembler_new (gp_test_collect_bytes, out, flags);
 
   for (gsize off = 0; off < len; off += chunk)
     if (!gp_tar_split_disassembler_push (d, tar + off, MIN (chunk, len - off), error))
@@ -228,13 +222,6 @@ extract_with_libarchive (const guint8 *tar, gsize len, const char *dir)
   return files;
 }
 
-static void
-rm_rf (const char *path)
-{
-  const char *argv[] = { "rm", "-rf", path, NULL };
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-}
-
 /* Reassembles a tar-split stream held in @ts (gzip unless @flags). */
 static GBytes *
 assemble (GBytes *ts, GpTarSplitFlags flags, GpOpenFileFunc opener, gpointer opener_data,
@@ -245,7 +232,7 @@ assemble (GBytes *ts, GpTarSplitFlags flags, GpOpenFileFunc opener, gpointer ope
   int fd = fd_from_data (data, len);
   g_autoptr(GpTarSplitReader) r = gp_tar_split_reader_new (fd, "test.json.gz", flags);
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  gboolean ok = gp_tar_split_assemble (r, opener, opener_data, sink_append, out, NULL, stats, error);
+  gboolean ok = gp_tar_split_assemble (r, opener, opener_data, gp_test_collect_bytes, out, NULL, stats, error);
 
   close (fd);
   if (!ok)
@@ -372,7 +359,7 @@ test_fixture (gconstpointer data)
   g_assert_cmpuint (st3.tar_size, ==, tar_len);
   g_assert_cmpint (st3.size, ==, st.size);
   g_assert_cmpuint (st3.n_entries, ==, st.n_entries);
-  rm_rf (dir);
+  gp_test_rm_rf (dir);
 }
 
 /* The layer tars inside emptyLayer.tar (moby-vectors F2). */
@@ -420,7 +407,7 @@ test_empty_layer_members (void)
       g_autoptr(GBytes) back = assemble (json, GP_TAR_SPLIT_FLAGS_PLAIN, open_from_table, files, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back), layer, len);
-      rm_rf (dir);
+      gp_test_rm_rf (dir);
       seen++;
     }
   archive_read_free (a);
@@ -753,7 +740,7 @@ test_old_gnu_sparse (void)
   if (tar_len < 512 || tar[156] != 'S')
     {
       g_test_skip ("this tar does not write old GNU sparse members");
-      rm_rf (dir);
+      gp_test_rm_rf (dir);
       return;
     }
 
@@ -770,7 +757,7 @@ test_old_gnu_sparse (void)
   g_assert_nonnull (g_strstr_len (j, jl, want));
   g_assert_cmpint (st.size, ==, (gint64) n);
   g_assert_cmpuint (st.tar_size, ==, tar_len);
-  rm_rf (dir);
+  gp_test_rm_rf (dir);
 }
 
 /* ---------- disassembly errors ---------- */
@@ -869,7 +856,7 @@ static void
 test_writer_packer_vectors (void)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  g_autoptr(GpTarSplitWriter) w = gp_tar_split_writer_new (sink_append, out, GP_TAR_SPLIT_FLAGS_PLAIN);
+  g_autoptr(GpTarSplitWriter) w = gp_tar_split_writer_new (gp_test_collect_bytes, out, GP_TAR_SPLIT_FLAGS_PLAIN);
   g_autoptr(GError) error = NULL;
   const GpTarSplitEntry entries[] = {
     { GP_TAR_SPLIT_ENTRY_SEGMENT, "", 0, 0, (const guint8 *) "how", 3, 0 },
@@ -893,7 +880,7 @@ test_writer_packer_vectors (void)
   g_assert_cmpmem (out->data, out->len, want, strlen (want));
 
   /* G3 TestDuplicateFail */
-  g_autoptr(GpTarSplitWriter) w2 = gp_tar_split_writer_new (sink_append, out, GP_TAR_SPLIT_FLAGS_PLAIN);
+  g_autoptr(GpTarSplitWriter) w2 = gp_tar_split_writer_new (gp_test_collect_bytes, out, GP_TAR_SPLIT_FLAGS_PLAIN);
   GpTarSplitEntry f = { GP_TAR_SPLIT_ENTRY_FILE, "./hurr.txt", 10, 0, NULL, 0, 0 };
   g_assert_true (gp_tar_split_writer_add (w2, &f, &error));
   g_assert_false (gp_tar_split_writer_add (w2, &f, &error));
@@ -908,7 +895,7 @@ test_writer_packer_vectors (void)
 
   /* G1: the raw-name line */
   g_autoptr(GByteArray) out3 = g_byte_array_new ();
-  g_autoptr(GpTarSplitWriter) w3 = gp_tar_split_writer_new (sink_append, out3, GP_TAR_SPLIT_FLAGS_PLAIN);
+  g_autoptr(GpTarSplitWriter) w3 = gp_tar_split_writer_new (gp_test_collect_bytes, out3, GP_TAR_SPLIT_FLAGS_PLAIN);
   const char *body = "caf\xc3\xa9 con leche, por favor";
   guint8 crc[8];
   gp_crc64_to_bytes (G_GUINT64_CONSTANT (0x7e4859efe6fca0bb), crc);
@@ -920,7 +907,7 @@ test_writer_packer_vectors (void)
 
   /* gzip form: Go's header, and it decompresses to the same lines */
   g_autoptr(GByteArray) gz = g_byte_array_new ();
-  g_autoptr(GpTarSplitWriter) w4 = gp_tar_split_writer_new (sink_append, gz, GP_TAR_SPLIT_FLAGS_NONE);
+  g_autoptr(GpTarSplitWriter) w4 = gp_tar_split_writer_new (gp_test_collect_bytes, gz, GP_TAR_SPLIT_FLAGS_NONE);
   g_assert_true (gp_tar_split_writer_add (w4, &r, &error));
   g_assert_true (gp_tar_split_writer_finish (w4, &error));
   g_assert_cmpmem (gz->data, 10, "\x1f\x8b\x08\0\0\0\0\0\0\xff", 10);
@@ -986,6 +973,11 @@ static const GoodCase good_cases[] = {
     "{\"extra\":{\"a\":[1,2.5e3,true,null,\"}\"]},\"type\":2,\"payload\":\"aG9\\u0033\",\"position\":0}\n"
     "{\"type\":1,\"name\":\"\\u0061\",\"size\":2," F_A ",\"position\":1,\"more\":\"x\"}\n",
     "howx\n", 2 },
+  { "/tarsplit/read/base64-newlines",
+    "{\"type\":2,\"payload\":\"aG\\r\\n93Z\\nHk=\\r\\n\",\"position\":0}\n"
+    "{\"type\":2,\"payload\":\"aG93\\naG93aG93\",\"position\":1}\n"
+    "{\"type\":1,\"name\":\"a\",\"size\":2," F_A ",\"position\":2}\n",
+    "howdyhowhowhowx\n", 2 },
   { "/tarsplit/read/size-zero-not-opened",
     "{\"type\":1,\"name\":\"missing\",\"payload\":null,\"position\":0}\n"
     "{\"type\":1,\"name\":\"missing2\",\"size\":0,\"payload\":\"AAAAAAAAAAA=\",\"position\":1}\n",
@@ -1165,7 +1157,7 @@ test_length_regular_file (void)
   g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE);
   g_assert_nonnull (strstr (error->message, "\"a\" is shorter"));
   close (dfd);
-  rm_rf (dir);
+  gp_test_rm_rf (dir);
 }
 
 static void
@@ -1184,6 +1176,152 @@ test_cancel (void)
 }
 
 /* ---------- golden legacy root (Docker 1.10.3) ---------- */
+
+/* ---------- large streams: the hashing thread ---------- */
+
+/* Files of 3 MiB, 700 KiB, 300 KiB ... and small ones, so that the stream
+ * passes the ring of buffers several times over and reads end inside and
+ * across buffer boundaries. */
+static const gsize large_sizes[] = { 3 << 20, 1, 700 << 10, 0, 300 << 10, 511, 512, 513, 262144, 262143,
+                                     262145, 65536, 5, 1 << 20, 77777 };
+
+typedef struct {
+  char *dir;
+  GByteArray *tar;
+} LargeLayer;
+
+static void
+large_layer_free (LargeLayer *l)
+{
+  gp_test_rm_rf (l->dir);
+  g_free (l->dir);
+  g_byte_array_unref (l->tar);
+  g_free (l);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LargeLayer, large_layer_free)
+
+static LargeLayer *
+large_layer_new (void)
+{
+  LargeLayer *l = g_new0 (LargeLayer, 1);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (31337);
+  l->dir = g_dir_make_tmp ("gp-large-XXXXXX", NULL);
+  g_assert_nonnull (l->dir);
+  l->tar = g_byte_array_new ();
+  for (gsize i = 0; i < G_N_ELEMENTS (large_sizes); i++)
+    {
+      gsize n = large_sizes[i];
+      g_autofree char *name = g_strdup_printf ("f%02u", (guint) i);
+      g_autofree char *path = g_build_filename (l->dir, name, NULL);
+      g_autofree guint8 *data = g_malloc (n + 1);
+      for (gsize k = 0; k < n; k++)
+        data[k] = (guint8) g_rand_int (rand);
+      g_assert_true (g_file_set_contents (path, (const char *) data, (gssize) n, NULL));
+      guint8 h[512];
+      make_header (h, name, 0100644, (gint64) n, '0');
+      g_byte_array_append (l->tar, h, 512);
+      g_byte_array_append (l->tar, data, (guint) n);
+      memset (h, 0, 512);
+      if (n % 512)
+        g_byte_array_append (l->tar, h, (guint) (512 - n % 512));
+    }
+  guint8 z[1024] = { 0 };
+  g_byte_array_append (l->tar, z, sizeof z);
+  return l;
+}
+
+static void
+test_large_threaded (void)
+{
+  g_autoptr(LargeLayer) l = large_layer_new ();
+  g_autoptr(GError) error = NULL;
+  GpTarSplitStats st, st2;
+  g_autoptr(GBytes) ts = disassemble (l->tar->data, l->tar->len, 100000, GP_TAR_SPLIT_FLAGS_PLAIN, &st, &error);
+  g_assert_no_error (error);
+  g_autofree char *hex = sha256_hex (l->tar->data, l->tar->len);
+  g_autofree char *want = g_strconcat ("sha256:", hex, NULL);
+  g_assert_cmpstr (st.diff_id, ==, want);
+
+  int dfd = open (l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (dfd, >=, 0);
+  g_autoptr(GBytes) out = assemble (ts, GP_TAR_SPLIT_FLAGS_PLAIN, open_in_dir, GINT_TO_POINTER (dfd), &st2, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (out);
+  /* the exact bytes, and the digest of an independent SHA-256 */
+  g_assert_cmpmem (g_bytes_get_data (out, NULL), g_bytes_get_size (out), l->tar->data, l->tar->len);
+  g_assert_cmpstr (st2.diff_id, ==, want);
+  g_assert_cmpuint (st2.tar_size, ==, l->tar->len);
+
+  /* measuring only (no write function), as the migration does */
+  gsize tslen;
+  const guint8 *tsdata = g_bytes_get_data (ts, &tslen);
+  int fd = fd_from_data (tsdata, tslen);
+  g_autoptr(GpTarSplitReader) r = gp_tar_split_reader_new (fd, "t", GP_TAR_SPLIT_FLAGS_PLAIN);
+  GpTarSplitStats st3;
+  g_assert_true (gp_tar_split_assemble (r, open_in_dir, GINT_TO_POINTER (dfd), NULL, NULL, NULL, &st3, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (st3.diff_id, ==, want);
+  close (fd);
+  close (dfd);
+}
+
+typedef enum { LATE_CRC, LATE_MISSING, LATE_WRITE } LateFailure;
+
+static gboolean
+sink_fail_late (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  gsize *n = user_data;
+  *n += len;
+  if (*n > (2u << 20))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "disk full");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Failures after the hashing thread has started: reported, no hang, and
+ * (under valgrind or ASan) nothing leaked. */
+static void
+test_large_late_failure (gconstpointer data)
+{
+  LateFailure what = GPOINTER_TO_INT (data);
+  g_autoptr(LargeLayer) l = large_layer_new ();
+  g_autoptr(GError) error = NULL;
+  GpTarSplitStats st;
+  g_autoptr(GBytes) ts = disassemble (l->tar->data, l->tar->len, 1 << 20, GP_TAR_SPLIT_FLAGS_PLAIN, &st, &error);
+  g_assert_no_error (error);
+  /* f13 (1 MiB) comes after more than 4 MiB of stream */
+  g_autofree char *victim = g_build_filename (l->dir, "f13", NULL);
+  if (what == LATE_CRC)
+    {
+      g_autofree char *c = NULL;
+      gsize n;
+      g_assert_true (g_file_get_contents (victim, &c, &n, NULL));
+      c[n - 1] ^= 1;
+      g_assert_true (g_file_set_contents (victim, c, (gssize) n, NULL));
+    }
+  else if (what == LATE_MISSING)
+    g_assert_cmpint (unlink (victim), ==, 0);
+
+  int dfd = open (l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gsize tslen;
+  const guint8 *tsdata = g_bytes_get_data (ts, &tslen);
+  int fd = fd_from_data (tsdata, tslen);
+  g_autoptr(GpTarSplitReader) r = gp_tar_split_reader_new (fd, "t", GP_TAR_SPLIT_FLAGS_PLAIN);
+  gsize written = 0;
+  gboolean ok = gp_tar_split_assemble (r, open_in_dir, GINT_TO_POINTER (dfd),
+                                       what == LATE_WRITE ? sink_fail_late : NULL, &written, NULL, &st, &error);
+  g_assert_false (ok);
+  if (what == LATE_CRC)
+    g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_CRC);
+  else if (what == LATE_MISSING)
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  else
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+  close (fd);
+  close (dfd);
+}
 
 static char *golden_root;
 
@@ -1277,7 +1415,7 @@ test_golden (void)
       g_autoptr(GpTarSplitReader) r = gp_tar_split_reader_new (fd, ts_path, fallback ? GP_TAR_SPLIT_FLAGS_PLAIN : GP_TAR_SPLIT_FLAGS_NONE);
       g_autoptr(GByteArray) tar = g_byte_array_new ();
       GpTarSplitStats st;
-      g_assert_true (gp_tar_split_assemble (r, open_in_dir, GINT_TO_POINTER (dfd), sink_append, tar, NULL, &st, &error));
+      g_assert_true (gp_tar_split_assemble (r, open_in_dir, GINT_TO_POINTER (dfd), gp_test_collect_bytes, tar, NULL, &st, &error));
       g_assert_no_error (error);
       close (fd);
       close (dfd);
@@ -1375,13 +1513,17 @@ main (int argc, char **argv)
     g_test_add_data_func (bad_cases[i].path, &bad_cases[i], test_bad);
   g_test_add_func ("/tarsplit/assemble/error/length-regular-file", test_length_regular_file);
   g_test_add_func ("/tarsplit/assemble/cancel", test_cancel);
+  g_test_add_func ("/tarsplit/assemble/large/threaded", test_large_threaded);
+  g_test_add_data_func ("/tarsplit/assemble/large/late-crc", GINT_TO_POINTER (LATE_CRC), test_large_late_failure);
+  g_test_add_data_func ("/tarsplit/assemble/large/late-missing", GINT_TO_POINTER (LATE_MISSING), test_large_late_failure);
+  g_test_add_data_func ("/tarsplit/assemble/large/late-write", GINT_TO_POINTER (LATE_WRITE), test_large_late_failure);
   g_test_add_func ("/tarsplit/golden/legacy-root", test_golden);
   g_test_add_func ("/tarsplit/golden/fallback-diffid", test_golden_fallback_id);
 
   int ret = g_test_run ();
   if (golden_root)
     {
-      rm_rf (golden_root);
+      gp_test_rm_rf (golden_root);
       g_free (golden_root);
     }
   return ret;

@@ -4,35 +4,12 @@
 #include "gp-tarwriter.h"
 
 #include "gp-error.h"
+#include "gp-test-util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <locale.h>
 #include <string.h>
-
-static gboolean
-collect (gpointer user_data, const void *buf, gsize len, GError **error)
-{
-  g_byte_array_append (user_data, buf, len);
-  return TRUE;
-}
-
-/* $GP_SHARED_DIR, else <top_srcdir>/../shared (automake's TAP setup
- * exports G_TEST_SRCDIR), else ../shared. */
-static const char *
-shared_dir (void)
-{
-  static char *dir;
-  if (dir == NULL)
-    {
-      const char *env = g_getenv ("GP_SHARED_DIR");
-      const char *srcdir = g_getenv ("G_TEST_SRCDIR");
-      dir = env ? g_strdup (env)
-            : srcdir ? g_build_filename (srcdir, "..", "shared", NULL)
-            : g_strdup ("../shared");
-    }
-  return dir;
-}
 
 /* Independent checksum: unsigned sum, checksum field as spaces. */
 static guint
@@ -78,7 +55,7 @@ write_one (const GpTarHeader *hdr, const char *content)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GpTarWriter) w = gp_tar_writer_new (collect, out);
+  g_autoptr(GpTarWriter) w = gp_tar_writer_new (gp_test_collect_bytes, out);
   g_assert_true (gp_tar_writer_write_header (w, hdr, &error));
   g_assert_no_error (error);
   if (content)
@@ -353,7 +330,7 @@ test_base256_size (void)
     .typeflag = '0',
   };
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  g_autoptr(GpTarWriter) w = gp_tar_writer_new (collect, out);
+  g_autoptr(GpTarWriter) w = gp_tar_writer_new (gp_test_collect_bytes, out);
   g_assert_true (gp_tar_writer_write_header (w, &hdr, NULL));
   const guint8 *h = out->data;
   static const guint8 expected[12] = { 0x80, 0, 0, 0, 0, 0, 0, 0x02,
@@ -364,7 +341,7 @@ test_base256_size (void)
 
   /* 8 GiB - 1 still fits in 11 octal digits. */
   g_autoptr(GByteArray) out2 = g_byte_array_new ();
-  g_autoptr(GpTarWriter) w2 = gp_tar_writer_new (collect, out2);
+  g_autoptr(GpTarWriter) w2 = gp_tar_writer_new (gp_test_collect_bytes, out2);
   hdr.size = (G_GINT64_CONSTANT (8) << 30) - 1;
   g_assert_true (gp_tar_writer_write_header (w2, &hdr, NULL));
   assert_field (out2->data, 124, "77777777777\0", 12);
@@ -377,7 +354,7 @@ static void
 test_base256_sticky (void)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  g_autoptr(GpTarWriter) w = gp_tar_writer_new (collect, out);
+  g_autoptr(GpTarWriter) w = gp_tar_writer_new (gp_test_collect_bytes, out);
   GpTarHeader a = { .name = "a", .mode = 0100644, .typeflag = '0' };
   GpTarHeader b = { .name = "b", .mode = 0100644, .uid = 2097152,
                     .typeflag = '0' };
@@ -437,7 +414,7 @@ test_mtime_range (void)
                           .mtime = cases[i].sec,
                           .mtime_nsec = cases[i].nsec };
       g_autoptr(GByteArray) out = g_byte_array_new ();
-      g_autoptr(GpTarWriter) w = gp_tar_writer_new (collect, out);
+      g_autoptr(GpTarWriter) w = gp_tar_writer_new (gp_test_collect_bytes, out);
       g_assert_true (gp_tar_writer_write_header (w, &hdr, NULL));
       assert_field (out->data, 136, cases[i].field, 12);
       assert_field (out->data, 257, "ustar\0" "00", 8);
@@ -476,7 +453,7 @@ test_size_errors (gconstpointer data)
 {
   const SizeErrorCase *tc = data;
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  g_autoptr(GpTarWriter) w = gp_tar_writer_new (collect, out);
+  g_autoptr(GpTarWriter) w = gp_tar_writer_new (gp_test_collect_bytes, out);
   g_autoptr(GError) error = NULL;
   GpTarHeader hdr = { .name = "f", .mode = 0100644, .size = tc->size,
                       .typeflag = '0' };
@@ -548,7 +525,7 @@ test_golden_save_headers (void)
   guint checked = 0;
   for (gsize f = 0; f < G_N_ELEMENTS (files); f++)
     {
-      g_autofree char *path = g_build_filename (shared_dir (), "golden",
+      g_autofree char *path = g_build_filename (gp_test_shared_dir (), "golden",
                                                 "public", files[f], NULL);
       g_autofree char *text = NULL;
       if (!g_file_get_contents (path, &text, NULL, NULL))
@@ -573,7 +550,7 @@ test_golden_save_headers (void)
           g_assert_true (g_str_has_prefix (col[16], "hdr="));
 
           g_autoptr(GByteArray) out = g_byte_array_new ();
-          g_autoptr(GpTarWriter) w = gp_tar_writer_new (collect, out);
+          g_autoptr(GpTarWriter) w = gp_tar_writer_new (gp_test_collect_bytes, out);
           g_assert_true (gp_tar_writer_write_header (w, &hdr, NULL));
           g_assert_cmpuint (out->len, ==, 512);
           g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,

@@ -8,6 +8,7 @@
 #include "gp-error.h"
 #include "gp-json.h"
 #include "gp-v1image.h"
+#include "gp-test-util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -47,23 +48,11 @@ assert_bytes_eq (GBytes *bytes, const char *expected, gsize expected_len)
   g_assert_cmpuint (len, ==, expected_len);
 }
 
-static const char *
-shared_dir (void)
-{
-  static char *dir = NULL;
-  if (dir == NULL)
-    {
-      const char *env = g_getenv ("GP_SHARED_DIR");
-      dir = env ? g_strdup (env) : g_test_build_filename (G_TEST_DIST, "..", "..", "shared", NULL);
-    }
-  return dir;
-}
-
 /* Reads a file under the shared dir; skips the test if it is absent. */
 static GBytes *
 shared_file (const char *relpath)
 {
-  g_autofree char *path = g_build_filename (shared_dir (), relpath, NULL);
+  g_autofree char *path = g_build_filename (gp_test_shared_dir (), relpath, NULL);
   char *data = NULL;
   gsize len = 0;
 
@@ -823,7 +812,7 @@ test_parent (gconstpointer data)
 static GPtrArray *
 list_files (const char *reldir)
 {
-  g_autofree char *path = g_build_filename (shared_dir (), reldir, NULL);
+  g_autofree char *path = g_build_filename (gp_test_shared_dir (), reldir, NULL);
   g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   const char *name;
@@ -998,7 +987,7 @@ test_golden_distribution (void)
 static GBytes *
 legacy_member (const char *member)
 {
-  g_autofree char *tarball = g_build_filename (shared_dir (), "golden/public/legacy-root.tar.gz", NULL);
+  g_autofree char *tarball = g_build_filename (gp_test_shared_dir (), "golden/public/legacy-root.tar.gz", NULL);
   const char *argv[] = { "tar", "-xzOf", tarball, member, NULL };
   char *out = NULL;
   gsize len;
@@ -1268,39 +1257,32 @@ test_golden_save (void)
   check_listing ("golden/public/save-myapp_v1+busybox_1.0.txt");
 }
 
-#define ADD_TABLE(prefix, table, func)                                          \
-  for (gsize i = 0; i < G_N_ELEMENTS (table); i++)                              \
-    {                                                                           \
-      g_autofree char *path = g_strdup_printf ("%s/%s", prefix, table[i].name); \
-      g_test_add_data_func (path, &table[i], func);                             \
-    }
-
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  ADD_TABLE ("/v1image/decode", v1_round_cases, test_v1_round);
-  ADD_TABLE ("/v1image/decode-error", v1_error_cases, test_v1_error);
+  GP_TEST_ADD_TABLE ("/v1image/decode", v1_round_cases, test_v1_round);
+  GP_TEST_ADD_TABLE ("/v1image/decode-error", v1_error_cases, test_v1_error);
   g_test_add_func ("/v1image/marshal/year-out-of-range", test_v1_marshal_fails);
   g_test_add_func ("/v1image/history/from-v1-json", test_history);
-  ADD_TABLE ("/v1image/version", version_cases, test_version);
+  GP_TEST_ADD_TABLE ("/v1image/version", version_cases, test_version);
   g_test_add_func ("/v1image/make-config/spec-5-6", test_make_config_5_6);
   g_test_add_func ("/v1image/make-config/spec-9-3", test_make_config_9_3);
   g_test_add_func ("/v1image/make-config/non-fallback", test_make_config_non_fallback);
   g_test_add_func ("/v1image/make-config/history-null", test_make_config_history_null);
   g_test_add_func ("/v1image/make-config/null-v1", test_make_config_null_v1);
-  ADD_TABLE ("/v1image/make-config/error", make_config_errors, test_make_config_error);
+  GP_TEST_ADD_TABLE ("/v1image/make-config/error", make_config_errors, test_make_config_error);
   g_test_add_func ("/v1image/make-config/moby-a3-batch1", test_a3_batch1);
   g_test_add_func ("/v1image/make-config/moby-a3-batch2", test_a3_batch2);
   g_test_add_func ("/v1image/image-config/moby-b3-a2", test_image_config);
   g_test_add_func ("/v1image/image-config/fields", test_image_config_fields);
-  ADD_TABLE ("/v1image/image-config/error", image_config_errors, test_image_config_error);
+  GP_TEST_ADD_TABLE ("/v1image/image-config/error", image_config_errors, test_image_config_error);
   g_test_add_func ("/v1image/create-id/spec-5-7", test_create_id_5_7);
   g_test_add_func ("/v1image/create-id/spec-9-4", test_create_id_9_4);
   g_test_add_func ("/v1image/container/moby-a2", test_container_a2);
-  ADD_TABLE ("/v1image/container", container_cases, test_container);
-  ADD_TABLE ("/v1image/parent", parent_cases, test_parent);
+  GP_TEST_ADD_TABLE ("/v1image/container", container_cases, test_container);
+  GP_TEST_ADD_TABLE ("/v1image/parent", parent_cases, test_parent);
   g_test_add_func ("/v1image/golden/imagedb-roundtrip", test_golden_imagedb_roundtrip);
   g_test_add_func ("/v1image/golden/repositories", test_golden_repositories);
   g_test_add_func ("/v1image/golden/distribution", test_golden_distribution);

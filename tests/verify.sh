@@ -23,16 +23,10 @@ GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 MKLEGACY=${MKLEGACY:-$top_builddir/tests/gp-mklegacy}
 LAYERTAR=${LAYERTAR:-$top_builddir/tests/gp-layer-tar}
 
-if [ ! -f "$golden/migrated-root.tar.gz" ]; then
-  echo "1..0 # SKIP golden data not found under $shared (set GP_SHARED_DIR)"
-  exit 0
-fi
-if [ "$(id -u)" != 0 ]; then
-  echo "1..0 # SKIP needs root to extract owners, modes and xattrs"
-  exit 0
-fi
-
 . "$top_srcdir/tests/migrate-tap.sh"
+. "$top_srcdir/tests/forensics-lib.sh"
+fx_skip_unless_golden migrated-root.tar.gz
+fx_skip_unless_root
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-verify-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -51,13 +45,6 @@ NOWHERE=sha256:0000000000000000000000000000000000000000000000000000000000000001
 store=image/vfs
 layerdb=$store/layerdb/sha256
 
-# Every path with type, mode, owner, size, link count, mtime, ctime and
-# content hash: verify wrote nothing iff this is unchanged.
-snapshot () {
-  (cd "$1" && LC_ALL=C find . -printf '%p\t%y\t%m\t%U:%G\t%s\t%n\t%T@\t%C@\n' | LC_ALL=C sort &&
-   LC_ALL=C find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2)
-}
-
 rand_hex () {
   od -An -N32 -tx1 /dev/urandom | tr -d ' \n'
 }
@@ -68,10 +55,10 @@ verify_root () {
   name=$1
   root=$2
   shift 2
-  snapshot "$root" > "$tmp/$name.before"
+  fx_snapshot "$root" ctime > "$tmp/$name.before"
   "$GRAPHPIPE" verify --root "$root" "$@" > "$tmp/$name.out" 2>&1
   rc=$?
-  snapshot "$root" > "$tmp/$name.after"
+  fx_snapshot "$root" ctime > "$tmp/$name.after"
   if cmp -s "$tmp/$name.before" "$tmp/$name.after"; then
     ok "$name: nothing under the root changed"
   else
@@ -106,9 +93,7 @@ damage () {
   rm -rf "$root"
 }
 
-mkdir -p "$tmp/golden" &&
-tar --numeric-owner -p --xattrs --xattrs-include='*' -xzf "$golden/migrated-root.tar.gz" -C "$tmp/golden" ||
-  bail_out "cannot extract migrated-root.tar.gz"
+fx_extract "$tmp/golden" migrated-root.tar.gz || bail_out "cannot extract migrated-root.tar.gz"
 
 # ---- the golden store ----
 

@@ -385,17 +385,6 @@ verify_distribution (Verify *v, GPtrArray *problems)
 
 /* ---- the stage ---- */
 
-static guint
-job_count (GpStage *stage, GpContext *ctx)
-{
-  gint64 jobs = gp_stage_get_int (stage, "jobs");
-  if (jobs <= 0)
-    jobs = gp_context_get_jobs (ctx);
-  if (jobs <= 0)
-    jobs = g_get_num_processors ();
-  return (guint) CLAMP (jobs, 1, 256);
-}
-
 static gboolean
 verify_prepare (GpStage *stage, GpContext *ctx, GError **error)
 {
@@ -426,7 +415,7 @@ verify_run (GpStage *stage, GpContext *ctx, GError **error)
     .root = gp_store_get_root (store),
     .dir = gp_store_get_dir (store),
     .contents = gp_stage_get_bool (stage, "contents"),
-    .jobs = job_count (stage, ctx),
+    .jobs = gp_stage_get_jobs (stage, ctx),
   };
   g_autoptr (GError) local = NULL;
   v.driver = gp_driver_lookup (gp_store_get_driver (store), &local);

@@ -77,11 +77,7 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
         return FALSE;
       if (gp_graph_image_inherit_failure (image))
         {
-          if (gp_graph_image_take_report (image))
-            {
-              gp_context_add_counter (ctx, MIG_IMAGES_FAILED, 1);
-              mig_fail (ctx, image);
-            }
+          mig_image_failed (ctx, image);
           continue;
         }
       if (image->chain_id == NULL)
@@ -104,11 +100,7 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
         {
           g_prefix_error (&local_error, "graph/%s: cannot create the image: ", image->id);
           gp_graph_image_fail (image, g_steal_pointer (&local_error));
-          if (gp_graph_image_take_report (image))
-            {
-              gp_context_add_counter (ctx, MIG_IMAGES_FAILED, 1);
-              mig_fail (ctx, image);
-            }
+          mig_image_failed (ctx, image);
           continue;
         }
 

@@ -80,6 +80,16 @@ mig_fail (GpContext *ctx, GpGraphImage *image)
                      image->error->message);
 }
 
+/* Counts and reports a failed image, the first time only. */
+void
+mig_image_failed (GpContext *ctx, GpGraphImage *image)
+{
+  if (!gp_graph_image_take_report (image))
+    return;
+  gp_context_add_counter (ctx, MIG_IMAGES_FAILED, 1);
+  mig_fail (ctx, image);
+}
+
 /* Whether nothing may be written inside graph/: --read-only-source, or a
  * store written to a --target. */
 gboolean

@@ -37,6 +37,7 @@ void mig_update_clock (GpContext *ctx);
 
 void mig_info (GpContext *ctx, const char *item, const char *format, ...) G_GNUC_PRINTF (3, 4);
 void mig_fail (GpContext *ctx, GpGraphImage *image);
+void mig_image_failed (GpContext *ctx, GpGraphImage *image);
 
 void mig_crash_point (GpContext *ctx, const char *label);
 

@@ -57,6 +57,7 @@ typedef struct {
   GError *error;   /* the checksum failed: the image fails in D */
   gboolean regenerated;
   guint64 bytes;
+  guint64 estimate; /* the JSON's Size: larger layers start first */
 } Task;
 
 static void
@@ -304,6 +305,38 @@ checksum_worker (gpointer data, gpointer user_data)
 
 /* ---- helpers ---- */
 
+/* The layer size recorded in the image JSON (`"Size":N`, the last one),
+ * 0 if none: only to start the largest layers first, so that the jobs
+ * end together instead of one large layer finishing alone. */
+static guint64
+json_size_estimate (GBytes *json)
+{
+  gsize len;
+  const char *p = json ? g_bytes_get_data (json, &len) : NULL;
+  static const char key[] = "\"Size\":";
+  guint64 v = 0;
+
+  if (p == NULL || len < sizeof key)
+    return 0;
+  for (gsize i = len - (sizeof key - 1) + 1; i-- > 0;)
+    if (p[i] == '"' && memcmp (p + i, key, sizeof key - 1) == 0)
+      {
+        for (gsize k = i + sizeof key - 1; k < len && g_ascii_isdigit (p[k]) && v < G_MAXUINT64 / 10 - 9; k++)
+          v = v * 10 + (guint64) (p[k] - '0');
+        break;
+      }
+  return v;
+}
+
+static gint
+task_cmp_largest_first (gconstpointer a, gconstpointer b)
+{
+  const Task *x = *(Task *const *) a, *y = *(Task *const *) b;
+  if (x->estimate != y->estimate)
+    return x->estimate > y->estimate ? -1 : 1;
+  return x->image->index < y->image->index ? -1 : x->image->index > y->image->index;
+}
+
 static gboolean
 helper_exists (GpContext *ctx, const char *id, const char *name)
 {
@@ -437,17 +470,6 @@ register_layers_prepare (GpStage *stage, GpContext *ctx, GError **error)
   return gp_driver_lookup (driver, error) != NULL;
 }
 
-static guint
-job_count (GpStage *stage, GpContext *ctx)
-{
-  gint64 jobs = gp_stage_get_int (stage, "jobs");
-  if (jobs <= 0)
-    jobs = gp_context_get_jobs (ctx);
-  if (jobs <= 0)
-    jobs = g_get_num_processors ();
-  return (guint) CLAMP (jobs, 1, 256);
-}
-
 static gboolean
 register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
 {
@@ -500,6 +522,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         continue;
       Task *task = g_new0 (Task, 1);
       task->image = image;
+      task->estimate = json_size_estimate (image->json);
       g_hash_table_insert (tasks, image->id, task);
       g_ptr_array_add (queue, task);
       if (dry_run)
@@ -517,7 +540,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       for (guint i = 0; i < order->len; i++)
         if (((GpGraphImage *) order->pdata[i])->error == NULL)
           n_pending++;
-      report_dry_run (ctx, n_pending, queue->len, bytes_planned, largest, job_count (stage, ctx));
+      report_dry_run (ctx, n_pending, queue->len, bytes_planned, largest, gp_stage_get_jobs (stage, ctx));
       mig_update_clock (ctx);
       return TRUE;
     }
@@ -525,7 +548,9 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
   job.n_total = queue->len;
   if (queue->len > 0)
     {
-      guint n_threads = MIN (job_count (stage, ctx), queue->len);
+      guint n_threads = MIN (gp_stage_get_jobs (stage, ctx), queue->len);
+      if (n_threads > 1)
+        g_ptr_array_sort (queue, task_cmp_largest_first);
       GThreadPool *pool = g_thread_pool_new (checksum_worker, &job, (gint) n_threads, FALSE, error);
       if (pool == NULL)
         return FALSE;
@@ -553,11 +578,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         return FALSE;
       if (gp_graph_image_inherit_failure (image))
         {
-          if (gp_graph_image_take_report (image))
-            {
-              gp_context_add_counter (ctx, MIG_IMAGES_FAILED, 1);
-              mig_fail (ctx, image);
-            }
+          mig_image_failed (ctx, image);
           continue;
         }
 
@@ -604,11 +625,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       if (local_error != NULL)
         {
           gp_graph_image_fail (image, g_steal_pointer (&local_error));
-          if (gp_graph_image_take_report (image))
-            {
-              gp_context_add_counter (ctx, MIG_IMAGES_FAILED, 1);
-              mig_fail (ctx, image);
-            }
+          mig_image_failed (ctx, image);
         }
     }
 

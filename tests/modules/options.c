@@ -14,6 +14,7 @@ static const GpOption options[] = {
   { .key = "must", .type = GP_OPTION_STRING, .flags = GP_OPTION_FLAG_REQUIRED,
     .help = "a required string" },
   { .key = "maybe", .type = GP_OPTION_STRING, .help = "no default" },
+  { .key = "jobs", .type = GP_OPTION_INT, .default_value = "0", .help = "worker threads" },
   { NULL }
 };
 

@@ -1,0 +1,22 @@
+/* graphpipe - gp-json internals shared with other core modules (never
+ * installed, not exported). */
+#pragma once
+
+#include "gp-json.h"
+
+G_BEGIN_DECLS
+
+/* "cannot unmarshal <kind of raw> into Go value of type <go_type>"
+ * (%GP_DATA_ERROR_JSON); returns %FALSE. */
+gboolean _gp_json_type_error (GError **error, const char *raw, gsize len, const char *go_type);
+
+/* gp_json_match_field() over names found every @stride bytes from @names
+ * (the name member of an array of structs). */
+gint _gp_json_match_field_stride (const char *const *names, gsize stride, guint n_names,
+                                  const char *key, gsize key_len);
+
+/* The keys of a hash table keyed by GString, sorted byte-wise (Go's map
+ * key order); the array does not own them. */
+GPtrArray *_gp_json_sorted_gstring_keys (GHashTable *table);
+
+G_END_DECLS
