@@ -12,6 +12,7 @@
 #include "gp-digest-private.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 static const guint32 K[64] = {
@@ -32,8 +33,12 @@ _gp_sha256_ni_available (void)
   gint s = g_atomic_int_get (&state);
   if (s == 0)
     {
-      __builtin_cpu_init ();
-      s = __builtin_cpu_supports ("sha") && __builtin_cpu_supports ("sse4.1") ? 1 : 2;
+      /* CPUID directly: clang's __builtin_cpu_supports() knows no "sha".
+       * SSE4.1: leaf 1, ECX bit 19; SHA: leaf 7 subleaf 0, EBX bit 29. */
+      unsigned a, b, c, d;
+      gboolean sse41 = __get_cpuid (1, &a, &b, &c, &d) && (c & (1u << 19));
+      gboolean sha = __get_cpuid_count (7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+      s = sse41 && sha ? 1 : 2;
       g_atomic_int_set (&state, s);
     }
   return s == 1;
