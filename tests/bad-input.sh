@@ -56,11 +56,20 @@ else
   diag "strace not usable: opened files are not traced (the canary checks remain)"
 fi
 # Address space limit: none under ASan (it reserves terabytes of shadow).
+# The time limits are for the plain build: longer under the sanitizers
+# and much longer under valgrind.
 as_limit=1024
 rss_factor=1
-if [ -n "${ASAN_OPTIONS:-}" ] || [ -n "${GP_UNDER_VALGRIND:-}" ]; then
+time_factor=1
+if [ -n "${ASAN_OPTIONS:-}" ]; then
   as_limit=0
   rss_factor=4
+  time_factor=3
+fi
+if [ -n "${GP_UNDER_VALGRIND:-}" ]; then
+  as_limit=0
+  rss_factor=4
+  time_factor=10
 fi
 
 id_of () {
@@ -180,11 +189,11 @@ run_case () {
   if [ $use_strace = yes ]; then
     set -- strace -f -qq -y -e trace=open,openat,openat2,creat -o "$casedir/trace" "$@"
   fi
-  "$RUNLIMIT" "$case_secs" "$as_limit" "$casedir/rss" "$@" > "$casedir/out" 2>&1
+  "$RUNLIMIT" "$((case_secs * time_factor))" "$as_limit" "$casedir/rss" "$@" > "$casedir/out" 2>&1
   rc=$?
   problems=""
   case $rc in
-    124) problems="$problems hang(killed-after-${case_secs}s)" ;;
+    124) problems="$problems hang(killed-after-$((case_secs * time_factor))s)" ;;
     12[5-9]|1[3-9][0-9]|2[0-9][0-9]) problems="$problems crash(exit-$rc)" ;;
   esac
   [ "$rc" = "$case_rc" ] || problems="$problems exit-$rc-not-$case_rc"
