@@ -99,6 +99,7 @@ gp_cli_options_clear (GpCliOptions *opts)
   g_clear_pointer (&opts->report, g_free);
   g_clear_pointer (&opts->progress, g_free);
   g_clear_pointer (&opts->events, g_free);
+  g_clear_pointer (&opts->sync, g_free);
 }
 
 /* --root DIR, repeatable: a batch when given more than once. */
@@ -151,6 +152,9 @@ gp_cli_option_context_new (const char *command, const char *parameter,
       "json (one JSON object per line) or none", "MODE" },
     { "events", 0, 0, G_OPTION_ARG_FILENAME, &opts->events,
       "Also write the events as JSON lines to FILE", "FILE" },
+    { "sync", 0, 0, G_OPTION_ARG_STRING, &opts->sync,
+      "How the store's writes are made durable: batch (one sync of each file system at the end; "
+      "the default of migrate) or each (an fsync per file, the default of run)", "MODE" },
     { NULL }
   };
   g_autofree char *prgname = g_strdup_printf ("graphpipe %s", command);
@@ -334,6 +338,8 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
   int output_status = gp_cli_output_init (command, opts);
   if (output_status != GP_EXIT_OK)
     return output_status;
+  if (opts->sync != NULL && strcmp (opts->sync, "batch") != 0 && strcmp (opts->sync, "each") != 0)
+    return gp_cli_usage_error (command, "--sync %s: must be batch or each", opts->sync);
   g_autoptr (GpContext) ctx = make_context (command, opts, extra_vars);
   if (ctx == NULL)
     return GP_EXIT_USAGE;
@@ -383,8 +389,15 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
   gp_cli_signals_set_cancellable (gp_context_get_cancellable (ctx));
   int status = GP_EXIT_OK;
   gboolean ran = FALSE;
+  /* Batched durability (gp-sync.c) for the runs that write a store. */
+  gboolean batch = !opts->dry_run && gp_context_get_root (ctx) != NULL
+                   && (g_strcmp0 (opts->sync, "batch") == 0
+                       || (opts->sync == NULL && strcmp (command, "migrate") == 0));
+  gboolean synced = TRUE, session = FALSE;
   if (!gp_pipeline_prepare (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_USAGE);
+  else if (batch && !(session = gp_sync_session_begin (ctx, &error)))
+    status = GP_EXIT_FAILED;
   else if (!gp_pipeline_run (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_FAILED);
   else
@@ -400,11 +413,25 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
           status = GP_EXIT_FAILED;
         }
     }
+  /* Whatever the run ended with, what it wrote is made durable. */
+  if (session)
+    {
+      g_autoptr (GError) sync_error = NULL;
+      if (!gp_sync_session_end (ctx, &sync_error))
+        {
+          if (error == NULL)
+            error = g_steal_pointer (&sync_error);
+          else
+            gp_cli_print_error (sync_error);
+          status = GP_EXIT_FAILED;
+          synced = FALSE;
+        }
+    }
   gp_cli_signals_set_cancellable (NULL);
 
   /* A target whose pipeline ran to its end is published, failures and
    * all, like an in-place run; one cut short stays where a rerun resumes. */
-  if (ran && opts->target != NULL && !opts->dry_run && !gp_cli_target_publish (&target, &error))
+  if (ran && synced && opts->target != NULL && !opts->dry_run && !gp_cli_target_publish (&target, &error))
     status = exit_code_for_run_error (error, GP_EXIT_FAILED);
 
   if (opts->report != NULL)

@@ -35,6 +35,7 @@ typedef struct {
   gboolean verbose;
   char *progress;
   char *events;
+  char *sync;             /* --sync batch|each (NULL: the command's default) */
 
   /* Batches, targets, reports (gp-cli-batch.c, gp-cli-target.c,
    * gp-cli-report.c). */

@@ -190,6 +190,193 @@ fsync_fd_dir (int dfd, const char *path, GError **error)
   return TRUE;
 }
 
+/* ---- deferred durability (gp_safeio_defer_begin) ----
+ *
+ * While deferral is on, writes of new names skip their fsyncs; the file
+ * system of each one is remembered (one descriptor per device) and
+ * gp_safeio_defer_end() makes them all durable with one syncfs() each.
+ * Replacing an existing name keeps the full per-file protocol, so that
+ * what was there before is never lost to a crash. */
+static gint defer_depth;
+static GMutex defer_lock;
+static GArray *defer_devs;  /* dev_t */
+static GArray *defer_fds;   /* a directory descriptor on each */
+static GRecMutex hook_lock;
+static GpSafeioDeferFunc defer_hook;
+static gpointer defer_hook_data;
+static gboolean defer_hook_done;
+
+static gboolean
+deferring (void)
+{
+  return g_atomic_int_get (&defer_depth) > 0;
+}
+
+/* Before the first deferred write of a name: the hook given to
+ * gp_safeio_defer_begin() runs once (it writes the caller's marker). */
+static gboolean
+defer_enter (GError **error)
+{
+  gboolean ok = TRUE;
+  g_rec_mutex_lock (&hook_lock);
+  if (!defer_hook_done && defer_hook != NULL)
+    {
+      ok = defer_hook (defer_hook_data, error);
+      defer_hook_done = ok;
+    }
+  g_rec_mutex_unlock (&hook_lock);
+  return ok;
+}
+
+/* Remembers the file system of @dfd for the syncfs at the end. */
+static void
+defer_note (int dfd)
+{
+  struct stat st;
+  if (fstat (dfd, &st) < 0)
+    return;
+  g_mutex_lock (&defer_lock);
+  gboolean known = FALSE;
+  for (guint i = 0; defer_devs != NULL && i < defer_devs->len && !known; i++)
+    known = g_array_index (defer_devs, dev_t, i) == st.st_dev;
+  if (!known && defer_devs != NULL)
+    {
+      int fd = fcntl (dfd, F_DUPFD_CLOEXEC, 0);
+      if (fd >= 0)
+        {
+          g_array_append_val (defer_devs, st.st_dev);
+          g_array_append_val (defer_fds, fd);
+        }
+    }
+  g_mutex_unlock (&defer_lock);
+}
+
+static void
+defer_note_path (const char *path)
+{
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      defer_note (fd);
+      close (fd);
+    }
+}
+
+/**
+ * gp_safeio_defer_begin:
+ * @first_write: (nullable): called once, before the first name is written
+ *   under deferral (not before temporaries), with deferral suspended for
+ *   what it writes with %GP_SAFE_SYNC; when it fails, that write fails
+ * @user_data: for @first_write
+ *
+ * Starts deferred durability for the whole process: from now on, a file
+ * or directory written under a new name is complete and atomic as before
+ * (temp + rename) but not fsync'ed one by one; gp_safeio_defer_end() syncs
+ * every file system written to at once.  Writes that replace an existing
+ * name stay fsync'ed one by one.  A process killed in between loses
+ * nothing (the page cache survives it); after a machine crash, new names
+ * written since the begin may be missing or empty, which the caller must
+ * detect on the next run (graphpipe migrate keeps a marker with the boot
+ * ID, see gp_sync_session_begin()).  Calls nest.
+ */
+void
+gp_safeio_defer_begin (GpSafeioDeferFunc first_write, gpointer user_data)
+{
+  g_rec_mutex_lock (&hook_lock);
+  if (!deferring ())
+    {
+      defer_hook = first_write;
+      defer_hook_data = user_data;
+      defer_hook_done = FALSE;
+    }
+  g_rec_mutex_unlock (&hook_lock);
+  g_mutex_lock (&defer_lock);
+  if (defer_devs == NULL)
+    {
+      defer_devs = g_array_new (FALSE, FALSE, sizeof (dev_t));
+      defer_fds = g_array_new (FALSE, FALSE, sizeof (int));
+    }
+  g_mutex_unlock (&defer_lock);
+  g_atomic_int_inc (&defer_depth);
+}
+
+/**
+ * gp_safeio_defer_end:
+ * @error: return location for a #GError
+ *
+ * Ends one gp_safeio_defer_begin(); the outermost end syncs (syncfs) every
+ * file system written to under deferral, so that everything written since
+ * the begin is durable when it returns %TRUE.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+gp_safeio_defer_end (GError **error)
+{
+  g_return_val_if_fail (deferring (), FALSE);
+  if (!g_atomic_int_dec_and_test (&defer_depth))
+    return TRUE;
+  g_rec_mutex_lock (&hook_lock);
+  defer_hook = NULL;
+  defer_hook_data = NULL;
+  g_rec_mutex_unlock (&hook_lock);
+  return gp_safeio_defer_flush (error);
+}
+
+/**
+ * gp_safeio_defer_flush:
+ * @error: return location for a #GError
+ *
+ * Makes durable, with one syncfs() per file system, everything written
+ * under deferral so far.  Deferral stays as it is.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+gp_safeio_defer_flush (GError **error)
+{
+  gboolean ok = TRUE;
+  g_mutex_lock (&defer_lock);
+  for (guint i = 0; defer_fds != NULL && i < defer_fds->len; i++)
+    {
+      int fd = g_array_index (defer_fds, int, i);
+      if (ok && syncfs (fd) < 0)
+        ok = set_errno_error (error, errno, "the written file systems", "cannot sync");
+      close (fd);
+    }
+  if (defer_fds != NULL)
+    {
+      g_array_set_size (defer_fds, 0);
+      g_array_set_size (defer_devs, 0);
+    }
+  g_mutex_unlock (&defer_lock);
+  return ok;
+}
+
+/* fsync of a directory entry change, or under deferral a note of its file
+ * system. */
+static gboolean
+sync_dir_fd (int dfd, const char *path, GError **error)
+{
+  if (deferring ())
+    {
+      defer_note (dfd);
+      return TRUE;
+    }
+  return fsync_fd_dir (dfd, path, error);
+}
+
+static gboolean
+sync_dir_path (const char *dir, GError **error)
+{
+  if (deferring ())
+    {
+      defer_note_path (dir);
+      return TRUE;
+    }
+  return gp_safeio_fsync_dir (dir, error);
+}
+
 static int
 rename_noreplace (int olddfd, const char *oldname, int newdfd, const char *newname)
 {
@@ -457,7 +644,18 @@ gp_safe_file_commit (GpSafeFile *file, GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "%s: already committed or aborted", f->path);
       return FALSE;
     }
-  if (fsync (f->fd) < 0)
+  /* Under deferral a new name is not fsync'ed here; one that replaces a
+   * file is (the old content must survive a crash). */
+  struct stat st;
+  gboolean defer = deferring () && !(f->flags & GP_SAFE_SYNC)
+                   && ((f->flags & GP_SAFE_DIRECT)
+                       || (fstatat (f->dfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT));
+  if (defer && !defer_enter (error))
+    {
+      gp_safe_file_abort (f);
+      return FALSE;
+    }
+  if (!defer && fsync (f->fd) < 0)
     {
       int errsv = errno;
       gp_safe_file_abort (f);
@@ -475,6 +673,8 @@ gp_safe_file_commit (GpSafeFile *file, GError **error)
   if (f->flags & GP_SAFE_DIRECT)
     {
       f->done = TRUE;
+      if (defer)
+        defer_note (f->dfd);
       return TRUE;
     }
 
@@ -500,6 +700,11 @@ gp_safe_file_commit (GpSafeFile *file, GError **error)
     }
   f->done = TRUE;
   gp_safeio_crash_point ("safeio: file renamed");
+  if (defer)
+    {
+      defer_note (f->dfd);
+      return TRUE;
+    }
   return fsync_fd_dir (f->dfd, f->dir, error);
 }
 
@@ -813,7 +1018,7 @@ gp_safeio_mkdir_p (const char *path, guint mode, GError **error)
       return FALSE;
     }
   gp_safeio_crash_point ("safeio: directory created");
-  return gp_safeio_fsync_dir (parent, error);
+  return sync_dir_path (parent, error);
 }
 
 /**
@@ -875,7 +1080,9 @@ gp_safeio_publish_dir (const char *tmp_dir, const char *final_path, gboolean *ou
 {
   if (out_existed)
     *out_existed = FALSE;
-  if (!gp_safeio_fsync_dir (tmp_dir, error))
+  if (deferring () && !defer_enter (error))
+    return FALSE;
+  if (!sync_dir_path (tmp_dir, error))
     return FALSE;
   gp_safeio_crash_point ("safeio: directory about to be published");
 
@@ -911,12 +1118,12 @@ gp_safeio_publish_dir (const char *tmp_dir, const char *final_path, gboolean *ou
         return FALSE;
       if (out_existed)
         *out_existed = TRUE;
-      return gp_safeio_fsync_dir (tmp_parent, error);
+      return sync_dir_path (tmp_parent, error);
     }
   g_autofree char *final_parent = g_path_get_dirname (final_path);
-  if (!gp_safeio_fsync_dir (final_parent, error))
+  if (!sync_dir_path (final_parent, error))
     return FALSE;
-  if (strcmp (tmp_parent, final_parent) != 0 && !gp_safeio_fsync_dir (tmp_parent, error))
+  if (strcmp (tmp_parent, final_parent) != 0 && !sync_dir_path (tmp_parent, error))
     return FALSE;
   return TRUE;
 }
@@ -942,11 +1149,14 @@ gp_safeio_link_replace (const char *src, const char *dest, GError **error)
 
   if (lstat (src, &s1) < 0)
     return set_errno_error (error, errno, src, "cannot stat");
-  if (lstat (dest, &s2) == 0 && s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino)
+  gboolean replacing = lstat (dest, &s2) == 0;
+  if (replacing && s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino)
     return gp_safeio_discard_temp_for (dest, error);
 
   if (unlink (tmp) < 0 && errno != ENOENT)
     return set_errno_error (error, errno, tmp, "cannot remove stale temporary");
+  if (!replacing && deferring () && !defer_enter (error))
+    return FALSE;
   if (linkat (AT_FDCWD, src, AT_FDCWD, tmp, 0) < 0)
     return set_errno_error (error, errno, dest, "cannot create hard link");
   gp_safeio_crash_point ("safeio: hard link created");
@@ -957,7 +1167,9 @@ gp_safeio_link_replace (const char *src, const char *dest, GError **error)
       return set_errno_error (error, errsv, dest, "cannot rename into place");
     }
   gp_safeio_crash_point ("safeio: hard link renamed");
-  return gp_safeio_fsync_dir (dir, error);
+  if (replacing)
+    return gp_safeio_fsync_dir (dir, error);
+  return sync_dir_path (dir, error);
 }
 
 /**
@@ -1043,6 +1255,6 @@ gp_safeio_clean_stale (const char *dir, const char *const *extra_prefixes, GErro
         return FALSE;
     }
   if (victims->len > 0)
-    return fsync_fd_dir (dfd, dir, error);
+    return sync_dir_fd (dfd, dir, error);
   return TRUE;
 }

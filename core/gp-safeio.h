@@ -30,6 +30,7 @@ G_BEGIN_DECLS
  *   for files inside a private temporary directory that is published as a
  *   whole later; the file is still fsync'ed and fchmod'ed on commit, the
  *   directory is not
+ * @GP_SAFE_SYNC: fsync'ed one by one even under gp_safeio_defer_begin()
  *
  * Flags for gp_safe_file_new() and gp_safeio_write_file().
  */
@@ -37,6 +38,7 @@ typedef enum {
   GP_SAFE_DEFAULT = 0,
   GP_SAFE_NO_REPLACE = 1 << 0,
   GP_SAFE_DIRECT = 1 << 1,
+  GP_SAFE_SYNC = 1 << 2,
 } GpSafeFlags;
 
 typedef struct _GpSafeFile GpSafeFile;
@@ -69,6 +71,21 @@ GP_API gboolean gp_safeio_clean_stale (const char *dir, const char *const *extra
 GP_API gboolean gp_safeio_discard_temp_for (const char *path, GError **error);
 GP_API char *gp_safeio_temp_path_for (const char *path);
 GP_API gboolean gp_safeio_is_temp_name (const char *name);
+
+/**
+ * GpSafeioDeferFunc:
+ * @user_data: as given to gp_safeio_defer_begin()
+ * @error: return location for a #GError
+ *
+ * Runs before the first write under deferral.
+ *
+ * Returns: %TRUE to go on.
+ */
+typedef gboolean (*GpSafeioDeferFunc) (gpointer user_data, GError **error);
+
+GP_API void gp_safeio_defer_begin (GpSafeioDeferFunc first_write, gpointer user_data);
+GP_API gboolean gp_safeio_defer_end (GError **error);
+GP_API gboolean gp_safeio_defer_flush (GError **error);
 
 /* Test hooks for the kill-and-rerun suites (tests/crash-suite.sh). */
 GP_API void gp_safeio_crash_point (const char *label);

@@ -33,5 +33,6 @@
 #include "gp-loader.h"
 #include "gp-preset.h"
 #include "gp-pipeline.h"
+#include "gp-sync.h"
 
 #undef GP_INSIDE_GRAPHPIPE_H
