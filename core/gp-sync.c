@@ -91,7 +91,48 @@ info (GpContext *ctx, const char *format, ...)
 typedef struct {
   GpContext *ctx;
   guint removed;
+  /* The unsynced window: from the marker's creation (less a margin) to
+   * the start of the running kernel.  What was created or changed in it
+   * may be torn even when it reads back whole (a record directory that
+   * lost an optional file), so it goes whatever it holds; what is older
+   * was synced, what is newer was written after the crash. */
+  gint64 window_start; /* ns since the epoch */
+  gint64 window_end;
 } Sweep;
+
+static gint64
+ctime_ns (const struct stat *st)
+{
+  return (gint64) st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+static gboolean
+in_window (const Sweep *sw, const char *path)
+{
+  struct stat st;
+  if (lstat (path, &st) < 0)
+    return FALSE;
+  gint64 t = ctime_ns (&st);
+  return t >= sw->window_start && t <= sw->window_end;
+}
+
+/* The running kernel's start, from /proc/stat's btime (seconds);
+ * GRAPHPIPE_TEST_BOOT_TIME stands in for it in the tests. */
+static gint64
+boot_time_ns (void)
+{
+  const char *test = g_getenv ("GRAPHPIPE_TEST_BOOT_TIME");
+  if (test != NULL && *test != '\0')
+    return g_ascii_strtoll (test, NULL, 10) * 1000000000;
+  g_autofree char *stat = NULL;
+  if (g_file_get_contents ("/proc/stat", &stat, NULL, NULL))
+    {
+      const char *p = strstr (stat, "\nbtime ");
+      if (p != NULL)
+        return g_ascii_strtoll (p + 7, NULL, 10) * 1000000000;
+    }
+  return 0;
+}
 
 /* Removes @path (a file or a whole directory) as torn. */
 static gboolean
@@ -218,6 +259,15 @@ sweep_checkpoints (Sweep *sw, GpStore *store, GError **error)
   return TRUE;
 }
 
+/* The record's name is the ChainID of its parent and diff: a lost
+ * `parent` file shows. */
+static gboolean
+chain_matches (const GpLayerRecord *rec)
+{
+  g_autofree char *chain = gp_chain_id (rec->parent, rec->diff_id);
+  return chain != NULL && strcmp (chain, rec->chain_id) == 0;
+}
+
 static gboolean
 sweep_layers (Sweep *sw, GpStore *store, GError **error)
 {
@@ -228,9 +278,19 @@ sweep_layers (Sweep *sw, GpStore *store, GError **error)
       g_autoptr (GError) local = NULL;
       g_autoptr (GpLayerRecord) rec = gp_store_get_layer (store, chain, &local);
       g_autofree char *dir = g_build_filename (gp_store_get_dir (store), "layerdb", "sha256", chain + 7, NULL);
-      if (rec == NULL)
+      if (in_window (sw, dir))
+        {
+          if (!drop (sw, dir, "written by the crashed run", error))
+            return FALSE;
+        }
+      else if (rec == NULL)
         {
           if (!drop (sw, dir, local->message, error))
+            return FALSE;
+        }
+      else if (!chain_matches (rec))
+        {
+          if (!drop (sw, dir, "its parent and diff do not give its ChainID", error))
             return FALSE;
         }
       else if (!gzip_complete (rec->tar_split_path))
@@ -248,10 +308,10 @@ sweep_layers (Sweep *sw, GpStore *store, GError **error)
         continue;
       g_autoptr (GError) local = NULL;
       g_autoptr (GpMountRecord) rec = gp_store_get_mount (store, name, &local);
-      if (rec == NULL)
+      g_autofree char *dir = g_build_filename (mounts, name, NULL);
+      if (in_window (sw, dir) || rec == NULL)
         {
-          g_autofree char *dir = g_build_filename (mounts, name, NULL);
-          if (!drop (sw, dir, local->message, error))
+          if (!drop (sw, dir, rec == NULL ? local->message : "written by the crashed run", error))
             return FALSE;
         }
     }
@@ -267,11 +327,11 @@ sweep_images (Sweep *sw, GpStore *store, GError **error)
       const char *id = ids->pdata[i];
       g_autoptr (GError) local = NULL;
       g_autoptr (GBytes) config = gp_store_get_image_config (store, id, &local);
-      if (config == NULL)
+      g_autofree char *p = g_build_filename (gp_store_get_dir (store), "imagedb", "content", "sha256",
+                                             id + 7, NULL);
+      if (config == NULL || in_window (sw, p))
         {
-          g_autofree char *p = g_build_filename (gp_store_get_dir (store), "imagedb", "content", "sha256",
-                                                 id + 7, NULL);
-          if (!drop (sw, p, local->message, error))
+          if (!drop (sw, p, config == NULL ? local->message : "written by the crashed run", error))
             return FALSE;
         }
     }
@@ -282,9 +342,14 @@ sweep_images (Sweep *sw, GpStore *store, GError **error)
       g_autofree char *id = g_strconcat ("sha256:", hexes->pdata[i], NULL);
       g_autofree char *parent = NULL;
       g_autoptr (GError) local = NULL;
-      if (gp_digest_check_sha256 (id, -1, NULL) && !gp_store_get_image_parent (store, id, &parent, &local))
+      g_autofree char *p = g_build_filename (meta, hexes->pdata[i], "parent", NULL);
+      if (in_window (sw, p))
         {
-          g_autofree char *p = g_build_filename (meta, hexes->pdata[i], "parent", NULL);
+          if (!drop (sw, p, "written by the crashed run", error))
+            return FALSE;
+        }
+      else if (gp_digest_check_sha256 (id, -1, NULL) && !gp_store_get_image_parent (store, id, &parent, &local))
+        {
           if (!drop (sw, p, local->message, error))
             return FALSE;
         }
@@ -309,7 +374,8 @@ sweep_empty_files (Sweep *sw, const char *dir, guint depth, GError **error)
           if (!sweep_empty_files (sw, p, depth - 1, error))
             return FALSE;
         }
-      else if (S_ISREG (st.st_mode) && st.st_size == 0 && !drop (sw, p, "empty", error))
+      else if (S_ISREG (st.st_mode) && (st.st_size == 0 || in_window (sw, p))
+               && !drop (sw, p, st.st_size == 0 ? "empty" : "written by the crashed run", error))
         return FALSE;
     }
   return TRUE;
@@ -351,9 +417,27 @@ sweep_refs_and_containers (Sweep *sw, GpStore *store, GError **error)
       if (!g_file_test (p, G_FILE_TEST_IS_REGULAR))
         continue;
       g_autoptr (JsonParser) parser = json_parser_new ();
-      if (file_is_empty (p) || !json_parser_load_from_file (parser, p, NULL))
-        if (!drop (sw, p, "not complete JSON", error))
-          return FALSE;
+      if (in_window (sw, p))
+        {
+          if (!drop (sw, p, "written by the crashed run", error))
+            return FALSE;
+        }
+      else if (file_is_empty (p) || !json_parser_load_from_file (parser, p, NULL))
+        {
+          if (!drop (sw, p, "not complete JSON", error))
+            return FALSE;
+        }
+      else
+        {
+          /* The checkpoint of a container whose mount record is gone:
+           * the container is migrated again. */
+          g_autofree char *mount = g_build_filename (gp_store_get_dir (store), "layerdb", "mounts",
+                                                     ids->pdata[i], NULL);
+          g_autofree char *legacy = g_build_filename (containers, ids->pdata[i], "config.json", NULL);
+          if (g_file_test (legacy, G_FILE_TEST_IS_REGULAR) && !g_file_test (mount, G_FILE_TEST_IS_DIR)
+              && !drop (sw, p, "its read-write layer record is gone", error))
+            return FALSE;
+        }
     }
 
   g_autofree char *dist = g_build_filename (gp_store_get_dir (store), "distribution", NULL);
@@ -361,7 +445,7 @@ sweep_refs_and_containers (Sweep *sw, GpStore *store, GError **error)
 }
 
 static gboolean
-recover (GpContext *ctx, const char *old_boot, GError **error)
+recover (GpContext *ctx, const char *old_boot, const struct stat *marker_st, GError **error)
 {
   GpStore *store = gp_context_get_store (ctx, error);
   if (store == NULL)
@@ -369,7 +453,13 @@ recover (GpContext *ctx, const char *old_boot, GError **error)
   info (ctx, "%s/%s: an earlier run was cut short by a machine crash or reboot (boot %s) before its "
         "final sync; checking what it may have left incomplete",
         gp_context_get_store_root (ctx), MARKER_NAME, old_boot);
-  Sweep sw = { ctx, 0 };
+  Sweep sw = { ctx, 0, 0, 0 };
+  /* A margin for coarse file system clocks; a boot before the marker
+   * (a clock set back) leaves the window open up to now. */
+  sw.window_start = marker_st != NULL ? ctime_ns (marker_st) - 2 * (gint64) 1000000000 : 0;
+  sw.window_end = boot_time_ns ();
+  if (sw.window_end <= sw.window_start)
+    sw.window_end = g_get_real_time () * 1000;
   if (!sweep_checkpoints (&sw, store, error)
       || (gp_store_exists (store)
           && (!sweep_layers (&sw, store, error) || !sweep_images (&sw, store, error)
@@ -389,7 +479,62 @@ static struct {
   char *boot;
   gboolean had_marker; /* left by a killed run of this boot */
   gboolean wrote_marker;
+  /* A background flusher: a syncfs of the store's file system every
+   * FLUSH_INTERVAL, so that the disk writes overlap the run instead of
+   * all waiting for the final sync. */
+  GThread *flusher;
+  GMutex lock;
+  GCond cond;
+  gboolean stop;
+  int store_fd;
 } session;
+
+#define FLUSH_INTERVAL_US (G_USEC_PER_SEC / 2)
+
+static gpointer
+flusher_main (gpointer data)
+{
+  g_mutex_lock (&session.lock);
+  while (!session.stop)
+    {
+      gint64 until = g_get_monotonic_time () + FLUSH_INTERVAL_US;
+      while (!session.stop && g_cond_wait_until (&session.cond, &session.lock, until))
+        ;
+      if (session.stop)
+        break;
+      g_mutex_unlock (&session.lock);
+      (void) syncfs (session.store_fd); /* (errors come out in the final sync) */
+      g_mutex_lock (&session.lock);
+    }
+  g_mutex_unlock (&session.lock);
+  return NULL;
+}
+
+static void
+flusher_start (GpContext *ctx)
+{
+  session.stop = FALSE;
+  session.store_fd = open (gp_context_get_store_root (ctx), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (session.store_fd >= 0)
+    session.flusher = g_thread_try_new ("gp-flush", flusher_main, NULL, NULL);
+}
+
+static void
+flusher_stop (void)
+{
+  if (session.flusher != NULL)
+    {
+      g_mutex_lock (&session.lock);
+      session.stop = TRUE;
+      g_cond_broadcast (&session.cond);
+      g_mutex_unlock (&session.lock);
+      g_thread_join (session.flusher);
+      session.flusher = NULL;
+    }
+  if (session.store_fd >= 0)
+    close (session.store_fd);
+  session.store_fd = -1;
+}
 
 static gboolean
 had_marker_same_boot (const char *old, const char *boot)
@@ -468,7 +613,8 @@ gp_sync_session_begin (GpContext *ctx, GError **error)
         had_marker = TRUE;
       else
         {
-          if (!recover (ctx, *was_id ? was_id : "unknown", error))
+          struct stat mst;
+          if (!recover (ctx, *was_id ? was_id : "unknown", lstat (marker, &mst) == 0 ? &mst : NULL, error))
             {
               g_prefix_error (error, "recovering from an unsynced run: ");
               return FALSE;
@@ -491,6 +637,9 @@ gp_sync_session_begin (GpContext *ctx, GError **error)
   session.had_marker = had_marker;
   session.wrote_marker = FALSE;
   gp_safeio_defer_begin (had_marker ? NULL : write_marker, NULL);
+  session.store_fd = -1;
+  if (g_getenv ("GRAPHPIPE_NO_FLUSHER") == NULL)
+    flusher_start (ctx);
   return TRUE;
 }
 
@@ -508,6 +657,7 @@ gboolean
 gp_sync_session_end (GpContext *ctx, GError **error)
 {
   g_return_val_if_fail (session.ctx == ctx, FALSE);
+  flusher_stop ();
   gboolean ok = gp_safeio_defer_end (error);
   /* A marker left by a killed run of this boot: what that run wrote may
    * still be only in the page cache. */

@@ -281,20 +281,21 @@ tear () {  # tear ROOT: as a crash leaves what the killed run created
 i=0
 while [ $i -lt $((kills / 2)) ]; do
   rand "$points"
+  at=$r
   np=$((np + 1))
   rm -rf "$victim"
   cp -a "$tmp/pristine" "$victim"
-  kill_migrate "power loss" "$victim" "GRAPHPIPE_TEST_BOOT_ID=before GRAPHPIPE_TEST_CRASH_AT=$r" -j $((i % 2 + 1))
+  kill_migrate "power loss" "$victim" "GRAPHPIPE_TEST_BOOT_ID=before GRAPHPIPE_TEST_CRASH_AT=$at" -j $((i % 2 + 1))
   if [ -e "$victim/.graphpipe-unsynced" ]; then
     tear "$victim"
-    label="crash point $r, then $torn files torn"
+    label="crash point $at, then $torn files torn"
   else
-    label="crash point $r (outside the unsynced window: nothing torn)"
+    label="crash point $at (outside the unsynced window: nothing torn)"
   fi
-  GRAPHPIPE_TEST_BOOT_ID=after
-  export GRAPHPIPE_TEST_BOOT_ID
+  GRAPHPIPE_TEST_BOOT_ID=after GRAPHPIPE_TEST_BOOT_TIME=$(( $(date +%s) + 1 ))
+  export GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
   check_final "migrate killed at $label, machine rebooted, rerun" "$victim" "$tmp/ref-plain"
-  unset GRAPHPIPE_TEST_BOOT_ID
+  unset GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
   i=$((i + 1))
 done
 # Everything torn that can be: the rerun must rebuild it all.
@@ -305,10 +306,10 @@ kill_migrate "power loss" "$victim" "GRAPHPIPE_TEST_BOOT_ID=before GRAPHPIPE_TES
 (cd "$victim" && LC_ALL=C find . -mindepth 1 -type f -links 1 -printf '%P\n' | LC_ALL=C sort) |
   LC_ALL=C comm -13 "$tmp/pristine.paths" - | grep -v '^\.graphpipe-unsynced$' |
   while IFS= read -r f; do : > "$victim/$f"; done
-GRAPHPIPE_TEST_BOOT_ID=after
-export GRAPHPIPE_TEST_BOOT_ID
+GRAPHPIPE_TEST_BOOT_ID=after GRAPHPIPE_TEST_BOOT_TIME=$(( $(date +%s) + 1 ))
+export GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
 check_final "migrate killed at its last crash point, every new file emptied, rebooted, rerun" "$victim" "$tmp/ref-plain"
-unset GRAPHPIPE_TEST_BOOT_ID
+unset GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
 # Killed without a reboot: the marker is trusted, nothing is redone.
 rm -rf "$victim"
 cp -a "$tmp/pristine" "$victim"
