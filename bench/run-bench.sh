@@ -142,6 +142,8 @@ export dir gp
 floor_openssl () { cd "$dir/$1" && xargs -0 -a "$dir/$1.files" openssl dgst -sha256 > /dev/null; }
 floor_cat () { cd "$dir/$1" && xargs -0 -a "$dir/$1.files" cat > /dev/null; }
 migrate () { "$gp" migrate --root "$dir/$1" --driver aufs --jobs "$2" -q; }
+# the same with an fsync per file instead of one sync at the end
+migrate_each () { "$gp" migrate --root "$dir/$1" --driver aufs --jobs "$2" --sync each -q; }
 # save NAME JOBS: every tag of the root to NAME.save.tar, through standard
 # output (`docker save > FILE`: no fsync); save_durable: with -o FILE,
 # which graphpipe fsyncs before renaming it into place.
@@ -153,7 +155,7 @@ save_durable () {
   rm -f "$dir/$1.save.tar"
   xargs -d '\n' -a "$dir/$1.tags" "$gp" save --root "$dir/$1" --jobs "$2" -o "$dir/$1.save.tar" -q
 }
-export -f floor_openssl floor_cat migrate save save_durable
+export -f floor_openssl floor_cat migrate migrate_each save save_durable
 
 large=large-$gib
 small=large-$(half "$gib")
@@ -241,11 +243,13 @@ PRE="reset $meta"
 measure migM migrate "$meta" "$jobs"
 PRE="reset $meta2"
 measure migM2 migrate "$meta2" "$jobs"
+measure migM2e migrate_each "$meta2" "$jobs"
 PRE=
 row "migrate --jobs $jobs, large root /2" migS "$bytes2"
 row "migrate --jobs $jobs, large root" migN "$bytes"
 row "migrate --jobs $jobs, $((images / 2)) images" migM2 0
 row "migrate --jobs $jobs, $images images" migM 0
+row "  $((images / 2)) images, --sync each (fsync per file)" migM2e 0
 # What durability costs: the same migrations with fsync and fdatasync made
 # no-ops by an LD_PRELOAD shim (information only, not a graphpipe mode).
 shim=$tmp/nofsync.so
@@ -285,7 +289,7 @@ echo "== targets (issue 7)"
 verdict "$migN_wall <= 0.75 * $ossl_wall" "migrate --jobs $jobs: $(fmt "$migN_wall" %.2f) s <= 0.75 x openssl $(fmt "$ossl_wall" %.2f) s = $(fmt "$(awk -v o="$ossl_wall" 'BEGIN { print 0.75 * o }')" %.2f) s"
 verdict "$saveN_wall <= 1.2 * $sossl_wall" "save --jobs $jobs > FILE: $(fmt "$saveN_wall" %.2f) s <= 1.2 x openssl over its $(fmt "$save_bytes" '%.0f') bytes = $(fmt "$(awk -v o="$sossl_wall" 'BEGIN { print 1.2 * o }')" %.2f) s"
 maxrss=0
-for v in mig1 migN save1 saveN saveD migS migM migM2; do
+for v in mig1 migN save1 saveN saveD migS migM migM2 migM2e; do
   r=${v}_rss
   [ "${!r}" -gt "$maxrss" ] && maxrss=${!r}
 done
