@@ -268,6 +268,15 @@ chain_matches (const GpLayerRecord *rec)
   return chain != NULL && strcmp (chain, rec->chain_id) == 0;
 }
 
+/* Drops @path when it was written in the window, or when @invalid says
+ * why it does not read back whole. */
+static gboolean
+check (Sweep *sw, const char *path, const char *invalid, GError **error)
+{
+  const char *why = in_window (sw, path) ? "written by the crashed run" : invalid;
+  return why == NULL || drop (sw, path, why, error);
+}
+
 static gboolean
 sweep_layers (Sweep *sw, GpStore *store, GError **error)
 {
@@ -278,26 +287,12 @@ sweep_layers (Sweep *sw, GpStore *store, GError **error)
       g_autoptr (GError) local = NULL;
       g_autoptr (GpLayerRecord) rec = gp_store_get_layer (store, chain, &local);
       g_autofree char *dir = g_build_filename (gp_store_get_dir (store), "layerdb", "sha256", chain + 7, NULL);
-      if (in_window (sw, dir))
-        {
-          if (!drop (sw, dir, "written by the crashed run", error))
-            return FALSE;
-        }
-      else if (rec == NULL)
-        {
-          if (!drop (sw, dir, local->message, error))
-            return FALSE;
-        }
-      else if (!chain_matches (rec))
-        {
-          if (!drop (sw, dir, "its parent and diff do not give its ChainID", error))
-            return FALSE;
-        }
-      else if (!gzip_complete (rec->tar_split_path))
-        {
-          if (!drop (sw, dir, "tar-split.json.gz is not a complete gzip file", error))
-            return FALSE;
-        }
+      const char *invalid = rec == NULL ? local->message
+                            : !chain_matches (rec) ? "its parent and diff do not give its ChainID"
+                            : !gzip_complete (rec->tar_split_path) ? "tar-split.json.gz is not a complete gzip file"
+                            : NULL;
+      if (!check (sw, dir, invalid, error))
+        return FALSE;
     }
   g_autofree char *mounts = g_build_filename (gp_store_get_dir (store), "layerdb", "mounts", NULL);
   g_autoptr (GPtrArray) names = list_dir (mounts);
@@ -309,11 +304,8 @@ sweep_layers (Sweep *sw, GpStore *store, GError **error)
       g_autoptr (GError) local = NULL;
       g_autoptr (GpMountRecord) rec = gp_store_get_mount (store, name, &local);
       g_autofree char *dir = g_build_filename (mounts, name, NULL);
-      if (in_window (sw, dir) || rec == NULL)
-        {
-          if (!drop (sw, dir, rec == NULL ? local->message : "written by the crashed run", error))
-            return FALSE;
-        }
+      if (!check (sw, dir, rec == NULL ? local->message : NULL, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -329,11 +321,8 @@ sweep_images (Sweep *sw, GpStore *store, GError **error)
       g_autoptr (GBytes) config = gp_store_get_image_config (store, id, &local);
       g_autofree char *p = g_build_filename (gp_store_get_dir (store), "imagedb", "content", "sha256",
                                              id + 7, NULL);
-      if (config == NULL || in_window (sw, p))
-        {
-          if (!drop (sw, p, config == NULL ? local->message : "written by the crashed run", error))
-            return FALSE;
-        }
+      if (!check (sw, p, config == NULL ? local->message : NULL, error))
+        return FALSE;
     }
   g_autofree char *meta = g_build_filename (gp_store_get_dir (store), "imagedb", "metadata", "sha256", NULL);
   g_autoptr (GPtrArray) hexes = list_dir (meta);
@@ -343,16 +332,9 @@ sweep_images (Sweep *sw, GpStore *store, GError **error)
       g_autofree char *parent = NULL;
       g_autoptr (GError) local = NULL;
       g_autofree char *p = g_build_filename (meta, hexes->pdata[i], "parent", NULL);
-      if (in_window (sw, p))
-        {
-          if (!drop (sw, p, "written by the crashed run", error))
-            return FALSE;
-        }
-      else if (gp_digest_check_sha256 (id, -1, NULL) && !gp_store_get_image_parent (store, id, &parent, &local))
-        {
-          if (!drop (sw, p, local->message, error))
-            return FALSE;
-        }
+      gboolean valid = !gp_digest_check_sha256 (id, -1, NULL) || gp_store_get_image_parent (store, id, &parent, &local);
+      if (!check (sw, p, valid ? NULL : local->message, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -417,17 +399,10 @@ sweep_refs_and_containers (Sweep *sw, GpStore *store, GError **error)
       if (!g_file_test (p, G_FILE_TEST_IS_REGULAR))
         continue;
       g_autoptr (JsonParser) parser = json_parser_new ();
-      if (in_window (sw, p))
-        {
-          if (!drop (sw, p, "written by the crashed run", error))
-            return FALSE;
-        }
-      else if (file_is_empty (p) || !json_parser_load_from_file (parser, p, NULL))
-        {
-          if (!drop (sw, p, "not complete JSON", error))
-            return FALSE;
-        }
-      else
+      gboolean torn = in_window (sw, p) || file_is_empty (p) || !json_parser_load_from_file (parser, p, NULL);
+      if (torn && !check (sw, p, "not complete JSON", error))
+        return FALSE;
+      if (!torn)
         {
           /* The checkpoint of a container whose mount record is gone:
            * the container is migrated again. */
