@@ -63,6 +63,7 @@ graph_image_free (gpointer data)
   g_free (image->chain_id);
   g_free (image->image_id);
   g_clear_pointer ((GpHistory **) &image->history, gp_history_free);
+  g_free (image->checked_config);
   g_free (image);
 }
 
@@ -972,7 +973,14 @@ gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store
       return NULL;
     }
 
-  /* Docker's image store parses the config before creating the image. */
+  /* Docker's image store parses the config before creating the image.
+   * The outcome depends on the bytes only: a config that passed these
+   * checks before (register-layers checks what build-configs then
+   * writes) is not parsed again. */
+  g_autofree char *digest = gp_sha256_digest_of (g_bytes_get_data (config, NULL),
+                                                 g_bytes_get_size (config));
+  if (g_strcmp0 (digest, image->checked_config) == 0)
+    return g_steal_pointer (&config);
   g_autoptr (GpImageConfig) parsed = gp_image_config_parse (g_bytes_get_data (config, NULL),
                                                             g_bytes_get_size (config), error);
   if (parsed == NULL)
@@ -992,6 +1000,8 @@ gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store
                    "(%u entries, %u layers)", image->id, n_nonempty, n_layers);
       return NULL;
     }
+  g_free (image->checked_config);
+  image->checked_config = g_steal_pointer (&digest);
   return g_steal_pointer (&config);
 }
 
