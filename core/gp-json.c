@@ -584,14 +584,34 @@ gp_json_is_null (const char *raw, gsize len)
   return gp_json_kind (raw, len) == GP_JSON_KIND_NULL;
 }
 
+/* End of the validated string starting at pos (its opening quote): the
+ * next quote not escaped by an odd run of backslashes. */
 static gsize
 skip_string (const guchar *p, gsize len, gsize pos)
 {
-  pos++;
-  while (pos < len && p[pos] != '"')
-    pos += p[pos] == '\\' ? 2 : 1;
-  return MIN (pos + 1, len);
+  gsize start = pos + 1;
+
+  pos = start;
+  while (pos < len)
+    {
+      const guchar *q = memchr (p + pos, '"', len - pos);
+      if (q == NULL)
+        return len;
+      gsize at = (gsize) (q - p);
+      gsize k = at;
+      while (k > start && p[k - 1] == '\\')
+        k--;
+      if (((at - k) & 1) == 0)
+        return at + 1;
+      pos = at + 1;
+    }
+  return len;
 }
+
+/* Bytes skip_value() has to look at inside an array or object. */
+static const guchar structural[256] = {
+  ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
+};
 
 /* End of the validated value starting at pos (no whitespace before it). */
 static gsize
@@ -606,6 +626,10 @@ skip_value (const guchar *p, gsize len, gsize pos)
       gsize depth = 0;
       while (pos < len)
         {
+          while (pos < len && !structural[p[pos]])
+            pos++;
+          if (pos >= len)
+            break;
           guchar c = p[pos];
           if (c == '"')
             {
@@ -614,7 +638,7 @@ skip_value (const guchar *p, gsize len, gsize pos)
             }
           if (c == '{' || c == '[')
             depth++;
-          else if (c == '}' || c == ']')
+          else
             depth--;
           pos++;
           if (depth == 0)
@@ -1106,6 +1130,13 @@ _gp_json_match_field_stride (const char *const *names, gsize stride, guint n_nam
 /* Compaction and writers                                              */
 /* ------------------------------------------------------------------ */
 
+/* Bytes append_compact_valid() has to look at: quotes and backslashes,
+ * what it escapes inside strings, whitespace outside them. */
+static const guchar compact_special[256] = {
+  ['"'] = 1, ['\\'] = 1, ['<'] = 1, ['>'] = 1, ['&'] = 1, [0xE2] = 1,
+  [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
 /* Go's compact(dst, src, escape=true) for validated input. */
 static void
 append_compact_valid (GString *out, const char *data, gsize len)
@@ -1117,6 +1148,10 @@ append_compact_valid (GString *out, const char *data, gsize len)
 
   for (gsize i = 0; i < len; i++)
     {
+      while (i < len && !compact_special[p[i]])
+        i++;
+      if (i >= len)
+        break;
       guchar c = p[i];
       if (in_str)
         {
