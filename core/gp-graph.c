@@ -62,7 +62,8 @@ graph_image_free (gpointer data)
   g_free (image->diff_id);
   g_free (image->chain_id);
   g_free (image->image_id);
-  g_clear_pointer ((GpHistory **) &image->history, gp_history_free);
+  if (image->history != NULL)
+    g_string_free (image->history, TRUE);
   g_free (image->checked_config);
   g_free (image);
 }
@@ -905,15 +906,22 @@ gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store
 {
   g_return_val_if_fail (image->diff_id != NULL && image->json != NULL, NULL);
 
+  /* The node keeps its history entry marshalled (empty if it cannot be:
+   * then the whole history is written as `null`), as every descendant's
+   * config repeats it. */
   if (image->history == NULL)
     {
-      image->history = gp_history_from_v1_json (g_bytes_get_data (image->json, NULL),
-                                                g_bytes_get_size (image->json), error);
-      if (image->history == NULL)
+      g_autoptr (GpHistory) entry = gp_history_from_v1_json (g_bytes_get_data (image->json, NULL),
+                                                             g_bytes_get_size (image->json), error);
+      if (entry == NULL)
         {
           g_prefix_error (error, "graph/%s/json: ", image->id);
           return NULL;
         }
+      GString *json = g_string_new (NULL);
+      if (!gp_history_append_json (json, entry, NULL))
+        g_string_truncate (json, 0);
+      image->history = json;
     }
 
   /* The in-run ancestors, image first, then what the chain starts from. */
@@ -946,27 +954,44 @@ gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store
         }
     }
 
+  /* The history as gp_history_array_append_json() writes it: the base
+   * image's entries, then the chain's; `null` if one cannot be written. */
   g_autoptr (GPtrArray) diff_ids = g_ptr_array_new ();
-  g_autoptr (GPtrArray) history = g_ptr_array_new ();
+  g_autoptr (GString) history = g_string_new ("[");
+  gboolean history_ok = TRUE;
   if (base != NULL)
     {
       for (guint i = 0; base->diff_ids != NULL && i < base->diff_ids->len; i++)
         g_ptr_array_add (diff_ids, ((GString *) base->diff_ids->pdata[i])->str);
-      for (guint i = 0; base->history != NULL && i < base->history->len; i++)
-        g_ptr_array_add (history, base->history->pdata[i]);
+      for (guint i = 0; history_ok && base->history != NULL && i < base->history->len; i++)
+        {
+          if (history->len > 1)
+            g_string_append_c (history, ',');
+          history_ok = gp_history_append_json (history, base->history->pdata[i], NULL);
+        }
     }
   for (guint i = chain->len; i-- > 0;)
     {
       GpGraphImage *m = chain->pdata[i];
+      GString *entry = m->history;
       g_ptr_array_add (diff_ids, m->diff_id);
-      g_ptr_array_add (history, m->history);
+      if (entry->len == 0)
+        history_ok = FALSE;
+      if (!history_ok)
+        continue;
+      if (history->len > 1)
+        g_string_append_c (history, ',');
+      g_string_append_len (history, entry->str, entry->len);
     }
   g_ptr_array_add (diff_ids, NULL);
+  g_string_append_c (history, ']');
+  if (!history_ok)
+    g_string_assign (history, "null");
 
-  g_autoptr (GBytes) config = gp_make_config_from_v1 (g_bytes_get_data (image->json, NULL),
-                                                      g_bytes_get_size (image->json),
-                                                      (const char *const *) diff_ids->pdata,
-                                                      history, error);
+  g_autoptr (GBytes) config = gp_make_config_from_v1_history_json (g_bytes_get_data (image->json, NULL),
+                                                                   g_bytes_get_size (image->json),
+                                                                   (const char *const *) diff_ids->pdata,
+                                                                   history->str, history->len, error);
   if (config == NULL)
     {
       g_prefix_error (error, "graph/%s/json: ", image->id);

@@ -19,4 +19,15 @@ gint _gp_json_match_field_stride (const char *const *names, gsize stride, guint 
  * key order); the array does not own them. */
 GPtrArray *_gp_json_sorted_gstring_keys (GHashTable *table);
 
+/* gp_json_raw_object_parse() of a document known to be valid (checked
+ * with gp_json_validate() already): not scanned again. */
+GpJsonRawObject *_gp_json_raw_object_parse_valid (const char *data, gsize len, GError **error);
+
+/* gp_json_raw_object_set() of a value that is already what Go's
+ * compaction would make of it (compact, `<>&` and U+2028/9 escaped, as
+ * gp_json_append_string() and the struct marshallers write): marshalled
+ * as it is. */
+void _gp_json_raw_object_set_compact (GpJsonRawObject *obj, const char *key, const char *raw,
+                                      gsize raw_len);
+
 G_END_DECLS

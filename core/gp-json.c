@@ -1316,6 +1316,8 @@ gp_json_append_map (GString *out, GHashTable *map, GpJsonValueFunc value_func, g
 struct _GpJsonRawObject {
   gboolean is_nil;
   GHashTable *members; /* GString key -> GString raw value */
+  GHashTable *compact; /* (nullable) GString keys whose value is already
+                        * compact and HTML-escaped (copied as it is) */
 };
 
 static void
@@ -1352,6 +1354,7 @@ gp_json_raw_object_free (GpJsonRawObject *obj)
   if (obj == NULL)
     return;
   g_hash_table_unref (obj->members);
+  g_clear_pointer (&obj->compact, g_hash_table_unref);
   g_free (obj);
 }
 
@@ -1376,7 +1379,12 @@ gp_json_raw_object_parse (const char *data, gsize len, GError **error)
 {
   if (!gp_json_validate (data, len, error))
     return NULL;
+  return _gp_json_raw_object_parse_valid (data, len, error);
+}
 
+GpJsonRawObject *
+_gp_json_raw_object_parse_valid (const char *data, gsize len, GError **error)
+{
   g_autoptr(GpJsonRawObject) obj = gp_json_raw_object_new ();
   GpJsonKind kind = gp_json_kind (data, len);
   if (kind == GP_JSON_KIND_NULL)
@@ -1464,7 +1472,22 @@ gp_json_raw_object_set (GpJsonRawObject *obj, const char *key, const char *raw, 
   if (raw_len < 0)
     raw_len = strlen (raw);
   obj->is_nil = FALSE;
+  if (obj->compact != NULL)
+    {
+      GString k = { (char *) key, strlen (key), 0 };
+      g_hash_table_remove (obj->compact, &k);
+    }
   g_hash_table_replace (obj->members, g_string_new (key), g_string_new_len (raw, raw_len));
+}
+
+void
+_gp_json_raw_object_set_compact (GpJsonRawObject *obj, const char *key, const char *raw, gsize raw_len)
+{
+  gp_json_raw_object_set (obj, key, raw, (gssize) raw_len);
+  if (obj->compact == NULL)
+    obj->compact = g_hash_table_new_full ((GHashFunc) g_string_hash, (GEqualFunc) g_string_equal,
+                                          string_free_full, NULL);
+  g_hash_table_add (obj->compact, g_string_new (key));
 }
 
 /**
@@ -1496,6 +1519,8 @@ gp_json_raw_object_remove (GpJsonRawObject *obj, const char *key)
 {
   GString k = { (char *) key, strlen (key), 0 };
 
+  if (obj->compact != NULL)
+    g_hash_table_remove (obj->compact, &k);
   return g_hash_table_remove (obj->members, &k);
 }
 
@@ -1566,7 +1591,10 @@ gp_json_raw_object_append (GString *out, const GpJsonRawObject *obj)
         g_string_append_c (out, ',');
       gp_json_append_string (out, key->str, key->len);
       g_string_append_c (out, ':');
-      append_compact_valid (out, value->str, value->len);
+      if (obj->compact != NULL && g_hash_table_contains (obj->compact, key))
+        g_string_append_len (out, value->str, value->len);
+      else
+        append_compact_valid (out, value->str, value->len);
     }
   g_string_append_c (out, '}');
 }

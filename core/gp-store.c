@@ -745,8 +745,9 @@ gp_layer_tx_copy_tar_split (GpLayerTx *tx, const char *src_path, GError **error)
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_NOT_REGULAR, "%s: not a regular file", src_path);
       return FALSE;
     }
-  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+  /* O_NONBLOCK stays: reads of a regular file ignore it. */
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  guint64 copied = 0;
   for (;;)
     {
       ssize_t n = read (fd, buf, COPY_CHUNK);
@@ -767,6 +768,10 @@ gp_layer_tx_copy_tar_split (GpLayerTx *tx, const char *src_path, GError **error)
           close (fd);
           return FALSE;
         }
+      copied += (guint64) n;
+      /* A short read that reaches the size fstat gave is the end. */
+      if (n < COPY_CHUNK && st.st_size > 0 && copied == (guint64) st.st_size)
+        break;
     }
   close (fd);
   return TRUE;

@@ -1134,11 +1134,40 @@ GBytes *
 gp_make_config_from_v1 (const char *v1_json, gsize len, const char *const *diff_ids,
                         GPtrArray *history, GError **error)
 {
+  g_autoptr(GString) value = g_string_new (NULL);
+
+  if (!gp_history_array_append_json (value, history, NULL))
+    g_string_assign (value, "null");
+  return gp_make_config_from_v1_history_json (v1_json, len, diff_ids, value->str, value->len, error);
+}
+
+/**
+ * gp_make_config_from_v1_history_json:
+ * @v1_json: the legacy image JSON (`graph/<id>/json`)
+ * @len: its length
+ * @diff_ids: (array zero-terminated=1): all diff IDs of the image, bottom
+ *   first
+ * @history_json: the `history` value as gp_history_array_append_json()
+ *   writes it (`null` if that failed), so that callers building many
+ *   configs can marshal each entry once
+ * @history_len: its length
+ * @error: return location for a #GError
+ *
+ * gp_make_config_from_v1() with the history already marshalled.
+ *
+ * Returns: (transfer full) (nullable): the config bytes, or %NULL with a
+ *   %GP_DATA_ERROR_JSON or %GP_DATA_ERROR_INVALID error.
+ */
+GBytes *
+gp_make_config_from_v1_history_json (const char *v1_json, gsize len, const char *const *diff_ids,
+                                     const char *history_json, gsize history_len, GError **error)
+{
   g_autoptr(GString) version = NULL;
   g_autoptr(GString) reencoded = NULL;
   const char *src = v1_json;
   gsize src_len = len;
 
+  /* This validates @v1_json, so that it is not scanned again below. */
   if (!decode_docker_version (v1_json, len, &version, error))
     return NULL;
   if (version_compare_len (version->str, version->len, "1.8.3", 5) < 0)
@@ -1153,7 +1182,7 @@ gp_make_config_from_v1 (const char *v1_json, gsize len, const char *const *diff_
       src_len = reencoded->len;
     }
 
-  g_autoptr(GpJsonRawObject) obj = gp_json_raw_object_parse (src, src_len, error);
+  g_autoptr(GpJsonRawObject) obj = _gp_json_raw_object_parse_valid (src, src_len, error);
   if (obj == NULL)
     return NULL;
   static const char *const removed[] = {
@@ -1162,15 +1191,14 @@ gp_make_config_from_v1 (const char *v1_json, gsize len, const char *const *diff_
   for (guint i = 0; i < G_N_ELEMENTS (removed); i++)
     gp_json_raw_object_remove (obj, removed[i]);
 
+  /* Both values are written by our marshallers: compact and escaped
+   * already, so not compacted again. */
   g_autoptr(GString) value = g_string_new (NULL);
   gp_rootfs_append_json (value, "layers", diff_ids);
-  gp_json_raw_object_set (obj, "rootfs", value->str, value->len);
-  g_string_truncate (value, 0);
-  if (!gp_history_array_append_json (value, history, NULL))
-    g_string_assign (value, "null");
-  gp_json_raw_object_set (obj, "history", value->str, value->len);
+  _gp_json_raw_object_set_compact (obj, "rootfs", value->str, value->len);
+  _gp_json_raw_object_set_compact (obj, "history", history_json, history_len);
 
-  GString *out = g_string_new (NULL);
+  GString *out = g_string_sized_new (src_len + value->len + history_len + 64);
   gp_json_raw_object_append (out, obj);
   return g_string_free_to_bytes (out);
 }
