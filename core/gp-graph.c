@@ -29,6 +29,7 @@ struct _GpGraph
   GHashTable *mapping;/* v1 ID -> image ID, both owned */
   guint n_restored;
   GHashTable *mapped_configs; /* image ID -> GpImageConfig of mapped parents */
+  GMutex mapped_lock;          /* mapping and mapped_configs: configs may be built in threads */
 };
 
 /* Visit marks of the order walk. */
@@ -90,6 +91,7 @@ gp_graph_new (const char *root)
   graph->by_id = g_hash_table_new (g_str_hash, g_str_equal);
   graph->order = g_ptr_array_new ();
   graph->mapping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_mutex_init (&graph->mapped_lock);
   graph->mapped_configs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                  (GDestroyNotify) gp_image_config_free);
   return graph;
@@ -129,6 +131,7 @@ gp_graph_unref (GpGraph *graph)
   g_ptr_array_unref (graph->images);
   g_hash_table_unref (graph->mapping);
   g_hash_table_unref (graph->mapped_configs);
+  g_mutex_clear (&graph->mapped_lock);
   g_free (graph->root);
   g_free (graph->mapping_root);
   g_free (graph);
@@ -795,6 +798,7 @@ gp_graph_image_take_report (GpGraphImage *image)
 static GpImageConfig *
 get_mapped_config (GpGraph *graph, GpGraphImage *image, GpStore *store, GError **error)
 {
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&graph->mapped_lock);
   const char *image_id = g_hash_table_lookup (graph->mapping, image->parent);
   GpImageConfig *config = g_hash_table_lookup (graph->mapped_configs, image_id);
 
@@ -894,7 +898,14 @@ gp_graph_image_parent_chain_id (GpGraph *graph, GpGraphImage *image, GpStore *st
  * MakeConfigFromV1Config (§5.6) and parsed back as Docker's image store
  * does before creating it (no `rootfs`, invalid JSON, or more non-empty
  * history entries than layers fail).  In-run ancestors are walked
- * iteratively; their history entries are cached in the nodes.
+ * iteratively; their history entries are kept marshalled in the nodes,
+ * and a config that passed the checks is not parsed again when built
+ * again with the same bytes.
+ *
+ * Configs of different images may be built in several threads at once
+ * once every node of their chains went through a first call (which sets
+ * the node's history entry): a call writes only @image's private fields
+ * and the locked table of mapped parents.
  *
  * Returns: (transfer full) (nullable): the exact config bytes (their
  *   sha256 is the image ID); %NULL with @error naming the image.
@@ -1006,18 +1017,13 @@ gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store
                                                  g_bytes_get_size (config));
   if (g_strcmp0 (digest, image->checked_config) == 0)
     return g_steal_pointer (&config);
-  g_autoptr (GpImageConfig) parsed = gp_image_config_parse (g_bytes_get_data (config, NULL),
-                                                            g_bytes_get_size (config), error);
-  if (parsed == NULL)
+  guint n_layers = 0, n_nonempty = 0;
+  if (!gp_image_config_check (g_bytes_get_data (config, NULL), g_bytes_get_size (config), &n_layers,
+                              &n_nonempty, error))
     {
       g_prefix_error (error, "graph/%s: the new image config is invalid: ", image->id);
       return NULL;
     }
-  guint n_layers = parsed->diff_ids != NULL ? parsed->diff_ids->len : 0;
-  guint n_nonempty = 0;
-  for (guint i = 0; parsed->history != NULL && i < parsed->history->len; i++)
-    if (!((GpHistory *) parsed->history->pdata[i])->empty_layer)
-      n_nonempty++;
   if (n_nonempty > n_layers)
     {
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
@@ -1090,7 +1096,11 @@ gp_graph_mapping_lookup (GpGraph *graph, const char *v1_id)
 void
 gp_graph_mapping_insert (GpGraph *graph, const char *v1_id, const char *image_id)
 {
+  /* Under the lock: configs of other images may be built in threads
+   * meanwhile (gp_graph_image_build_config() looks mapped parents up). */
+  g_mutex_lock (&graph->mapped_lock);
   g_hash_table_insert (graph->mapping, g_strdup (v1_id), g_strdup (image_id));
+  g_mutex_unlock (&graph->mapped_lock);
 }
 
 static int

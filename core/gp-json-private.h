@@ -30,4 +30,13 @@ GpJsonRawObject *_gp_json_raw_object_parse_valid (const char *data, gsize len, G
 void _gp_json_raw_object_set_compact (GpJsonRawObject *obj, const char *key, const char *raw,
                                       gsize raw_len);
 
+/* gp_json_object_iter_next() giving the key's raw text, quotes included,
+ * instead of unescaping it. */
+gboolean _gp_json_object_iter_next_raw (GpJsonIter *iter, const char **out_key, gsize *out_key_len,
+                                        const char **out_value, gsize *out_value_len);
+
+/* Whether the raw key text (quotes included) unescapes to the bytes
+ * between its quotes: no escape, only ASCII. */
+gboolean _gp_json_key_is_plain (const char *raw, gsize len);
+
 G_END_DECLS

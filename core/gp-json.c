@@ -733,6 +733,40 @@ gp_json_object_iter_next (GpJsonIter *iter, GString **out_key, const char **out_
   return TRUE;
 }
 
+gboolean
+_gp_json_object_iter_next_raw (GpJsonIter *iter, const char **out_key, gsize *out_key_len,
+                               const char **out_value, gsize *out_value_len)
+{
+  const guchar *p = (const guchar *) iter->data;
+  gsize pos;
+
+  if (!iter_next_start (iter, '}', &pos))
+    return FALSE;
+  gsize key_start = pos;
+  pos = skip_string (p, iter->len, pos);
+  gsize key_end = pos;
+  pos = skip_ws (p, iter->len, pos);
+  pos = skip_ws (p, iter->len, pos + 1); /* ':' */
+  gsize value_start = pos;
+  pos = skip_value (p, iter->len, pos);
+  iter->pos = pos;
+  iter->first = FALSE;
+  *out_key = iter->data + key_start;
+  *out_key_len = key_end - key_start;
+  *out_value = iter->data + value_start;
+  *out_value_len = pos - value_start;
+  return TRUE;
+}
+
+gboolean
+_gp_json_key_is_plain (const char *raw, gsize len)
+{
+  for (gsize i = 1; i + 1 < len; i++)
+    if ((guchar) raw[i] >= 0x80 || raw[i] == '\\')
+      return FALSE;
+  return len >= 2;
+}
+
 /**
  * gp_json_array_iter_init:
  * @iter: an uninitialised iterator
@@ -1113,17 +1147,21 @@ gint
 _gp_json_match_field_stride (const char *const *names, gsize stride, guint n_names,
                              const char *key, gsize key_len)
 {
-  gint fold = -1;
+#define NAME_AT(i) (*(const char *const *) (gconstpointer) ((const char *) names + (i) * stride))
 
+  /* An exact match wins over any earlier case-insensitive one. */
   for (guint i = 0; i < n_names; i++)
     {
-      const char *name = *(const char *const *) (gconstpointer) ((const char *) names + i * stride);
-      if (strlen (name) == key_len && memcmp (name, key, key_len) == 0)
+      const char *name = NAME_AT (i);
+      if ((key_len == 0 || name[0] == key[0]) && strlen (name) == key_len
+          && memcmp (name, key, key_len) == 0)
         return i;
-      if (fold < 0 && gp_json_key_equal_fold (name, key, key_len))
-        fold = i;
     }
-  return fold;
+  for (guint i = 0; i < n_names; i++)
+    if (gp_json_key_equal_fold (NAME_AT (i), key, key_len))
+      return i;
+  return -1;
+#undef NAME_AT
 }
 
 /* ------------------------------------------------------------------ */
