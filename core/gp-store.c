@@ -1358,10 +1358,10 @@ gp_store_set_image_parent (GpStore *store, const char *image_id, const char *par
   g_autofree char *have = NULL;
   if (gp_store_get_image_parent (store, image_id, &have, NULL) && g_strcmp0 (have, parent_id) == 0)
     return gp_safeio_discard_temp_for (path, error);
-  g_autofree char *rel = g_build_filename ("metadata", "sha256", image_id + 7, NULL);
+  /* The image's own directory is made once: not remembered. */
   return _gp_store_ensure_dir (store, "imagedb", "metadata", 0700, error)
          && _gp_store_ensure_dir (store, "imagedb", "metadata/sha256", 0700, error)
-         && _gp_store_ensure_dir (store, "imagedb", rel, 0700, error)
+         && gp_safeio_mkdir_p (dir, 0700, error)
          && gp_safeio_write_file (path, parent_id, strlen (parent_id), 0600, GP_SAFE_DEFAULT, error);
 }
 
