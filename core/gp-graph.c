@@ -29,6 +29,7 @@ struct _GpGraph
   GHashTable *mapping;/* v1 ID -> image ID, both owned */
   guint n_restored;
   GHashTable *mapped_configs; /* image ID -> GpImageConfig of mapped parents */
+  GMutex mapped_lock;          /* mapping and mapped_configs: configs may be built in threads */
 };
 
 /* Visit marks of the order walk. */
@@ -62,7 +63,9 @@ graph_image_free (gpointer data)
   g_free (image->diff_id);
   g_free (image->chain_id);
   g_free (image->image_id);
-  g_clear_pointer ((GpHistory **) &image->history, gp_history_free);
+  if (image->history != NULL)
+    g_string_free (image->history, TRUE);
+  g_free (image->checked_config);
   g_free (image);
 }
 
@@ -88,6 +91,7 @@ gp_graph_new (const char *root)
   graph->by_id = g_hash_table_new (g_str_hash, g_str_equal);
   graph->order = g_ptr_array_new ();
   graph->mapping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_mutex_init (&graph->mapped_lock);
   graph->mapped_configs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                  (GDestroyNotify) gp_image_config_free);
   return graph;
@@ -127,6 +131,7 @@ gp_graph_unref (GpGraph *graph)
   g_ptr_array_unref (graph->images);
   g_hash_table_unref (graph->mapping);
   g_hash_table_unref (graph->mapped_configs);
+  g_mutex_clear (&graph->mapped_lock);
   g_free (graph->root);
   g_free (graph->mapping_root);
   g_free (graph);
@@ -793,6 +798,7 @@ gp_graph_image_take_report (GpGraphImage *image)
 static GpImageConfig *
 get_mapped_config (GpGraph *graph, GpGraphImage *image, GpStore *store, GError **error)
 {
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&graph->mapped_lock);
   const char *image_id = g_hash_table_lookup (graph->mapping, image->parent);
   GpImageConfig *config = g_hash_table_lookup (graph->mapped_configs, image_id);
 
@@ -892,7 +898,14 @@ gp_graph_image_parent_chain_id (GpGraph *graph, GpGraphImage *image, GpStore *st
  * MakeConfigFromV1Config (§5.6) and parsed back as Docker's image store
  * does before creating it (no `rootfs`, invalid JSON, or more non-empty
  * history entries than layers fail).  In-run ancestors are walked
- * iteratively; their history entries are cached in the nodes.
+ * iteratively; their history entries are kept marshalled in the nodes,
+ * and a config that passed the checks is not parsed again when built
+ * again with the same bytes.
+ *
+ * Configs of different images may be built in several threads at once
+ * once every node of their chains went through a first call (which sets
+ * the node's history entry): a call writes only @image's private fields
+ * and the locked table of mapped parents.
  *
  * Returns: (transfer full) (nullable): the exact config bytes (their
  *   sha256 is the image ID); %NULL with @error naming the image.
@@ -904,15 +917,22 @@ gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store
 {
   g_return_val_if_fail (image->diff_id != NULL && image->json != NULL, NULL);
 
+  /* The node keeps its history entry marshalled (empty if it cannot be:
+   * then the whole history is written as `null`), as every descendant's
+   * config repeats it. */
   if (image->history == NULL)
     {
-      image->history = gp_history_from_v1_json (g_bytes_get_data (image->json, NULL),
-                                                g_bytes_get_size (image->json), error);
-      if (image->history == NULL)
+      g_autoptr (GpHistory) entry = gp_history_from_v1_json (g_bytes_get_data (image->json, NULL),
+                                                             g_bytes_get_size (image->json), error);
+      if (entry == NULL)
         {
           g_prefix_error (error, "graph/%s/json: ", image->id);
           return NULL;
         }
+      GString *json = g_string_new (NULL);
+      if (!gp_history_append_json (json, entry, NULL))
+        g_string_truncate (json, 0);
+      image->history = json;
     }
 
   /* The in-run ancestors, image first, then what the chain starts from. */
@@ -945,46 +965,65 @@ gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store
         }
     }
 
+  /* The history as gp_history_array_append_json() writes it: the base
+   * image's entries, then the chain's; `null` if one cannot be written. */
   g_autoptr (GPtrArray) diff_ids = g_ptr_array_new ();
-  g_autoptr (GPtrArray) history = g_ptr_array_new ();
+  g_autoptr (GString) history = g_string_new ("[");
+  gboolean history_ok = TRUE;
   if (base != NULL)
     {
       for (guint i = 0; base->diff_ids != NULL && i < base->diff_ids->len; i++)
         g_ptr_array_add (diff_ids, ((GString *) base->diff_ids->pdata[i])->str);
-      for (guint i = 0; base->history != NULL && i < base->history->len; i++)
-        g_ptr_array_add (history, base->history->pdata[i]);
+      for (guint i = 0; history_ok && base->history != NULL && i < base->history->len; i++)
+        {
+          if (history->len > 1)
+            g_string_append_c (history, ',');
+          history_ok = gp_history_append_json (history, base->history->pdata[i], NULL);
+        }
     }
   for (guint i = chain->len; i-- > 0;)
     {
       GpGraphImage *m = chain->pdata[i];
+      GString *entry = m->history;
       g_ptr_array_add (diff_ids, m->diff_id);
-      g_ptr_array_add (history, m->history);
+      if (entry->len == 0)
+        history_ok = FALSE;
+      if (!history_ok)
+        continue;
+      if (history->len > 1)
+        g_string_append_c (history, ',');
+      g_string_append_len (history, entry->str, entry->len);
     }
   g_ptr_array_add (diff_ids, NULL);
+  g_string_append_c (history, ']');
+  if (!history_ok)
+    g_string_assign (history, "null");
 
-  g_autoptr (GBytes) config = gp_make_config_from_v1 (g_bytes_get_data (image->json, NULL),
-                                                      g_bytes_get_size (image->json),
-                                                      (const char *const *) diff_ids->pdata,
-                                                      history, error);
+  g_autoptr (GBytes) config = gp_make_config_from_v1_history_json (g_bytes_get_data (image->json, NULL),
+                                                                   g_bytes_get_size (image->json),
+                                                                   (const char *const *) diff_ids->pdata,
+                                                                   history->str, history->len, error);
   if (config == NULL)
     {
       g_prefix_error (error, "graph/%s/json: ", image->id);
       return NULL;
     }
 
-  /* Docker's image store parses the config before creating the image. */
-  g_autoptr (GpImageConfig) parsed = gp_image_config_parse (g_bytes_get_data (config, NULL),
-                                                            g_bytes_get_size (config), error);
-  if (parsed == NULL)
+  /* Docker's image store parses the config before creating the image.
+   * The outcome depends on the bytes only: a config that passed these
+   * checks before (register-layers checks what build-configs then
+   * writes) is not parsed again. */
+  g_autofree char *digest = gp_sha256_digest_of (g_bytes_get_data (config, NULL),
+                                                 g_bytes_get_size (config));
+  if (g_strcmp0 (digest, image->checked_config) == 0)
+    return g_steal_pointer (&config);
+  guint n_layers = 0, n_nonempty = 0;
+  if (!gp_image_config_check (g_bytes_get_data (config, NULL), g_bytes_get_size (config), &n_layers,
+                              &n_nonempty, error))
     {
       g_prefix_error (error, "graph/%s: the new image config is invalid: ", image->id);
       return NULL;
     }
-  guint n_layers = parsed->diff_ids != NULL ? parsed->diff_ids->len : 0;
-  guint n_nonempty = 0;
-  for (guint i = 0; parsed->history != NULL && i < parsed->history->len; i++)
-    if (!((GpHistory *) parsed->history->pdata[i])->empty_layer)
-      n_nonempty++;
   if (n_nonempty > n_layers)
     {
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
@@ -992,6 +1031,8 @@ gp_graph_image_build_config (GpGraph *graph, GpGraphImage *image, GpStore *store
                    "(%u entries, %u layers)", image->id, n_nonempty, n_layers);
       return NULL;
     }
+  g_free (image->checked_config);
+  image->checked_config = g_steal_pointer (&digest);
   return g_steal_pointer (&config);
 }
 
@@ -1055,7 +1096,11 @@ gp_graph_mapping_lookup (GpGraph *graph, const char *v1_id)
 void
 gp_graph_mapping_insert (GpGraph *graph, const char *v1_id, const char *image_id)
 {
+  /* Under the lock: configs of other images may be built in threads
+   * meanwhile (gp_graph_image_build_config() looks mapped parents up). */
+  g_mutex_lock (&graph->mapped_lock);
   g_hash_table_insert (graph->mapping, g_strdup (v1_id), g_strdup (image_id));
+  g_mutex_unlock (&graph->mapped_lock);
 }
 
 static int

@@ -75,7 +75,8 @@ struct _GpGraphImage
   guint visit;
   gboolean reported;
   gpointer history;
-  gpointer reserved[8];
+  char *checked_config;
+  gpointer reserved[7];
 };
 
 GP_API GpGraph *gp_graph_new (const char *root);

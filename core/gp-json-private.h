@@ -19,4 +19,24 @@ gint _gp_json_match_field_stride (const char *const *names, gsize stride, guint 
  * key order); the array does not own them. */
 GPtrArray *_gp_json_sorted_gstring_keys (GHashTable *table);
 
+/* gp_json_raw_object_parse() of a document known to be valid (checked
+ * with gp_json_validate() already): not scanned again. */
+GpJsonRawObject *_gp_json_raw_object_parse_valid (const char *data, gsize len, GError **error);
+
+/* gp_json_raw_object_set() of a value that is already what Go's
+ * compaction would make of it (compact, `<>&` and U+2028/9 escaped, as
+ * gp_json_append_string() and the struct marshallers write): marshalled
+ * as it is. */
+void _gp_json_raw_object_set_compact (GpJsonRawObject *obj, const char *key, const char *raw,
+                                      gsize raw_len);
+
+/* gp_json_object_iter_next() giving the key's raw text, quotes included,
+ * instead of unescaping it. */
+gboolean _gp_json_object_iter_next_raw (GpJsonIter *iter, const char **out_key, gsize *out_key_len,
+                                        const char **out_value, gsize *out_value_len);
+
+/* Whether the raw key text (quotes included) unescapes to the bytes
+ * between its quotes: no escape, only ASCII. */
+gboolean _gp_json_key_is_plain (const char *raw, gsize len);
+
 G_END_DECLS

@@ -584,14 +584,34 @@ gp_json_is_null (const char *raw, gsize len)
   return gp_json_kind (raw, len) == GP_JSON_KIND_NULL;
 }
 
+/* End of the validated string starting at pos (its opening quote): the
+ * next quote not escaped by an odd run of backslashes. */
 static gsize
 skip_string (const guchar *p, gsize len, gsize pos)
 {
-  pos++;
-  while (pos < len && p[pos] != '"')
-    pos += p[pos] == '\\' ? 2 : 1;
-  return MIN (pos + 1, len);
+  gsize start = pos + 1;
+
+  pos = start;
+  while (pos < len)
+    {
+      const guchar *q = memchr (p + pos, '"', len - pos);
+      if (q == NULL)
+        return len;
+      gsize at = (gsize) (q - p);
+      gsize k = at;
+      while (k > start && p[k - 1] == '\\')
+        k--;
+      if (((at - k) & 1) == 0)
+        return at + 1;
+      pos = at + 1;
+    }
+  return len;
 }
+
+/* Bytes skip_value() has to look at inside an array or object. */
+static const guchar structural[256] = {
+  ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
+};
 
 /* End of the validated value starting at pos (no whitespace before it). */
 static gsize
@@ -606,6 +626,10 @@ skip_value (const guchar *p, gsize len, gsize pos)
       gsize depth = 0;
       while (pos < len)
         {
+          while (pos < len && !structural[p[pos]])
+            pos++;
+          if (pos >= len)
+            break;
           guchar c = p[pos];
           if (c == '"')
             {
@@ -614,7 +638,7 @@ skip_value (const guchar *p, gsize len, gsize pos)
             }
           if (c == '{' || c == '[')
             depth++;
-          else if (c == '}' || c == ']')
+          else
             depth--;
           pos++;
           if (depth == 0)
@@ -707,6 +731,40 @@ gp_json_object_iter_next (GpJsonIter *iter, GString **out_key, const char **out_
   if (out_value_len)
     *out_value_len = pos - value_start;
   return TRUE;
+}
+
+gboolean
+_gp_json_object_iter_next_raw (GpJsonIter *iter, const char **out_key, gsize *out_key_len,
+                               const char **out_value, gsize *out_value_len)
+{
+  const guchar *p = (const guchar *) iter->data;
+  gsize pos;
+
+  if (!iter_next_start (iter, '}', &pos))
+    return FALSE;
+  gsize key_start = pos;
+  pos = skip_string (p, iter->len, pos);
+  gsize key_end = pos;
+  pos = skip_ws (p, iter->len, pos);
+  pos = skip_ws (p, iter->len, pos + 1); /* ':' */
+  gsize value_start = pos;
+  pos = skip_value (p, iter->len, pos);
+  iter->pos = pos;
+  iter->first = FALSE;
+  *out_key = iter->data + key_start;
+  *out_key_len = key_end - key_start;
+  *out_value = iter->data + value_start;
+  *out_value_len = pos - value_start;
+  return TRUE;
+}
+
+gboolean
+_gp_json_key_is_plain (const char *raw, gsize len)
+{
+  for (gsize i = 1; i + 1 < len; i++)
+    if ((guchar) raw[i] >= 0x80 || raw[i] == '\\')
+      return FALSE;
+  return len >= 2;
 }
 
 /**
@@ -1089,22 +1147,33 @@ gint
 _gp_json_match_field_stride (const char *const *names, gsize stride, guint n_names,
                              const char *key, gsize key_len)
 {
-  gint fold = -1;
+#define NAME_AT(i) (*(const char *const *) (gconstpointer) ((const char *) names + (i) * stride))
 
+  /* An exact match wins over any earlier case-insensitive one. */
   for (guint i = 0; i < n_names; i++)
     {
-      const char *name = *(const char *const *) (gconstpointer) ((const char *) names + i * stride);
-      if (strlen (name) == key_len && memcmp (name, key, key_len) == 0)
+      const char *name = NAME_AT (i);
+      if ((key_len == 0 || name[0] == key[0]) && strlen (name) == key_len
+          && memcmp (name, key, key_len) == 0)
         return i;
-      if (fold < 0 && gp_json_key_equal_fold (name, key, key_len))
-        fold = i;
     }
-  return fold;
+  for (guint i = 0; i < n_names; i++)
+    if (gp_json_key_equal_fold (NAME_AT (i), key, key_len))
+      return i;
+  return -1;
+#undef NAME_AT
 }
 
 /* ------------------------------------------------------------------ */
 /* Compaction and writers                                              */
 /* ------------------------------------------------------------------ */
+
+/* Bytes append_compact_valid() has to look at: quotes and backslashes,
+ * what it escapes inside strings, whitespace outside them. */
+static const guchar compact_special[256] = {
+  ['"'] = 1, ['\\'] = 1, ['<'] = 1, ['>'] = 1, ['&'] = 1, [0xE2] = 1,
+  [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
 
 /* Go's compact(dst, src, escape=true) for validated input. */
 static void
@@ -1117,6 +1186,10 @@ append_compact_valid (GString *out, const char *data, gsize len)
 
   for (gsize i = 0; i < len; i++)
     {
+      while (i < len && !compact_special[p[i]])
+        i++;
+      if (i >= len)
+        break;
       guchar c = p[i];
       if (in_str)
         {
@@ -1281,6 +1354,8 @@ gp_json_append_map (GString *out, GHashTable *map, GpJsonValueFunc value_func, g
 struct _GpJsonRawObject {
   gboolean is_nil;
   GHashTable *members; /* GString key -> GString raw value */
+  GHashTable *compact; /* (nullable) GString keys whose value is already
+                        * compact and HTML-escaped (copied as it is) */
 };
 
 static void
@@ -1317,6 +1392,7 @@ gp_json_raw_object_free (GpJsonRawObject *obj)
   if (obj == NULL)
     return;
   g_hash_table_unref (obj->members);
+  g_clear_pointer (&obj->compact, g_hash_table_unref);
   g_free (obj);
 }
 
@@ -1341,7 +1417,12 @@ gp_json_raw_object_parse (const char *data, gsize len, GError **error)
 {
   if (!gp_json_validate (data, len, error))
     return NULL;
+  return _gp_json_raw_object_parse_valid (data, len, error);
+}
 
+GpJsonRawObject *
+_gp_json_raw_object_parse_valid (const char *data, gsize len, GError **error)
+{
   g_autoptr(GpJsonRawObject) obj = gp_json_raw_object_new ();
   GpJsonKind kind = gp_json_kind (data, len);
   if (kind == GP_JSON_KIND_NULL)
@@ -1429,7 +1510,22 @@ gp_json_raw_object_set (GpJsonRawObject *obj, const char *key, const char *raw, 
   if (raw_len < 0)
     raw_len = strlen (raw);
   obj->is_nil = FALSE;
+  if (obj->compact != NULL)
+    {
+      GString k = { (char *) key, strlen (key), 0 };
+      g_hash_table_remove (obj->compact, &k);
+    }
   g_hash_table_replace (obj->members, g_string_new (key), g_string_new_len (raw, raw_len));
+}
+
+void
+_gp_json_raw_object_set_compact (GpJsonRawObject *obj, const char *key, const char *raw, gsize raw_len)
+{
+  gp_json_raw_object_set (obj, key, raw, (gssize) raw_len);
+  if (obj->compact == NULL)
+    obj->compact = g_hash_table_new_full ((GHashFunc) g_string_hash, (GEqualFunc) g_string_equal,
+                                          string_free_full, NULL);
+  g_hash_table_add (obj->compact, g_string_new (key));
 }
 
 /**
@@ -1461,6 +1557,8 @@ gp_json_raw_object_remove (GpJsonRawObject *obj, const char *key)
 {
   GString k = { (char *) key, strlen (key), 0 };
 
+  if (obj->compact != NULL)
+    g_hash_table_remove (obj->compact, &k);
   return g_hash_table_remove (obj->members, &k);
 }
 
@@ -1531,7 +1629,10 @@ gp_json_raw_object_append (GString *out, const GpJsonRawObject *obj)
         g_string_append_c (out, ',');
       gp_json_append_string (out, key->str, key->len);
       g_string_append_c (out, ':');
-      append_compact_valid (out, value->str, value->len);
+      if (obj->compact != NULL && g_hash_table_contains (obj->compact, key))
+        g_string_append_len (out, value->str, value->len);
+      else
+        append_compact_valid (out, value->str, value->len);
     }
   g_string_append_c (out, '}');
 }

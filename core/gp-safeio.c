@@ -771,8 +771,11 @@ gp_safeio_write_file (const char *path, const void *data, gsize len, guint mode,
   return gp_safe_file_commit (f, error);
 }
 
+/* Opens @path for reading if it is a regular file, and fstats it into
+ * @st.  O_NONBLOCK keeps a FIFO from blocking the open; it is left set,
+ * as reads of a regular file ignore it. */
 static int
-open_regular (const char *path, GError **error)
+open_regular_stat (const char *path, struct stat *st, GError **error)
 {
   int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
@@ -783,22 +786,26 @@ open_regular (const char *path, GError **error)
         set_errno_error (error, errno, path, "cannot open");
       return -1;
     }
-  struct stat st;
-  if (fstat (fd, &st) < 0)
+  if (fstat (fd, st) < 0)
     {
       set_errno_error (error, errno, path, "cannot stat");
       close_fd (fd);
       return -1;
     }
-  if (!S_ISREG (st.st_mode))
+  if (!S_ISREG (st->st_mode))
     {
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_NOT_REGULAR, "%s: not a regular file", path);
       close_fd (fd);
       return -1;
     }
-  /* Back to blocking reads for a regular file. */
-  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
+}
+
+static int
+open_regular (const char *path, GError **error)
+{
+  struct stat st;
+  return open_regular_stat (path, &st, error);
 }
 
 /**
@@ -858,14 +865,25 @@ gp_safeio_copy_file (const char *src, const char *dest, guint mode, GpSafeFlags 
 char *
 gp_safeio_read_file (const char *path, gsize max_size, gsize *out_len, GError **error)
 {
-  g_auto (SafeFd) fd = open_regular (path, error);
+  struct stat st;
+  g_auto (SafeFd) fd = open_regular_stat (path, &st, error);
   if (fd < 0)
     return NULL;
-  g_autoptr (GByteArray) buf = g_byte_array_new ();
-  guint8 chunk[16384];
+  /* Room for the whole file as fstat saw it plus one byte, so that one
+   * short read normally ends it; the buffer grows if the file does. */
+  gsize limit = max_size < G_MAXSIZE - 1 ? max_size + 1 : max_size;
+  gsize cap = st.st_size > 0 && (guint64) st.st_size < limit ? (gsize) st.st_size + 1 : MIN (limit, 16384);
+  gsize len = 0;
+  g_autofree char *buf = g_malloc (cap + 1);
   for (;;)
     {
-      ssize_t n = read (fd, chunk, sizeof chunk);
+      if (len == cap)
+        {
+          cap = cap <= limit / 2 ? cap * 2 : limit;
+          buf = g_realloc (buf, cap + 1);
+        }
+      gsize want = cap - len;
+      ssize_t n = read (fd, buf + len, want);
       if (n < 0)
         {
           if (errno == EINTR)
@@ -875,18 +893,21 @@ gp_safeio_read_file (const char *path, gsize max_size, gsize *out_len, GError **
         }
       if (n == 0)
         break;
-      if (buf->len + (gsize) n > max_size)
+      len += (gsize) n;
+      if (len > max_size)
         {
           g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
                        "%s: larger than %" G_GSIZE_FORMAT " bytes", path, max_size);
           return NULL;
         }
-      g_byte_array_append (buf, chunk, (guint) n);
+      /* A short read that brings the file to its fstat size is its end. */
+      if ((gsize) n < want && st.st_size > 0 && len == (gsize) st.st_size)
+        break;
     }
   if (out_len)
-    *out_len = buf->len;
-  g_byte_array_append (buf, (const guint8 *) "", 1);
-  return (char *) g_byte_array_free (g_steal_pointer (&buf), FALSE);
+    *out_len = len;
+  buf[len] = '\0';
+  return g_steal_pointer (&buf);
 }
 
 /**

@@ -115,6 +115,40 @@ parse_go_int64 (const char *s, gsize len, gint64 *out)
   return TRUE;
 }
 
+/* At most this many entries in each known_* set of a store; a full set
+ * is emptied (then things are read again: only speed changes). */
+#define KNOWN_MAX 65536
+
+void
+_gp_store_remember (GpStore *store, GHashTable *table, const char *key)
+{
+  g_mutex_lock (&store->known_lock);
+  if (g_hash_table_size (table) >= KNOWN_MAX)
+    g_hash_table_remove_all (table);
+  g_hash_table_add (table, g_strdup (key));
+  g_mutex_unlock (&store->known_lock);
+}
+
+gboolean
+_gp_store_is_known (GpStore *store, GHashTable *table, const char *key)
+{
+  g_mutex_lock (&store->known_lock);
+  gboolean known = g_hash_table_contains (table, key);
+  g_mutex_unlock (&store->known_lock);
+  return known;
+}
+
+static gboolean
+ensure_dir_known (GpStore *store, const char *path, guint mode, GError **error)
+{
+  if (_gp_store_is_known (store, store->known_dirs, path))
+    return TRUE;
+  if (!gp_safeio_mkdir_p (path, mode, error))
+    return FALSE;
+  _gp_store_remember (store, store->known_dirs, path);
+  return TRUE;
+}
+
 /* Creates <store>/<top>/<rest> with @mode, creating the store directories above
  * it with their own modes first (image/, image/<driver>/ and the first
  * level below are 0700). */
@@ -122,15 +156,20 @@ gboolean
 _gp_store_ensure_dir (GpStore *store, const char *top, const char *rest, guint mode, GError **error)
 {
   g_autofree char *top_path = g_build_filename (store->dir, top, NULL);
+  g_autofree char *path = rest ? g_build_filename (top_path, rest, NULL) : NULL;
+  /* A directory made or found before is taken as still there (a run
+   * owns the store); stat'ing every component again costs more than the
+   * writes themselves. */
+  if (_gp_store_is_known (store, store->known_dirs, path ? path : top_path))
+    return TRUE;
   g_autofree char *image_dir = g_path_get_dirname (store->dir);
-  if (!gp_safeio_mkdir_p (image_dir, 0700, error)
-      || !gp_safeio_mkdir_p (store->dir, 0700, error)
-      || !gp_safeio_mkdir_p (top_path, 0700, error))
+  if (!ensure_dir_known (store, image_dir, 0700, error)
+      || !ensure_dir_known (store, store->dir, 0700, error)
+      || !ensure_dir_known (store, top_path, 0700, error))
     return FALSE;
   if (rest == NULL)
     return TRUE;
-  g_autofree char *path = g_build_filename (top_path, rest, NULL);
-  return gp_safeio_mkdir_p (path, mode, error);
+  return ensure_dir_known (store, path, mode, error);
 }
 
 /* ---- the store object ---- */
@@ -174,6 +213,10 @@ gp_store_open (const char *root, const char *driver, GError **error)
   store->dir = g_build_filename (root, "image", driver, NULL);
   store->containers_dir = g_build_filename (root, "containers", NULL);
   g_mutex_init (&store->lock);
+  g_mutex_init (&store->known_lock);
+  store->known_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  store->known_layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  store->known_images = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return store;
 }
 
@@ -207,6 +250,10 @@ gp_store_unref (GpStore *store)
   g_free (store->containers_dir);
   g_free (store->layers_root);
   g_mutex_clear (&store->lock);
+  g_mutex_clear (&store->known_lock);
+  g_hash_table_unref (store->known_dirs);
+  g_hash_table_unref (store->known_layers);
+  g_hash_table_unref (store->known_images);
   if (store->repos)
     gp_repositories_free (store->repos);
   g_free (store);
@@ -542,6 +589,7 @@ gp_store_get_layer (GpStore *store, const char *chain_id, GError **error)
       return NULL;
     }
   rec->tar_split_path = g_build_filename (dir, "tar-split.json.gz", NULL);
+  _gp_store_remember (store, store->known_layers, chain_id);
   return g_steal_pointer (&rec);
 }
 
@@ -697,8 +745,9 @@ gp_layer_tx_copy_tar_split (GpLayerTx *tx, const char *src_path, GError **error)
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_NOT_REGULAR, "%s: not a regular file", src_path);
       return FALSE;
     }
-  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+  /* O_NONBLOCK stays: reads of a regular file ignore it. */
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  guint64 copied = 0;
   for (;;)
     {
       ssize_t n = read (fd, buf, COPY_CHUNK);
@@ -719,6 +768,10 @@ gp_layer_tx_copy_tar_split (GpLayerTx *tx, const char *src_path, GError **error)
           close (fd);
           return FALSE;
         }
+      copied += (guint64) n;
+      /* A short read that reaches the size fstat gave is the end. */
+      if (n < COPY_CHUNK && st.st_size > 0 && copied == (guint64) st.st_size)
+        break;
     }
   close (fd);
   return TRUE;
@@ -752,6 +805,13 @@ check_layer_args (GpStore *store, const char *parent_chain_id, const char *diff_
     }
   if (!is_empty (parent_chain_id))
     {
+      /* A parent this handle wrote or loaded whole is not read again. */
+      if (_gp_store_is_known (store, store->known_layers, parent_chain_id))
+        {
+          g_autofree char *dir = layer_dir (store, parent_chain_id);
+          if (is_dir_nofollow (dir))
+            return TRUE;
+        }
       g_autoptr (GpLayerRecord) parent = gp_store_get_layer (store, parent_chain_id, error);
       if (parent == NULL)
         {
@@ -821,6 +881,8 @@ gp_layer_tx_commit (GpLayerTx *tx, const char *parent_chain_id, const char *diff
     return FALSE;
   if (existed && !gp_safeio_remove_tree (tx->tmp_dir, error))
     return FALSE;
+  if (!existed)
+    _gp_store_remember (store, store->known_layers, chain_id);
   if (out_chain_id)
     *out_chain_id = g_steal_pointer (&chain_id);
   if (out_existed)
@@ -1145,6 +1207,7 @@ gp_store_get_image_config (GpStore *store, const char *image_id, GError **error)
                    "%s: failed to verify image: content hashes to %s", path, digest);
       return NULL;
     }
+  _gp_store_remember (store, store->known_images, image_id);
   return g_bytes_new_take (g_steal_pointer (&data), len);
 }
 
@@ -1199,6 +1262,7 @@ gp_store_put_image_config (GpStore *store, const void *data, gsize len, GError *
       || !_gp_store_ensure_dir (store, "imagedb", "content/sha256", 0700, error)
       || !gp_safeio_write_file (path, data, len, 0600, GP_SAFE_DEFAULT, error))
     return NULL;
+  _gp_store_remember (store, store->known_images, id);
   return g_steal_pointer (&id);
 }
 
@@ -1247,6 +1311,22 @@ gp_store_get_image_parent (GpStore *store, const char *image_id, char **out_pare
   return TRUE;
 }
 
+/* The image's config exists and verifies: read and hashed unless this
+ * handle wrote or verified it before (then it only has to be there). */
+static gboolean
+image_is_there (GpStore *store, const char *image_id, GError **error)
+{
+  if (_gp_store_is_known (store, store->known_images, image_id))
+    {
+      g_autofree char *path = content_path (store, image_id);
+      struct stat st;
+      if (lstat (path, &st) == 0 && S_ISREG (st.st_mode))
+        return TRUE;
+    }
+  g_autoptr (GBytes) config = gp_store_get_image_config (store, image_id, error);
+  return config != NULL;
+}
+
 /**
  * gp_store_set_image_parent:
  * @store: a store
@@ -1266,11 +1346,9 @@ gp_store_set_image_parent (GpStore *store, const char *image_id, const char *par
 {
   if (!check_sha256 (image_id, "image ID", error) || !check_sha256 (parent_id, "parent image ID", error))
     return FALSE;
-  g_autoptr (GBytes) img = gp_store_get_image_config (store, image_id, error);
-  if (img == NULL)
+  if (!image_is_there (store, image_id, error))
     return FALSE;
-  g_autoptr (GBytes) parent = gp_store_get_image_config (store, parent_id, error);
-  if (parent == NULL)
+  if (!image_is_there (store, parent_id, error))
     {
       g_prefix_error (error, "unknown parent image ID %s: ", parent_id);
       return FALSE;
@@ -1280,10 +1358,10 @@ gp_store_set_image_parent (GpStore *store, const char *image_id, const char *par
   g_autofree char *have = NULL;
   if (gp_store_get_image_parent (store, image_id, &have, NULL) && g_strcmp0 (have, parent_id) == 0)
     return gp_safeio_discard_temp_for (path, error);
-  g_autofree char *rel = g_build_filename ("metadata", "sha256", image_id + 7, NULL);
+  /* The image's own directory is made once: not remembered. */
   return _gp_store_ensure_dir (store, "imagedb", "metadata", 0700, error)
          && _gp_store_ensure_dir (store, "imagedb", "metadata/sha256", 0700, error)
-         && _gp_store_ensure_dir (store, "imagedb", rel, 0700, error)
+         && gp_safeio_mkdir_p (dir, 0700, error)
          && gp_safeio_write_file (path, parent_id, strlen (parent_id), 0600, GP_SAFE_DEFAULT, error);
 }
 

@@ -210,21 +210,32 @@ static const Field rootfs_fields[] = {
   FIELD (ImageDecode, cfg.diff_ids, "diff_ids", F_STRINGS, TRUE),
 };
 
+/* How members are decoded: DECODE_CHECK makes the same checks and
+ * decodes scalars, slices and structs, but leaves strings, string
+ * elements and maps out (NULL): for a config that is only checked. */
+typedef enum {
+  DECODE_FULL,
+  DECODE_CHECK,
+} DecodeMode;
+
 static gboolean decode_struct (gpointer base, const Field *fields, guint n_fields,
                                const char *go_type, const char *raw, gsize len,
-                               GError **error);
+                               DecodeMode mode, GError **error);
 
 /* ------------------------------------------------------------------ */
 /* Member decoders (validated text; errors without the member name)    */
 /* ------------------------------------------------------------------ */
 
 static gboolean
-decode_string (GString **field, const char *raw, gsize len, GError **error)
+decode_string (GString **field, const char *raw, gsize len, DecodeMode mode, GError **error)
 {
   GString *s;
 
   if (gp_json_is_null (raw, len))
     return TRUE;
+  if (mode == DECODE_CHECK)
+    return gp_json_kind (raw, len) == GP_JSON_KIND_STRING
+           || _gp_json_type_error (error, raw, len, "string");
   if (!gp_json_decode_string (raw, len, &s, error))
     return FALSE;
   replace_gstring (field, s);
@@ -248,7 +259,8 @@ decode_int64 (gint64 *field, const char *raw, gsize len, GError **error)
  * new length; an empty array gives a new empty slice.  Elements are
  * strings (@history FALSE) or image.History structs. */
 static gboolean
-decode_slice (GPtrArray **field, gboolean history, const char *raw, gsize len, GError **error)
+decode_slice (GPtrArray **field, gboolean history, const char *raw, gsize len, DecodeMode mode,
+              GError **error)
 {
   GpJsonIter iter;
   const char *elem;
@@ -269,11 +281,12 @@ decode_slice (GPtrArray **field, gboolean history, const char *raw, gsize len, G
   while (gp_json_array_iter_next (&iter, &elem, &elem_len))
     {
       if (i >= array->len)
-        g_ptr_array_add (array, history ? (gpointer) gp_history_new () : g_string_new (NULL));
+        g_ptr_array_add (array, history ? (gpointer) gp_history_new ()
+                                : mode == DECODE_CHECK ? NULL : g_string_new (NULL));
       gboolean ok = history
         ? decode_struct (array->pdata[i], history_fields, G_N_ELEMENTS (history_fields),
-                         "image.History", elem, elem_len, error)
-        : decode_string ((GString **) &array->pdata[i], elem, elem_len, error);
+                         "image.History", elem, elem_len, mode, error)
+        : decode_string ((GString **) &array->pdata[i], elem, elem_len, mode, error);
       if (!ok)
         return FALSE;
       i++;
@@ -291,7 +304,7 @@ decode_slice (GPtrArray **field, gboolean history, const char *raw, gsize len, G
 /* strslice.StrSlice (Cmd, Entrypoint): null -> nil; an array of strings
  * (decoded into a fresh slice) or a single string. */
 static gboolean
-decode_strslice (GPtrArray **field, const char *raw, gsize len, GError **error)
+decode_strslice (GPtrArray **field, const char *raw, gsize len, DecodeMode mode, GError **error)
 {
   GpJsonKind kind = gp_json_kind (raw, len);
 
@@ -302,8 +315,8 @@ decode_strslice (GPtrArray **field, const char *raw, gsize len, GError **error)
     }
   if (kind == GP_JSON_KIND_STRING)
     {
-      GString *s;
-      if (!gp_json_decode_string (raw, len, &s, error))
+      GString *s = NULL;
+      if (mode == DECODE_FULL && !gp_json_decode_string (raw, len, &s, error))
         return FALSE;
       GPtrArray *array = gstring_array_new ();
       g_ptr_array_add (array, s);
@@ -314,7 +327,7 @@ decode_strslice (GPtrArray **field, const char *raw, gsize len, GError **error)
   if (kind != GP_JSON_KIND_ARRAY)
     return _gp_json_type_error (error, raw, len, "string");
   GPtrArray *fresh = NULL;
-  if (!decode_slice (&fresh, FALSE, raw, len, error))
+  if (!decode_slice (&fresh, FALSE, raw, len, mode, error))
     {
       g_clear_pointer (&fresh, g_ptr_array_unref);
       return FALSE;
@@ -328,7 +341,7 @@ decode_strslice (GPtrArray **field, const char *raw, gsize len, GError **error)
  * decodes into the existing map, so duplicate keys merge. */
 static gboolean
 decode_table (GHashTable **field, gboolean with_values, const char *raw, gsize len,
-              GError **error)
+              DecodeMode mode, GError **error)
 {
   GpJsonIter iter;
   GString *key;
@@ -343,13 +356,26 @@ decode_table (GHashTable **field, gboolean with_values, const char *raw, gsize l
   if (!gp_json_object_iter_init (&iter, raw, len))
     return _gp_json_type_error (error, raw, len,
                                 with_values ? "map[string]string" : "map[string]struct {}");
+  if (mode == DECODE_CHECK)
+    {
+      while (gp_json_object_iter_next (&iter, NULL, &value, &value_len))
+        {
+          GpJsonKind kind = gp_json_kind (value, value_len);
+          gboolean ok = with_values ? decode_string (NULL, value, value_len, mode, error)
+                        : kind == GP_JSON_KIND_OBJECT || kind == GP_JSON_KIND_NULL
+                        || _gp_json_type_error (error, value, value_len, "struct {}");
+          if (!ok)
+            return FALSE;
+        }
+      return TRUE;
+    }
   if (*field == NULL)
     *field = gstring_table_new (with_values);
   while (gp_json_object_iter_next (&iter, &key, &value, &value_len))
     {
       GString *s = with_values ? g_string_new (NULL) : NULL;
       GpJsonKind kind = gp_json_kind (value, value_len);
-      gboolean ok = with_values ? decode_string (&s, value, value_len, error)
+      gboolean ok = with_values ? decode_string (&s, value, value_len, mode, error)
                     : kind == GP_JSON_KIND_OBJECT || kind == GP_JSON_KIND_NULL
                     || _gp_json_type_error (error, value, value_len, "struct {}");
       if (!ok)
@@ -364,7 +390,8 @@ decode_table (GHashTable **field, gboolean with_values, const char *raw, gsize l
 }
 
 static gboolean
-decode_config_ptr (GpContainerConfig **field, const char *raw, gsize len, GError **error)
+decode_config_ptr (GpContainerConfig **field, const char *raw, gsize len, DecodeMode mode,
+                   GError **error)
 {
   if (gp_json_is_null (raw, len))
     {
@@ -376,11 +403,11 @@ decode_config_ptr (GpContainerConfig **field, const char *raw, gsize len, GError
   if (*field == NULL)
     *field = gp_container_config_new ();
   return decode_struct (*field, config_fields, G_N_ELEMENTS (config_fields), "container.Config",
-                        raw, len, error);
+                        raw, len, mode, error);
 }
 
 static gboolean
-decode_rootfs (ImageDecode *d, const char *raw, gsize len, GError **error)
+decode_rootfs (ImageDecode *d, const char *raw, gsize len, DecodeMode mode, GError **error)
 {
   if (gp_json_is_null (raw, len))
     {
@@ -393,12 +420,13 @@ decode_rootfs (ImageDecode *d, const char *raw, gsize len, GError **error)
     return _gp_json_type_error (error, raw, len, "image.RootFS");
   d->has_rootfs = TRUE;
   return decode_struct (d, rootfs_fields, G_N_ELEMENTS (rootfs_fields), "image.RootFS", raw, len,
-                        error);
+                        mode, error);
 }
 
 /* Decodes one member; a failure is prefixed with the member's name. */
 static gboolean
-decode_field (gpointer base, const Field *field, const char *raw, gsize len, GError **error)
+decode_field (gpointer base, const Field *field, const char *raw, gsize len, DecodeMode mode,
+              GError **error)
 {
   gpointer p = G_STRUCT_MEMBER_P (base, field->offset);
   gboolean ok = FALSE;
@@ -406,7 +434,7 @@ decode_field (gpointer base, const Field *field, const char *raw, gsize len, GEr
   switch (field->kind)
     {
     case F_STRING:
-      ok = decode_string (p, raw, len, error);
+      ok = decode_string (p, raw, len, mode, error);
       break;
     case F_BOOL:
       ok = decode_bool (p, raw, len, error);
@@ -418,27 +446,27 @@ decode_field (gpointer base, const Field *field, const char *raw, gsize len, GEr
       ok = gp_go_time_parse_json (raw, len, p, error);
       break;
     case F_STRINGS:
-      ok = decode_slice (p, FALSE, raw, len, error);
+      ok = decode_slice (p, FALSE, raw, len, mode, error);
       break;
     case F_STRSLICE:
-      ok = decode_strslice (p, raw, len, error);
+      ok = decode_strslice (p, raw, len, mode, error);
       break;
     case F_SET:
     case F_MAP:
-      ok = decode_table (p, field->kind == F_MAP, raw, len, error);
+      ok = decode_table (p, field->kind == F_MAP, raw, len, mode, error);
       break;
     case F_CONFIG:
       ok = decode_struct (p, config_fields, G_N_ELEMENTS (config_fields), "container.Config",
-                          raw, len, error);
+                          raw, len, mode, error);
       break;
     case F_CONFIG_PTR:
-      ok = decode_config_ptr (p, raw, len, error);
+      ok = decode_config_ptr (p, raw, len, mode, error);
       break;
     case F_HISTORY:
-      ok = decode_slice (p, TRUE, raw, len, error);
+      ok = decode_slice (p, TRUE, raw, len, mode, error);
       break;
     case F_ROOTFS:
-      ok = decode_rootfs (p, raw, len, error);
+      ok = decode_rootfs (p, raw, len, mode, error);
       break;
     }
   if (!ok)
@@ -451,7 +479,7 @@ decode_field (gpointer base, const Field *field, const char *raw, gsize len, GEr
  * (Go's rules); unknown keys are ignored; duplicates apply in order. */
 static gboolean
 decode_struct (gpointer base, const Field *fields, guint n_fields, const char *go_type,
-               const char *raw, gsize len, GError **error)
+               const char *raw, gsize len, DecodeMode mode, GError **error)
 {
   GpJsonIter iter;
   const char *v;
@@ -464,11 +492,24 @@ decode_struct (gpointer base, const Field *fields, guint n_fields, const char *g
   for (;;)
     {
       g_autoptr(GString) key = NULL;
-      if (!gp_json_object_iter_next (&iter, &key, &v, &vlen))
+      const char *raw_key, *k;
+      gsize raw_key_len, klen;
+      if (!_gp_json_object_iter_next_raw (&iter, &raw_key, &raw_key_len, &v, &vlen))
         break;
-      gint f = _gp_json_match_field_stride (&fields[0].name, sizeof (Field), n_fields,
-                                            key->str, key->len);
-      if (f >= 0 && !decode_field (base, &fields[f], v, vlen, error))
+      /* Most keys are plain: matched in place, not unescaped. */
+      if (_gp_json_key_is_plain (raw_key, raw_key_len))
+        {
+          k = raw_key + 1;
+          klen = raw_key_len - 2;
+        }
+      else
+        {
+          key = gp_json_unquote (raw_key, raw_key_len);
+          k = key->str;
+          klen = key->len;
+        }
+      gint f = _gp_json_match_field_stride (&fields[0].name, sizeof (Field), n_fields, k, klen);
+      if (f >= 0 && !decode_field (base, &fields[f], v, vlen, mode, error))
         return FALSE;
     }
   return TRUE;
@@ -677,7 +718,7 @@ gp_container_config_decode (GpContainerConfig *config, const char *raw, gsize le
   if (!gp_json_validate (raw, len, error))
     return FALSE;
   return decode_struct (config, config_fields, G_N_ELEMENTS (config_fields), "container.Config",
-                        raw, len, error);
+                        raw, len, DECODE_FULL, error);
 }
 
 /**
@@ -867,7 +908,7 @@ gp_v1image_decode (GpV1Image *img, const char *data, gsize len, GError **error)
   if (!gp_json_validate (data, len, error))
     return FALSE;
   return decode_struct (img, v1image_fields, G_N_ELEMENTS (v1image_fields), "image.V1Image",
-                        data, len, error);
+                        data, len, DECODE_FULL, error);
 }
 
 /**
@@ -1099,7 +1140,7 @@ decode_docker_version (const char *data, gsize len, GString **out, GError **erro
 
   if (!gp_json_validate (data, len, error)
       || !decode_struct (&v, docker_version_fields, G_N_ELEMENTS (docker_version_fields),
-                         "struct { DockerVersion string }", data, len, error))
+                         "struct { DockerVersion string }", data, len, DECODE_FULL, error))
     {
       gstring_free (v.docker_version);
       return FALSE;
@@ -1134,11 +1175,40 @@ GBytes *
 gp_make_config_from_v1 (const char *v1_json, gsize len, const char *const *diff_ids,
                         GPtrArray *history, GError **error)
 {
+  g_autoptr(GString) value = g_string_new (NULL);
+
+  if (!gp_history_array_append_json (value, history, NULL))
+    g_string_assign (value, "null");
+  return gp_make_config_from_v1_history_json (v1_json, len, diff_ids, value->str, value->len, error);
+}
+
+/**
+ * gp_make_config_from_v1_history_json:
+ * @v1_json: the legacy image JSON (`graph/<id>/json`)
+ * @len: its length
+ * @diff_ids: (array zero-terminated=1): all diff IDs of the image, bottom
+ *   first
+ * @history_json: the `history` value as gp_history_array_append_json()
+ *   writes it (`null` if that failed), so that callers building many
+ *   configs can marshal each entry once
+ * @history_len: its length
+ * @error: return location for a #GError
+ *
+ * gp_make_config_from_v1() with the history already marshalled.
+ *
+ * Returns: (transfer full) (nullable): the config bytes, or %NULL with a
+ *   %GP_DATA_ERROR_JSON or %GP_DATA_ERROR_INVALID error.
+ */
+GBytes *
+gp_make_config_from_v1_history_json (const char *v1_json, gsize len, const char *const *diff_ids,
+                                     const char *history_json, gsize history_len, GError **error)
+{
   g_autoptr(GString) version = NULL;
   g_autoptr(GString) reencoded = NULL;
   const char *src = v1_json;
   gsize src_len = len;
 
+  /* This validates @v1_json, so that it is not scanned again below. */
   if (!decode_docker_version (v1_json, len, &version, error))
     return NULL;
   if (version_compare_len (version->str, version->len, "1.8.3", 5) < 0)
@@ -1153,7 +1223,7 @@ gp_make_config_from_v1 (const char *v1_json, gsize len, const char *const *diff_
       src_len = reencoded->len;
     }
 
-  g_autoptr(GpJsonRawObject) obj = gp_json_raw_object_parse (src, src_len, error);
+  g_autoptr(GpJsonRawObject) obj = _gp_json_raw_object_parse_valid (src, src_len, error);
   if (obj == NULL)
     return NULL;
   static const char *const removed[] = {
@@ -1162,15 +1232,14 @@ gp_make_config_from_v1 (const char *v1_json, gsize len, const char *const *diff_
   for (guint i = 0; i < G_N_ELEMENTS (removed); i++)
     gp_json_raw_object_remove (obj, removed[i]);
 
+  /* Both values are written by our marshallers: compact and escaped
+   * already, so not compacted again. */
   g_autoptr(GString) value = g_string_new (NULL);
   gp_rootfs_append_json (value, "layers", diff_ids);
-  gp_json_raw_object_set (obj, "rootfs", value->str, value->len);
-  g_string_truncate (value, 0);
-  if (!gp_history_array_append_json (value, history, NULL))
-    g_string_assign (value, "null");
-  gp_json_raw_object_set (obj, "history", value->str, value->len);
+  _gp_json_raw_object_set_compact (obj, "rootfs", value->str, value->len);
+  _gp_json_raw_object_set_compact (obj, "history", history_json, history_len);
 
-  GString *out = g_string_new (NULL);
+  GString *out = g_string_sized_new (src_len + value->len + history_len + 64);
   gp_json_raw_object_append (out, obj);
   return g_string_free_to_bytes (out);
 }
@@ -1215,30 +1284,74 @@ gp_image_config_free (GpImageConfig *config)
  * Returns: (transfer full) (nullable): the config; free with
  *   gp_image_config_free().
  */
+static gboolean
+image_config_decode (ImageDecode *d, const char *data, gsize len, DecodeMode mode, GError **error)
+{
+  if (!gp_json_validate (data, len, error))
+    return FALSE;
+  if (!decode_struct (d, image_fields, G_N_ELEMENTS (image_fields), "image.Image", data, len,
+                      mode, error))
+    return FALSE;
+  if (!d->has_rootfs)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
+                   "invalid image JSON, no RootFS key");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 GpImageConfig *
 gp_image_config_parse (const char *data, gsize len, GError **error)
 {
   ImageDecode d = { { { 0 } }, FALSE };
 
-  if (!gp_json_validate (data, len, error))
-    return NULL;
-  if (!decode_struct (&d, image_fields, G_N_ELEMENTS (image_fields), "image.Image", data, len,
-                      error))
+  if (!image_config_decode (&d, data, len, DECODE_FULL, error))
     {
       image_config_clear (&d.cfg);
-      return NULL;
-    }
-  if (!d.has_rootfs)
-    {
-      image_config_clear (&d.cfg);
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
-                   "invalid image JSON, no RootFS key");
       return NULL;
     }
   GpImageConfig *cfg = g_new (GpImageConfig, 1);
   *cfg = d.cfg;
   cfg->raw = g_bytes_new (data, len);
   return cfg;
+}
+
+/**
+ * gp_image_config_check:
+ * @data: an image config
+ * @len: its length
+ * @out_n_layers: (out) (optional): the number of `rootfs.diff_ids`
+ * @out_n_nonempty: (out) (optional): the number of `history` entries
+ *   without `empty_layer`
+ * @error: return location for a #GError
+ *
+ * gp_image_config_parse() without keeping the result: the same checks
+ * and the same errors, but strings and maps are only checked, not
+ * decoded (what creating an image needs to know, at less cost).
+ *
+ * Returns: %TRUE if gp_image_config_parse() would succeed.
+ */
+gboolean
+gp_image_config_check (const char *data, gsize len, guint *out_n_layers, guint *out_n_nonempty,
+                       GError **error)
+{
+  ImageDecode d = { { { 0 } }, FALSE };
+  gboolean ok = image_config_decode (&d, data, len, DECODE_CHECK, error);
+
+  if (ok)
+    {
+      guint n_nonempty = 0;
+      for (guint i = 0; d.cfg.history != NULL && i < d.cfg.history->len; i++)
+        if (!((GpHistory *) d.cfg.history->pdata[i])->empty_layer)
+          n_nonempty++;
+      if (out_n_layers)
+        *out_n_layers = d.cfg.diff_ids != NULL ? d.cfg.diff_ids->len : 0;
+      if (out_n_nonempty)
+        *out_n_nonempty = n_nonempty;
+    }
+  image_config_clear (&d.cfg);
+  return ok;
 }
 
 /**
@@ -1430,7 +1543,8 @@ gp_v1_json_parent_fields (const char *data, gsize len, GString **out_parent,
 
   if (!gp_json_validate (data, len, error)
       || !decode_struct (&f, parent_fields, G_N_ELEMENTS (parent_fields),
-                         "struct { Parent string; ParentID string }", data, len, error))
+                         "struct { Parent string; ParentID string }", data, len, DECODE_FULL,
+                         error))
     {
       clear_struct (&f, parent_fields, G_N_ELEMENTS (parent_fields));
       return FALSE;

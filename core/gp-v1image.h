@@ -153,7 +153,13 @@ GP_API gint gp_docker_version_compare (const char *a, const char *b);
 GP_API GBytes *gp_make_config_from_v1 (const char *v1_json, gsize len,
                                        const char *const *diff_ids, GPtrArray *history,
                                        GError **error);
+GP_API GBytes *gp_make_config_from_v1_history_json (const char *v1_json, gsize len,
+                                                   const char *const *diff_ids,
+                                                   const char *history_json, gsize history_len,
+                                                   GError **error);
 GP_API GpImageConfig *gp_image_config_parse (const char *data, gsize len, GError **error);
+GP_API gboolean gp_image_config_check (const char *data, gsize len, guint *out_n_layers,
+                                       guint *out_n_nonempty, GError **error);
 GP_API void gp_image_config_free (GpImageConfig *config);
 GP_API GString *gp_v1image_create_id_json (const GpV1Image *img, const char *chain_id,
                                            const char *parent, GError **error);

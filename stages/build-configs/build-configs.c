@@ -49,6 +49,96 @@ save_mapping (GpContext *ctx, GpGraph *graph, GError **error)
   return gp_safeio_write_file (path, json->str, json->len, 0600, GP_SAFE_DEFAULT, error);
 }
 
+/* ---- configs built ahead in threads ----
+ *
+ * Building a config and its digest is CPU work with no side effect, so
+ * with --jobs > 1 worker threads build those of the next images in
+ * Docker's order while this thread writes, strictly in order, exactly
+ * what it wrote without them.  At most WINDOW configs are held. */
+
+#define WINDOW 64
+
+typedef struct {
+  GpGraph *graph;
+  GpStore *store;
+  const char *root;
+  GMutex lock;
+  GCond cond;
+} Ahead;
+
+typedef struct {
+  Ahead *ahead;
+  GpGraphImage *image;
+  GBytes *config;
+  GError *error;
+  char *blob;
+  gboolean done; /* under ahead->lock */
+} Slot;
+
+static void
+slot_compute (Slot *slot)
+{
+  Ahead *a = slot->ahead;
+  slot->config = gp_graph_image_build_config (a->graph, slot->image, a->store, &slot->error);
+  slot->blob = read_blob_digest (a->root, slot->image->id);
+}
+
+static void
+slot_worker (gpointer data, gpointer user_data)
+{
+  Slot *slot = data;
+  Ahead *a = slot->ahead;
+
+  slot_compute (slot);
+  g_mutex_lock (&a->lock);
+  slot->done = TRUE;
+  g_cond_broadcast (&a->cond);
+  g_mutex_unlock (&a->lock);
+}
+
+static void
+slot_wait (Slot *slot)
+{
+  Ahead *a = slot->ahead;
+
+  g_mutex_lock (&a->lock);
+  while (!slot->done)
+    g_cond_wait (&a->cond, &a->lock);
+  g_mutex_unlock (&a->lock);
+}
+
+static void
+slot_clear (Slot *slot)
+{
+  g_clear_pointer (&slot->config, g_bytes_unref);
+  g_clear_error (&slot->error);
+  g_clear_pointer (&slot->blob, g_free);
+  slot->image = NULL;
+  slot->done = FALSE;
+}
+
+/* Whether build_configs_run() builds @image's config (not the failures,
+ * which are only known in order). */
+static gboolean
+wants_config (GpGraphImage *image)
+{
+  return image->chain_id != NULL && image->error == NULL;
+}
+
+/* Queues the image at @index of @order, if any, into its slot. */
+static void
+slot_start (GThreadPool *pool, Slot *slots, GPtrArray *order, guint index)
+{
+  if (index >= order->len || !wants_config (order->pdata[index]))
+    return;
+  Slot *slot = &slots[index % WINDOW];
+  slot->image = order->pdata[index];
+  g_thread_pool_push (pool, slot, NULL);
+}
+
+static gboolean run_in_order (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root,
+                              GPtrArray *order, GThreadPool *pool, Slot *slots, GError **error);
+
 static gboolean
 build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
 {
@@ -68,10 +158,68 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
   const char *root = gp_context_get_root (ctx);
   GPtrArray *order = gp_graph_get_order (graph);
 
+  Ahead ahead = { graph, store, root };
+  g_autofree Slot *slots = g_new0 (Slot, WINDOW);
+  GThreadPool *pool = NULL;
+  /* This thread writes; jobs - 1 others build. */
+  guint jobs = MIN (gp_context_get_jobs (ctx), 16);
+  if (jobs > 1 && order->len > 1)
+    {
+      g_mutex_init (&ahead.lock);
+      g_cond_init (&ahead.cond);
+      for (guint k = 0; k < WINDOW; k++)
+        slots[k].ahead = &ahead;
+      pool = g_thread_pool_new (slot_worker, NULL, (gint) jobs - 1, FALSE, error);
+      if (pool == NULL)
+        return FALSE;
+      for (guint k = 0; k < WINDOW; k++)
+        slot_start (pool, slots, order, k);
+    }
+  gboolean ok = run_in_order (ctx, graph, store, root, order, pool, slots, error);
+  if (pool != NULL)
+    {
+      /* Let the queued ones finish (they have no side effect). */
+      g_thread_pool_free (pool, FALSE, TRUE);
+      for (guint k = 0; k < WINDOW; k++)
+        slot_clear (&slots[k]);
+      g_mutex_clear (&ahead.lock);
+      g_cond_clear (&ahead.cond);
+    }
+  if (!ok)
+    return FALSE;
+
+  if (!save_mapping (ctx, graph, error))
+    return FALSE;
+  mig_crash_point (ctx, "mapping written");
+  mig_update_clock (ctx);
+  return TRUE;
+}
+
+/* D.5-9 for every image, in Docker's order; with @pool, the configs
+ * come from @slots. */
+static gboolean
+run_in_order (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root, GPtrArray *order,
+              GThreadPool *pool, Slot *slots, GError **error)
+{
   for (guint i = 0; i < order->len; i++)
     {
       GpGraphImage *image = order->pdata[i];
       g_autoptr (GError) local_error = NULL;
+      Slot *slot = NULL;
+
+      if (pool != NULL && slots[i % WINDOW].image == image)
+        {
+          slot = &slots[i % WINDOW];
+          slot_wait (slot);
+        }
+      /* What leaves the slot is freed with it; the next one is queued. */
+      g_autoptr (GBytes) ahead_config = slot ? g_steal_pointer (&slot->config) : NULL;
+      g_autoptr (GError) ahead_error = slot ? g_steal_pointer (&slot->error) : NULL;
+      g_autofree char *ahead_blob = slot ? g_steal_pointer (&slot->blob) : NULL;
+      if (slot != NULL)
+        slot_clear (slot);
+      if (pool != NULL)
+        slot_start (pool, slots, order, i + WINDOW);
 
       if (gp_context_set_error_if_cancelled (ctx, error))
         return FALSE;
@@ -84,7 +232,14 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
         continue; /* register-layers did not run */
 
       /* D.5-6 */
-      g_autoptr (GBytes) config = gp_graph_image_build_config (graph, image, store, &local_error);
+      g_autoptr (GBytes) config = NULL;
+      if (slot != NULL)
+        {
+          config = g_steal_pointer (&ahead_config);
+          local_error = g_steal_pointer (&ahead_error);
+        }
+      else
+        config = gp_graph_image_build_config (graph, image, store, &local_error);
       g_autofree char *image_id = NULL;
       if (config != NULL)
         image_id = gp_store_put_image_config (store, g_bytes_get_data (config, NULL),
@@ -106,7 +261,7 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
 
       mig_crash_point (ctx, "image parent written");
       /* D.8: best effort, as Docker. */
-      g_autofree char *blob = read_blob_digest (root, image->id);
+      g_autofree char *blob = slot ? g_steal_pointer (&ahead_blob) : read_blob_digest (root, image->id);
       if (blob != NULL && !gp_store_add_v2_metadata (store, image->diff_id, blob, "", &local_error))
         {
           gp_context_report (ctx, GP_REPORT_WARNING, NULL,
@@ -125,11 +280,6 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
       gp_context_emit_item_done (ctx, image->id, i + 1, order->len, 0, "migrated image %s to %s",
                                  image->id, image->image_id);
     }
-
-  if (!save_mapping (ctx, graph, error))
-    return FALSE;
-  mig_crash_point (ctx, "mapping written");
-  mig_update_clock (ctx);
   return TRUE;
 }
 
