@@ -320,6 +320,14 @@ struct _GpLayerDir {
   gint  ref_count;
   int   fd;   /* O_PATH | O_DIRECTORY */
   char *path;
+  /* The parent directory of the last file opened (tar streams list the
+   * files of a directory together): its components joined with '/' and
+   * its O_PATH descriptor, resolved beneath fd like any other; -1 if
+   * none.  Taken out under the lock while in use, so that threads sharing
+   * the layer directory never close each other's descriptor. */
+  GMutex lock;
+  char  *cached_rel;
+  int    cached_fd;
 };
 
 static int open_dir_beneath (int base_fd, GPtrArray *components);
@@ -360,6 +368,8 @@ gp_layer_dir_open (const char *path, GError **error)
   GpLayerDir *dir = g_new0 (GpLayerDir, 1);
   dir->ref_count = 1;
   dir->fd = fd;
+  dir->cached_fd = -1;
+  g_mutex_init (&dir->lock);
   dir->path = g_strdup (path);
   return dir;
 }
@@ -419,6 +429,8 @@ gp_layer_dir_open_driver (const GpDriver *driver,
   GpLayerDir *dir = g_new0 (GpLayerDir, 1);
   dir->ref_count = 1;
   dir->fd = fd;
+  dir->cached_fd = -1;
+  g_mutex_init (&dir->lock);
   dir->path = g_steal_pointer (&path);
   return dir;
 }
@@ -453,6 +465,10 @@ gp_layer_dir_unref (GpLayerDir *dir)
   if (dir == NULL || !g_atomic_int_dec_and_test (&dir->ref_count))
     return;
   close (dir->fd);
+  if (dir->cached_fd >= 0)
+    close (dir->cached_fd);
+  g_free (dir->cached_rel);
+  g_mutex_clear (&dir->lock);
   g_free (dir->path);
   g_free (dir);
 }
@@ -785,10 +801,22 @@ gp_layer_dir_open_file (GpLayerDir  *dir,
   g_ptr_array_set_size (comps, comps->len - 1);
 
   g_auto(GpFd) parent_fd = -1;
+  g_autofree char *parent_rel = NULL;
   int parent = dir->fd;
   if (comps->len > 0)
     {
-      parent_fd = open_dir_beneath (dir->fd, comps);
+      g_ptr_array_add (comps, NULL);
+      parent_rel = g_strjoinv ("/", (char **) comps->pdata);
+      g_ptr_array_set_size (comps, comps->len - 1);
+      g_mutex_lock (&dir->lock);
+      if (dir->cached_fd >= 0 && strcmp (dir->cached_rel, parent_rel) == 0)
+        {
+          parent_fd = dir->cached_fd;
+          dir->cached_fd = -1;
+        }
+      g_mutex_unlock (&dir->lock);
+      if (parent_fd < 0)
+        parent_fd = open_dir_beneath (dir->fd, comps);
       if (parent_fd < 0)
         {
           set_entry_errno (error, dir, name, name_len, errno);
@@ -839,10 +867,21 @@ gp_layer_dir_open_file (GpLayerDir  *dir,
                        "is not a regular file");
       return -1;
     }
-  int flags = fcntl (fd, F_GETFL);
-  if (flags >= 0)
-    (void) fcntl (fd, F_SETFL, flags & ~O_NONBLOCK);
+  /* F_SETFL changes only the status flags: of ours, O_NONBLOCK goes. */
+  (void) fcntl (fd, F_SETFL, 0);
   if (out_stat != NULL)
     *out_stat = st;
+  if (parent_fd >= 0)
+    {
+      /* Kept for the next file of the same directory. */
+      g_mutex_lock (&dir->lock);
+      int old_fd = dir->cached_fd;
+      dir->cached_fd = gp_fd_steal (&parent_fd);
+      g_free (dir->cached_rel);
+      dir->cached_rel = g_steal_pointer (&parent_rel);
+      g_mutex_unlock (&dir->lock);
+      if (old_fd >= 0)
+        close (old_fd);
+    }
   return gp_fd_steal (&fd);
 }

@@ -217,9 +217,13 @@ copy_file (const GpTarSplitEntry *e, int fd, Out *o, GCancellable *cancellable, 
         return FALSE;
       guint8 extra;
       gsize avail = 1;
-      /* read one byte past the recorded size to notice a longer file */
+      /* read one byte past the recorded size to notice a longer file:
+       * with the last read of the file when the buffer has room for it
+       * (a regular file's read stops short only at its end), else with
+       * a read of its own */
       guint8 *dst = left > 0 ? out_space (o, &avail) : &extra;
-      gsize want = left > 0 ? (gsize) MIN ((gint64) avail, left) : 1;
+      gboolean probe = left > 0 && (gint64) avail > left;
+      gsize want = left > 0 ? (probe ? (gsize) left + 1 : (gsize) MIN ((gint64) avail, left)) : 1;
       gssize n = read (fd, dst, want);
       if (n < 0)
         {
@@ -243,7 +247,7 @@ copy_file (const GpTarSplitEntry *e, int fd, Out *o, GCancellable *cancellable, 
             }
           break;
         }
-      if (left == 0)
+      if (n > left)
         {
           g_autofree char *nm = printable_name (e);
           g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
@@ -254,6 +258,8 @@ copy_file (const GpTarSplitEntry *e, int fd, Out *o, GCancellable *cancellable, 
       if (!out_commit (o, (gsize) n, error))
         return FALSE;
       left -= n;
+      if (probe && left == 0)
+        break; /* the read stopped at the recorded end: the file's end */
     }
 
   guint8 want_crc[8];

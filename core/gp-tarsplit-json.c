@@ -146,12 +146,14 @@ _gp_ts_json_parse_string (Parse *ps, GByteArray *out)
         {
           /* a run of plain ASCII (base64 payloads, most names) in one
            * append rather than a call per byte */
-          const guint8 *run = ps->p;
+          const guint8 *run = ps->p, *q = ps->p, *end = ps->end;
+          /* local pointers: stores through ps would alias the bytes */
           do
-            ps->p++;
-          while (ps->p < ps->end && *ps->p >= 0x20 && *ps->p < 0x80 && *ps->p != '"' && *ps->p != '\\');
+            q++;
+          while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\');
+          ps->p = q;
           if (out)
-            g_byte_array_append (out, run, (guint) (ps->p - run));
+            g_byte_array_append (out, run, (guint) (q - run));
           continue;
         }
       gunichar rune;

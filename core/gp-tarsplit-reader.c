@@ -375,24 +375,38 @@ next_object (GpTarSplitReader *r, gsize *out_len, GError **error)
     {
       const guint8 *b = r->buf + r->start;
       gsize avail = r->end - r->start;
-      while (r->scan < avail)
+      /* the state in locals while scanning (stores through r would alias
+       * the bytes), back in r when more input is needed */
+      gsize scan = r->scan;
+      int depth = r->depth;
+      gboolean in_str = r->in_str, esc = r->esc;
+      while (scan < avail)
         {
-          guint8 c = b[r->scan++];
-          if (r->in_str)
+          if (in_str)
             {
-              if (r->esc)
-                r->esc = FALSE;
-              else if (c == '\\')
-                r->esc = TRUE;
-              else if (c == '"')
-                r->in_str = FALSE;
+              if (esc)
+                {
+                  esc = FALSE;
+                  scan++;
+                  continue;
+                }
+              /* the run up to the next quote or backslash */
+              while (scan < avail && b[scan] != '"' && b[scan] != '\\')
+                scan++;
+              if (scan == avail)
+                break;
+              if (b[scan++] == '\\')
+                esc = TRUE;
+              else
+                in_str = FALSE;
               continue;
             }
+          guint8 c = b[scan++];
           if (c == '"')
-            r->in_str = TRUE;
+            in_str = TRUE;
           else if (c == '{' || c == '[')
             {
-              if (++r->depth > _GP_TS_JSON_MAX_DEPTH)
+              if (++depth > _GP_TS_JSON_MAX_DEPTH)
                 {
                   g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_TARSPLIT,
                                "%s: entry %" G_GUINT64_FORMAT ": invalid JSON: nested too deeply",
@@ -402,13 +416,17 @@ next_object (GpTarSplitReader *r, gsize *out_len, GError **error)
             }
           else if (c == '}' || c == ']')
             {
-              if (--r->depth == 0)
+              if (--depth == 0)
                 {
-                  *out_len = r->scan;
+                  *out_len = scan;
                   return TRUE;
                 }
             }
         }
+      r->scan = scan;
+      r->depth = depth;
+      r->in_str = in_str;
+      r->esc = esc;
       if (r->out_eof)
         {
           g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_TARSPLIT,
