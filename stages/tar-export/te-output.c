@@ -8,6 +8,13 @@
  * is written under that temporary name, removed on failure.  Standard output is refused when it is a
  * terminal.  Bytes pass through a 1 MiB buffer, optionally through the
  * parallel gzip writer first.
+ *
+ * An uncompressed output that is a regular file (a file named with -o, or
+ * standard output redirected to one, not in append mode) is "positioned":
+ * every byte's offset is known in advance, so te_output_reserve() can set
+ * aside a layer tar's span in the stream, which workers then fill in with
+ * te_output_pwrite() from several threads while the rest of the stream
+ * is written around it.
  */
 #include "config.h"
 
@@ -18,10 +25,13 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
 #define TE_OUTPUT_BUFFER (1024 * 1024)
+/* Chunks at least this large are written from where they are. */
+#define TE_OUTPUT_DIRECT (64 * 1024)
 
 struct _TeOutput {
   char *path;     /* final path, NULL for standard output */
@@ -37,6 +47,9 @@ struct _TeOutput {
   guint64 bytes; /* bytes given to te_output_write (the tar stream) */
   GpPgzip *gz;
   gboolean committed;
+  gboolean positioned; /* a regular file written with pwrite() */
+  guint64 start;       /* its offset when opened */
+  guint64 sink_pos;    /* sink offset of buf[0]: bytes written or reserved */
 };
 
 /**
@@ -98,13 +111,17 @@ te_output_wants_gzip (const char *output, const char *compress)
   return g_str_has_suffix (output, ".gz") || g_str_has_suffix (output, ".tgz");
 }
 
+/* Writes @len bytes at stream offset @pos (positioned outputs) or at the
+ * file position. */
 static gboolean
-write_all (TeOutput *out, const guint8 *p, gsize len, GError **error)
+write_at (TeOutput *out, guint64 pos, const guint8 *p, gsize len, GError **error)
 {
   gp_safeio_crash_write (out->fd, p, len); /* test hook */
   while (len > 0)
     {
-      ssize_t n = write (out->fd, p, MIN (len, (gsize) G_MAXSSIZE));
+      gsize k = MIN (len, (gsize) G_MAXSSIZE);
+      ssize_t n = out->positioned ? pwrite (out->fd, p, k, (off_t) (out->start + pos))
+                                  : write (out->fd, p, k);
       if (n < 0)
         {
           int errsv = errno;
@@ -121,9 +138,19 @@ write_all (TeOutput *out, const guint8 *p, gsize len, GError **error)
           return FALSE;
         }
       p += n;
+      pos += (guint64) n;
       len -= (gsize) n;
     }
   return TRUE;
+}
+
+/* Writes @len bytes at the sink's position. */
+static gboolean
+write_all (TeOutput *out, const guint8 *p, gsize len, GError **error)
+{
+  guint64 pos = out->sink_pos;
+  out->sink_pos += len;
+  return write_at (out, pos, p, len, error);
 }
 
 static gboolean
@@ -142,7 +169,7 @@ sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
 {
   TeOutput *out = user_data;
 
-  if (len >= TE_OUTPUT_BUFFER)
+  if (len >= TE_OUTPUT_DIRECT)
     return flush_buffer (out, error) && write_all (out, buf, len, error);
   if (out->len + len > TE_OUTPUT_BUFFER && !flush_buffer (out, error))
     return FALSE;
@@ -268,6 +295,20 @@ te_output_open (const char *output, gboolean gzip, guint jobs, GCancellable *can
     }
   out->buf = g_malloc (TE_OUTPUT_BUFFER);
 
+  /* GP_SAVE_NO_PWRITE=1 keeps the plain sequential writes (tests). */
+  struct stat st;
+  if (!gzip && g_strcmp0 (g_getenv ("GP_SAVE_NO_PWRITE"), "1") != 0
+      && fstat (out->fd, &st) == 0 && S_ISREG (st.st_mode))
+    {
+      int flags = fcntl (out->fd, F_GETFL);
+      off_t pos = lseek (out->fd, 0, SEEK_CUR);
+      if (flags >= 0 && (flags & O_APPEND) == 0 && pos >= 0)
+        {
+          out->positioned = TRUE;
+          out->start = (guint64) pos;
+        }
+    }
+
   if (gzip)
     {
       out->gz = gp_pgzip_new (sink_write, out, jobs, -1, 0, cancellable, error);
@@ -292,6 +333,85 @@ te_output_write (gpointer user_data, const void *buf, gsize len, GError **error)
   if (out->gz != NULL)
     return gp_pgzip_write (out->gz, buf, len, error);
   return sink_write (out, buf, len, error);
+}
+
+/**
+ * te_output_is_positioned:
+ * @out: the output
+ *
+ * Returns: whether te_output_reserve() and te_output_pwrite() may be used:
+ *   the output is an uncompressed regular file, not in append mode
+ */
+gboolean
+te_output_is_positioned (TeOutput *out)
+{
+  return out->positioned;
+}
+
+/**
+ * te_output_reserve:
+ * @out: a positioned output
+ * @len: number of bytes
+ * @out_offset: (out): where in the stream the span starts
+ * @error: return location for a #GError
+ *
+ * Sets aside the next @len bytes of the stream, to be filled in with
+ * te_output_pwrite(); the stream continues after them.
+ *
+ * Returns: %TRUE on success (the buffered bytes before the span were
+ *   written), %FALSE with @error set
+ */
+gboolean
+te_output_reserve (TeOutput *out, guint64 len, guint64 *out_offset, GError **error)
+{
+  g_return_val_if_fail (out->positioned, FALSE);
+  if (!flush_buffer (out, error))
+    return FALSE;
+  *out_offset = out->sink_pos;
+  out->sink_pos += len;
+  out->bytes += len;
+  return TRUE;
+}
+
+/**
+ * te_output_pwrite:
+ * @out: a positioned output
+ * @offset: stream offset of the first byte
+ * @buf: (array length=len): bytes
+ * @len: their number
+ * @error: return location for a #GError
+ *
+ * Writes into a span set aside with te_output_reserve().  May be called
+ * from any thread, concurrently with everything but te_output_commit()
+ * and te_output_free().
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+te_output_pwrite (TeOutput *out, guint64 offset, const void *buf, gsize len, GError **error)
+{
+  g_return_val_if_fail (out->positioned, FALSE);
+  return write_at (out, offset, buf, len, error);
+}
+
+/**
+ * te_output_start_writeback:
+ * @out: a positioned output
+ * @offset: stream offset
+ * @len: number of bytes
+ *
+ * For a file named with -o, which is synced before it is renamed into
+ * place: starts writing the given span, already written, to disk now, so
+ * that the final fsync() has less left to wait for.  Any thread.
+ */
+void
+te_output_start_writeback (TeOutput *out, guint64 offset, guint64 len)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+  if (out->positioned && out->path != NULL && len > 0)
+    (void) sync_file_range (out->fd, (off_t) (out->start + offset), (off_t) len,
+                            SYNC_FILE_RANGE_WRITE);
+#endif
 }
 
 /**
@@ -321,6 +441,14 @@ te_output_commit (TeOutput *out, GError **error)
     return FALSE;
   if (!flush_buffer (out, error))
     return FALSE;
+  /* leave the file position after the stream, as sequential writes do */
+  if (out->positioned && lseek (out->fd, (off_t) (out->start + out->sink_pos), SEEK_SET) < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: seek failed: %s",
+                   out->display, g_strerror (errsv));
+      return FALSE;
+    }
   if (out->path == NULL)
     {
       out->committed = TRUE;
