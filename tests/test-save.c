@@ -327,8 +327,8 @@ test_golden_stdout_layouts (void)
   } modes[] = {
     { "positioned, 3 jobs", 0, NULL, "3" },
     { "positioned, 1 job", 0, NULL, "1" },
-    { "append", O_APPEND, NULL, "2" },
-    { "sequential", 0, "1", "2" },
+    { "append, 1 job", O_APPEND, NULL, "1" },
+    { "sequential, writer thread", 0, "1", "2" },
   };
 
   for (gsize m = 0; m < G_N_ELEMENTS (modes); m++)

@@ -50,6 +50,17 @@ struct _TeOutput {
   gboolean positioned; /* a regular file written with pwrite() */
   guint64 start;       /* its offset when opened */
   guint64 sink_pos;    /* sink offset of buf[0]: bytes written or reserved */
+
+  /* Other sequential outputs (a pipe, say) with --jobs > 1: full buffers
+   * are written by a writer thread, while the next one fills. */
+  GThread *writer;
+  GMutex lock;
+  GCond cond;
+  guint8 *other;       /* the second buffer */
+  guint8 *pending;     /* handed to the writer; NULL when it is idle */
+  gsize pending_len;
+  gboolean stop;
+  GError *write_error; /* the writer's failure, reported on the next call */
 };
 
 /**
@@ -153,14 +164,91 @@ write_all (TeOutput *out, const guint8 *p, gsize len, GError **error)
   return write_at (out, pos, p, len, error);
 }
 
+static gpointer
+writer_main (gpointer data)
+{
+  TeOutput *out = data;
+  g_mutex_lock (&out->lock);
+  for (;;)
+    {
+      while (out->pending == NULL && !out->stop)
+        g_cond_wait (&out->cond, &out->lock);
+      if (out->pending == NULL)
+        break;
+      guint8 *p = out->pending;
+      gsize n = out->pending_len;
+      g_mutex_unlock (&out->lock);
+      GError *error = NULL;
+      gboolean ok = out->write_error != NULL || write_all (out, p, n, &error);
+      g_mutex_lock (&out->lock);
+      if (!ok)
+        out->write_error = error;
+      out->pending = NULL;
+      g_cond_broadcast (&out->cond);
+    }
+  g_mutex_unlock (&out->lock);
+  return NULL;
+}
+
+/* Waits until the writer thread is idle; reports its failure. */
+static gboolean
+writer_wait (TeOutput *out, GError **error)
+{
+  g_mutex_lock (&out->lock);
+  while (out->pending != NULL)
+    g_cond_wait (&out->cond, &out->lock);
+  gboolean ok = out->write_error == NULL;
+  if (!ok)
+    g_propagate_error (error, g_error_copy (out->write_error));
+  g_mutex_unlock (&out->lock);
+  return ok;
+}
+
 static gboolean
 flush_buffer (TeOutput *out, GError **error)
 {
+  if (out->writer != NULL)
+    {
+      /* hand the buffer over and go on filling the other one */
+      if (!writer_wait (out, error))
+        return FALSE;
+      if (out->len == 0)
+        return TRUE;
+      g_mutex_lock (&out->lock);
+      out->pending = out->buf;
+      out->pending_len = out->len;
+      g_cond_broadcast (&out->cond);
+      g_mutex_unlock (&out->lock);
+      guint8 *next = out->other;
+      out->other = out->buf;
+      out->buf = next;
+      out->len = 0;
+      return TRUE;
+    }
   if (out->len == 0)
     return TRUE;
   gsize n = out->len;
   out->len = 0;
   return write_all (out, out->buf, n, error);
+}
+
+/* Everything written, the writer thread (if any) idle. */
+static gboolean
+flush_all (TeOutput *out, GError **error)
+{
+  return flush_buffer (out, error) && (out->writer == NULL || writer_wait (out, error));
+}
+
+static void
+writer_stop (TeOutput *out)
+{
+  if (out->writer == NULL)
+    return;
+  g_mutex_lock (&out->lock);
+  out->stop = TRUE;
+  g_cond_broadcast (&out->cond);
+  g_mutex_unlock (&out->lock);
+  g_thread_join (g_steal_pointer (&out->writer));
 }
 
 /* The byte sink below the optional gzip writer. */
@@ -169,8 +257,26 @@ sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
 {
   TeOutput *out = user_data;
 
-  if (len >= TE_OUTPUT_DIRECT)
+  if (len >= TE_OUTPUT_DIRECT && out->writer == NULL)
     return flush_buffer (out, error) && write_all (out, buf, len, error);
+  if (out->writer != NULL)
+    {
+      /* the caller's buffer is reused once we return: copy */
+      const guint8 *p = buf;
+      while (out->len + len > TE_OUTPUT_BUFFER)
+        {
+          gsize k = TE_OUTPUT_BUFFER - out->len;
+          memcpy (out->buf + out->len, p, k);
+          out->len += k;
+          p += k;
+          len -= k;
+          if (!flush_buffer (out, error))
+            return FALSE;
+        }
+      memcpy (out->buf + out->len, p, len);
+      out->len += len;
+      return TRUE;
+    }
   if (out->len + len > TE_OUTPUT_BUFFER && !flush_buffer (out, error))
     return FALSE;
   memcpy (out->buf + out->len, buf, len);
@@ -278,6 +384,8 @@ te_output_open (const char *output, gboolean gzip, guint jobs, GCancellable *can
 
   g_autoptr (TeOutput) out = g_new0 (TeOutput, 1);
   out->fd = -1;
+  g_mutex_init (&out->lock);
+  g_cond_init (&out->cond);
   if (g_strcmp0 (output, "-") == 0)
     {
       out->fd = STDOUT_FILENO;
@@ -307,6 +415,12 @@ te_output_open (const char *output, gboolean gzip, guint jobs, GCancellable *can
           out->positioned = TRUE;
           out->start = (guint64) pos;
         }
+    }
+
+  if (!gzip && !out->positioned && jobs > 1)
+    {
+      out->other = g_malloc (TE_OUTPUT_BUFFER);
+      out->writer = g_thread_try_new ("gp-save-write", writer_main, out, NULL);
     }
 
   if (gzip)
@@ -439,7 +553,7 @@ te_output_commit (TeOutput *out, GError **error)
 {
   if (out->gz != NULL && !gp_pgzip_finish (out->gz, error))
     return FALSE;
-  if (!flush_buffer (out, error))
+  if (!flush_all (out, error))
     return FALSE;
   /* leave the file position after the stream, as sequential writes do */
   if (out->positioned && lseek (out->fd, (off_t) (out->start + out->sink_pos), SEEK_SET) < 0)
@@ -508,6 +622,10 @@ te_output_free (TeOutput *out)
   if (out == NULL)
     return;
   gp_pgzip_free (out->gz);
+  writer_stop (out);
+  g_clear_error (&out->write_error);
+  g_mutex_clear (&out->lock);
+  g_cond_clear (&out->cond);
   if (out->owns_fd && out->fd >= 0)
     close (out->fd);
   if (out->tmp_path != NULL)
@@ -518,5 +636,6 @@ te_output_free (TeOutput *out)
   g_free (out->base);
   g_free (out->display);
   g_free (out->buf);
+  g_free (out->other);
   g_free (out);
 }
