@@ -495,7 +495,8 @@ struct _TePool {
   GPtrArray *jobs;        /* TeJob *, stream order */
   GMutex lock;
   GCond cond;
-  guint fail_index;       /* lowest index of a failed job; G_MAXUINT: none */
+  guint fail_index;       /* lowest index of a failed job; G_MAXINT: none */
+  gint stop;              /* the stream failed around the layers: drop all */
   GPtrArray *spare;       /* free write buffers */
 };
 
@@ -661,7 +662,8 @@ job_write (gpointer user_data, const void *buf, gsize len, GError **error)
   TeJob *job = user_data;
   TePool *pool = job->pool;
 
-  if ((guint) g_atomic_int_get (&pool->fail_index) < job->index)
+  if ((guint) g_atomic_int_get (&pool->fail_index) < job->index
+      || g_atomic_int_get (&pool->stop))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                            "abandoned after an earlier failure");
@@ -696,7 +698,8 @@ job_run (gpointer data, gpointer user_data)
   GError *error = NULL;
   gboolean ok = TRUE;
 
-  if ((guint) g_atomic_int_get (&pool->fail_index) < job->index)
+  if ((guint) g_atomic_int_get (&pool->fail_index) < job->index
+      || g_atomic_int_get (&pool->stop))
     {
       ok = FALSE;
       g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -774,7 +777,7 @@ pool_stop (TePool *pool)
 {
   if (pool->threads == NULL)
     return;
-  g_atomic_int_set (&pool->fail_index, 0); /* later layers are skipped */
+  g_atomic_int_set (&pool->stop, 1);
   g_thread_pool_free (g_steal_pointer (&pool->threads), FALSE, TRUE);
 }
 
