@@ -8,7 +8,11 @@
  * VERSION, json, layer.tar; `<image-id>.json` configs), manifest.json,
  * repositories.  Each layer tar is reassembled once from tar-split and the
  * driver's files straight into the output, hashed on the way and checked
- * against its DiffID.
+ * against its DiffID.  When the output is a regular file (positioned), the
+ * planning pass has given every layer tar's offset, so up to --jobs
+ * workers rebuild layers at once, each into its own span (pwrite), while
+ * the main thread writes the rest of the stream around the spans; other
+ * outputs get the layers one after the other.
  */
 #include "config.h"
 
@@ -18,6 +22,10 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Threads measuring or rebuilding layers: at most this many, whatever
+ * --jobs says (each holds a few buffers). */
+#define MAX_WORKERS 8
 
 typedef struct {
   char *v1_id;
@@ -206,7 +214,7 @@ static gboolean
 measure_layers (TePlan *plan, GError **error)
 {
   guint n = plan->order->len;
-  guint threads = MIN (plan->jobs, n);
+  guint threads = MIN (MIN (plan->jobs, MAX_WORKERS), n);
   GThreadPool *pool = NULL;
   if (threads > 1)
     pool = g_thread_pool_new (measure_worker, plan, (gint) threads, FALSE, NULL);
@@ -453,8 +461,6 @@ make_plan (TePlan *plan, GPtrArray *images, GError **error)
 
 /* Progress events within layers, every this many bytes. */
 #define PROGRESS_STEP (64 * 1024 * 1024)
-/* Layer workers: at most this many, whatever --jobs says (memory). */
-#define MAX_WORKERS 8
 /* A worker's write buffer; chunks at least DIRECT_MIN long bypass it. */
 #define SINK_BUFFER (256 * 1024)
 #define DIRECT_MIN (64 * 1024)
