@@ -582,6 +582,44 @@ gp_tar_writer_write_data (GpTarWriter *writer,
 }
 
 /**
+ * gp_tar_writer_skip_data:
+ * @writer: a writer
+ * @len: number of bytes
+ * @error: return location for a #GError
+ *
+ * Accounts for @len content bytes of the current entry without handing
+ * them to the write function: the caller places them in the output
+ * itself (for example with positioned writes into a span it set aside).
+ * The offset advances as if they had been written.  Skipping more than
+ * the header's size fails as gp_tar_writer_write_data() does.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ * Since: 0.2
+ */
+gboolean
+gp_tar_writer_skip_data (GpTarWriter *writer,
+                         guint64      len,
+                         GError     **error)
+{
+  g_return_val_if_fail (writer != NULL, FALSE);
+
+  if (!check_usable (writer, error))
+    return FALSE;
+  if (len > writer->remaining)
+    {
+      writer->failed = TRUE;
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
+                   "tar writer: write too long (%" G_GUINT64_FORMAT
+                   " bytes, %" G_GUINT64_FORMAT " left in the entry)",
+                   len, writer->remaining);
+      return FALSE;
+    }
+  writer->offset += len;
+  writer->remaining -= len;
+  return TRUE;
+}
+
+/**
  * gp_tar_writer_copy_fd:
  * @writer: a writer
  * @fd: a file descriptor open for reading, positioned at the start

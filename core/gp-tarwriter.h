@@ -102,6 +102,9 @@ GP_API gboolean     gp_tar_writer_write_data   (GpTarWriter       *writer,
                                                 const void        *buf,
                                                 gsize              len,
                                                 GError           **error);
+GP_API gboolean     gp_tar_writer_skip_data    (GpTarWriter       *writer,
+                                                guint64            len,
+                                                GError           **error);
 GP_API gboolean     gp_tar_writer_copy_fd      (GpTarWriter       *writer,
                                                 int                fd,
                                                 const char        *what,

@@ -307,6 +307,77 @@ test_golden_stdout (void)
     }
 }
 
+/* Standard output as a regular file opened at an offset (layer tars are
+ * then written by several workers with pwrite), in append mode, and with
+ * the positioned writes turned off: each time the bytes follow what was
+ * in the file, and the file position ends after them. */
+static void
+test_golden_stdout_layouts (void)
+{
+  SKIP_IF_NO_GOLDEN ();
+  const GoldenCase *c = g_ptr_array_index (golden_cases, golden_cases->len - 1);
+  const char *root = save_util_migrated_root ();
+  g_autofree char *dir = save_util_make_tmpdir ("test-save-stdout-layouts");
+  static const char prefix[] = "bytes that were already there";
+  static const struct {
+    const char *what;
+    int flags;
+    const char *no_pwrite;
+    const char *jobs;
+  } modes[] = {
+    { "positioned, 3 jobs", 0, NULL, "3" },
+    { "positioned, 1 job", 0, NULL, "1" },
+    { "append, 1 job", O_APPEND, NULL, "1" },
+    { "sequential, writer thread", 0, "1", "2" },
+  };
+
+  for (gsize m = 0; m < G_N_ELEMENTS (modes); m++)
+    {
+      g_autofree char *out = g_build_filename (dir, "stdout.tar", NULL);
+      g_assert_true (g_file_set_contents (out, prefix, -1, NULL));
+      int fd = open (out, O_WRONLY | O_CLOEXEC | modes[m].flags);
+      g_assert_cmpint (fd, >=, 0);
+      g_assert_cmpint (lseek (fd, 0, SEEK_END), ==, (off_t) strlen (prefix));
+      int child_fd = dup (fd);
+      g_assert_cmpint (child_fd, >=, 0);
+
+      g_autoptr (GPtrArray) args = g_ptr_array_new ();
+      g_autofree char *graphpipe = save_util_graphpipe_path ();
+      g_ptr_array_add (args, graphpipe);
+      g_ptr_array_add (args, (gpointer) "save");
+      g_ptr_array_add (args, (gpointer) "--root");
+      g_ptr_array_add (args, (gpointer) root);
+      g_ptr_array_add (args, (gpointer) "--jobs");
+      g_ptr_array_add (args, (gpointer) modes[m].jobs);
+      for (char **n = c->args; *n; n++)
+        g_ptr_array_add (args, *n);
+      g_ptr_array_add (args, NULL);
+      g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+      g_subprocess_launcher_take_stdout_fd (l, child_fd);
+      if (modes[m].no_pwrite != NULL)
+        g_subprocess_launcher_setenv (l, "GP_SAVE_NO_PWRITE", modes[m].no_pwrite, TRUE);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, (const char *const *) args->pdata,
+                                                                &error);
+      g_assert_no_error (error);
+      g_autofree char *err = NULL;
+      g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &error));
+      g_assert_no_error (error);
+      if (!g_subprocess_get_if_exited (p) || g_subprocess_get_exit_status (p) != 0)
+        g_error ("%s: graphpipe save failed: %s", modes[m].what, err);
+
+      g_autoptr (GBytes) all = save_util_read_file (out);
+      gsize len;
+      const char *data = g_bytes_get_data (all, &len);
+      g_assert_cmpuint (len, >, strlen (prefix));
+      g_assert_cmpmem (data, strlen (prefix), prefix, strlen (prefix));
+      g_assert_cmpint (lseek (fd, 0, SEEK_CUR), ==, (off_t) len);
+      close (fd);
+      g_autoptr (GBytes) got = g_bytes_new_from_bytes (all, strlen (prefix), len - strlen (prefix));
+      assert_matches_golden (c, got, modes[m].what);
+    }
+}
+
 /* ---- names ----------------------------------------------------------------- */
 
 #define BUSYBOX_ID "d2db4a9a5c80ec23993d3a8fca1876bdc318af17541c8cf750dd7ed5c451d611"
@@ -778,6 +849,7 @@ main (int argc, char **argv)
       g_test_add_func ("/save/golden/gzip", test_golden_gzip);
       g_test_add_func ("/save/golden/after-migrate", test_golden_after_migrate);
       g_test_add_func ("/save/golden/stdout", test_golden_stdout);
+      g_test_add_func ("/save/golden/stdout-layouts", test_golden_stdout_layouts);
     }
   for (gsize i = 0; i < G_N_ELEMENTS (name_cases); i++)
     g_test_add_data_func (name_cases[i].path, &name_cases[i], test_names);

@@ -478,6 +478,33 @@ test_size_errors (gconstpointer data)
   g_assert_nonnull (error);
 }
 
+/* Skipped content is not handed to the write function but counts like
+ * written content: offset, padding, and the size checks. */
+static void
+test_skip_data (void)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GpTarWriter) w = gp_tar_writer_new (gp_test_collect_bytes, out);
+  g_autoptr(GError) error = NULL;
+  GpTarHeader hdr = { .name = "f", .mode = 0100644, .size = 700, .typeflag = '0' };
+
+  g_assert_true (gp_tar_writer_write_header (w, &hdr, &error));
+  g_assert_true (gp_tar_writer_write_data (w, "ab", 2, &error));
+  g_assert_true (gp_tar_writer_skip_data (w, 698, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (out->len, ==, 512 + 2);
+  g_assert_cmpuint (gp_tar_writer_get_offset (w), ==, 512 + 700);
+  g_assert_true (gp_tar_writer_close (w, &error));
+  /* 324 bytes of padding to 1024, then the two zero blocks */
+  g_assert_cmpuint (out->len, ==, 512 + 2 + 324 + 1024);
+  g_assert_cmpuint (gp_tar_writer_get_offset (w), ==, 512 + 1024 + 1024);
+
+  g_autoptr(GpTarWriter) w2 = gp_tar_writer_new (gp_test_collect_bytes, out);
+  g_assert_true (gp_tar_writer_write_header (w2, &hdr, &error));
+  g_assert_false (gp_tar_writer_skip_data (w2, 701, &error));
+  g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE);
+}
+
 static gboolean
 failing_write (gpointer user_data, const void *buf, gsize len, GError **error)
 {
@@ -588,6 +615,7 @@ main (int argc, char **argv)
       g_test_add_data_func (p, &size_error_cases[i], test_size_errors);
     }
   g_test_add_func ("/tarwriter/error/callback", test_callback_error);
+  g_test_add_func ("/tarwriter/skip-data", test_skip_data);
   g_test_add_func ("/tarwriter/golden/save-headers", test_golden_save_headers);
   return g_test_run ();
 }

@@ -8,7 +8,11 @@
  * VERSION, json, layer.tar; `<image-id>.json` configs), manifest.json,
  * repositories.  Each layer tar is reassembled once from tar-split and the
  * driver's files straight into the output, hashed on the way and checked
- * against its DiffID.
+ * against its DiffID.  When the output is a regular file (positioned), the
+ * planning pass has given every layer tar's offset, so up to --jobs
+ * workers rebuild layers at once, each into its own span (pwrite), while
+ * the main thread writes the rest of the stream around the spans; other
+ * outputs get the layers one after the other.
  */
 #include "config.h"
 
@@ -19,6 +23,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Threads measuring or rebuilding layers: at most this many, whatever
+ * --jobs says (each holds a few buffers). */
+#define MAX_WORKERS 8
+
 typedef struct {
   char *v1_id;
   char *diff_id;
@@ -26,6 +34,7 @@ typedef struct {
   char *cache_id;
   char *tar_split_path;
   guint64 tar_size;
+  GError *measure_error; /* from the parallel measuring pass */
   GBytes *json;
   gint64 mtime;
   guint32 mtime_nsec;
@@ -57,6 +66,8 @@ typedef struct {
   GArray *top;           /* TeTop */
   GBytes *manifest;
   GBytes *repositories;  /* NULL when no tag was attached */
+  GPtrArray *order;      /* TeLayer *, borrowed, in planning order */
+  guint jobs;            /* worker threads */
   guint64 layer_bytes;
 } TePlan;
 
@@ -68,6 +79,7 @@ te_layer_free (TeLayer *layer)
   g_free (layer->chain_id);
   g_free (layer->cache_id);
   g_free (layer->tar_split_path);
+  g_clear_error (&layer->measure_error);
   g_clear_pointer (&layer->json, g_bytes_unref);
   g_free (layer);
 }
@@ -86,6 +98,7 @@ static void
 te_plan_clear (TePlan *plan)
 {
   g_clear_pointer (&plan->images, g_ptr_array_unref);
+  g_clear_pointer (&plan->order, g_ptr_array_unref);
   g_clear_pointer (&plan->layers, g_hash_table_unref);
   g_clear_pointer (&plan->top, g_array_unref);
   g_clear_pointer (&plan->manifest, g_bytes_unref);
@@ -179,13 +192,58 @@ plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const cha
     }
   layer->cache_id = g_strdup (rec->cache_id);
   layer->tar_split_path = g_strdup (rec->tar_split_path);
+  /* measured later, on all workers */
+  g_ptr_array_add (plan->order, layer);
+  return TRUE;
+}
+
+static void
+measure_worker (gpointer data, gpointer user_data)
+{
+  TeLayer *layer = data;
+  TePlan *plan = user_data;
   if (!measure_tar_split (layer->tar_split_path, &layer->tar_size,
-                          gp_context_get_cancellable (plan->ctx), error))
+                          gp_context_get_cancellable (plan->ctx), &layer->measure_error))
+    g_prefix_error (&layer->measure_error, "layer %s: ", layer->diff_id);
+}
+
+/* Measures every layer's tar (parsing its tar-split data: the bulk of the
+ * planning work) on up to plan->jobs threads; reports the first failure
+ * in planning order. */
+static gboolean
+measure_layers (TePlan *plan, GError **error)
+{
+  guint n = plan->order->len;
+  guint threads = MIN (MIN (plan->jobs, MAX_WORKERS), n);
+  GThreadPool *pool = NULL;
+  if (threads > 1)
     {
-      g_prefix_error (error, "layer %s: ", layer->diff_id);
-      return FALSE;
+      /* GLib sets up the C locale behind g_ascii_strtoll() on its first
+       * call; threads making that first call at once can see an errno
+       * left by the wait for one another, which g_ascii_string_to_signed()
+       * (the tar-split parser's) takes for an overflow.  Make it here. */
+      (void) g_ascii_strtoll ("0", NULL, 10);
+      pool = g_thread_pool_new (measure_worker, plan, (gint) threads, FALSE, NULL);
     }
-  plan->layer_bytes += layer->tar_size;
+  gboolean parallel = pool != NULL;
+  if (parallel)
+    {
+      for (guint i = 0; i < n; i++)
+        g_thread_pool_push (pool, g_ptr_array_index (plan->order, i), NULL);
+      g_thread_pool_free (pool, FALSE, TRUE);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      TeLayer *layer = g_ptr_array_index (plan->order, i);
+      if (!parallel)
+        measure_worker (layer, plan);
+      if (layer->measure_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&layer->measure_error));
+          return FALSE;
+        }
+      plan->layer_bytes += layer->tar_size;
+    }
   return TRUE;
 }
 
@@ -376,10 +434,13 @@ make_plan (TePlan *plan, GPtrArray *images, GError **error)
   plan->layers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         (GDestroyNotify) te_layer_free);
   plan->top = g_array_new (FALSE, TRUE, sizeof (TeTop));
+  plan->order = g_ptr_array_new ();
 
   for (guint i = 0; i < images->len; i++)
     if (!plan_image (plan, g_ptr_array_index (images, i), error))
       return FALSE;
+  if (!measure_layers (plan, error))
+    return FALSE;
 
   for (guint i = 0; i < plan->images->len; i++)
     {
@@ -407,16 +468,50 @@ make_plan (TePlan *plan, GPtrArray *images, GError **error)
 
 /* Progress events within layers, every this many bytes. */
 #define PROGRESS_STEP (64 * 1024 * 1024)
+/* A worker's write buffer; chunks at least DIRECT_MIN long bypass it. */
+#define SINK_BUFFER (256 * 1024)
+#define DIRECT_MIN (64 * 1024)
+/* -o files: start writeback every this many bytes of a layer. */
+#define WRITEBACK_STEP (32 * 1024 * 1024)
+
+typedef struct _TePool TePool;
 
 typedef struct {
   TePlan *plan;
+  TeOutput *out;
   GpTarWriter *tar;
-  GpLayerDir *dir;
-  TeLayer *layer;         /* being written */
+  TePool *pool;           /* positioned output: layers written by workers */
+  TeLayer *layer;         /* being written (sequential) */
   guint64 layers_done;
   guint64 bytes_done;     /* layer bytes written so far */
   guint64 next_progress;
 } TeWriter;
+
+/* One layer tar, written by a worker into its span of a positioned
+ * output. */
+typedef struct {
+  TePool *pool;
+  TeLayer *layer;
+  guint index;            /* in stream order */
+  guint64 offset;         /* stream offset of its first byte */
+  guint64 pos;            /* where buf[0] goes */
+  guint64 synced;         /* writeback started up to here */
+  guint8 *buf;
+  gsize len;
+  gboolean done;
+  GError *error;
+} TeJob;
+
+struct _TePool {
+  TeWriter *w;
+  GThreadPool *threads;
+  GPtrArray *jobs;        /* TeJob *, stream order */
+  GMutex lock;
+  GCond cond;
+  guint fail_index;       /* lowest index of a failed job; G_MAXINT: none */
+  gint stop;              /* the stream failed around the layers: drop all */
+  GPtrArray *spare;       /* free write buffers */
+};
 
 static gboolean
 write_file (TeWriter *w, const char *name, GBytes *content, gint64 mtime, guint32 nsec,
@@ -452,42 +547,16 @@ write_dir (TeWriter *w, const char *name, gint64 mtime, guint32 nsec, GError **e
 static int
 open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **error)
 {
-  TeWriter *w = user_data;
-  return gp_layer_dir_open_file (w->dir, name, name_len, NULL, error);
+  GpLayerDir *dir = user_data;
+  return gp_layer_dir_open_file (dir, name, name_len, NULL, error);
 }
 
+/* Rebuilds @layer's tar from its tar-split data and the driver's files
+ * into @write, and checks its length and DiffID.  Any thread. */
 static gboolean
-tar_data_write (gpointer user_data, const void *buf, gsize len, GError **error)
+assemble_layer (TePlan *plan, TeLayer *layer, GpWriteFunc write, gpointer write_data,
+                GError **error)
 {
-  TeWriter *w = user_data;
-  if (!gp_tar_writer_write_data (w->tar, buf, len, error))
-    return FALSE;
-  w->bytes_done += len;
-  if (w->bytes_done >= w->next_progress)
-    {
-      w->next_progress = w->bytes_done + PROGRESS_STEP;
-      gp_context_emit_progress (w->plan->ctx, w->layer->diff_id, w->bytes_done,
-                                w->plan->layer_bytes, w->bytes_done);
-    }
-  return TRUE;
-}
-
-static gboolean
-write_layer_tar (TeWriter *w, TeLayer *layer, GError **error)
-{
-  TePlan *plan = w->plan;
-  g_autofree char *name = g_strconcat (layer->v1_id, "/layer.tar", NULL);
-  GpTarHeader h = {
-    .name = name,
-    .mode = 0100644,
-    .size = (gint64) layer->tar_size,
-    .mtime = layer->mtime,
-    .mtime_nsec = layer->mtime_nsec,
-    .typeflag = GP_TAR_TYPE_REG,
-  };
-  if (!gp_tar_writer_write_header (w->tar, &h, error))
-    return FALSE;
-
   g_autoptr (GpLayerDir) dir = gp_layer_dir_open_driver (plan->driver,
                                                         gp_store_get_layers_root (plan->store),
                                                         layer->cache_id, error);
@@ -507,13 +576,8 @@ write_layer_tar (TeWriter *w, TeLayer *layer, GError **error)
   g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, layer->tar_split_path,
                                                                  GP_TAR_SPLIT_FLAGS_NONE);
   GpTarSplitStats stats = { 0 };
-  w->dir = dir;
-  w->layer = layer;
-  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, w, tar_data_write, w,
-                                       gp_context_get_cancellable (plan->ctx), &stats, error);
-  w->dir = NULL;
-  w->layer = NULL;
-  if (!ok)
+  if (!gp_tar_split_assemble (reader, open_layer_file, dir, write, write_data,
+                              gp_context_get_cancellable (plan->ctx), &stats, error))
     {
       g_prefix_error (error, "layer %s (cache-id %s): ", layer->diff_id, layer->cache_id);
       return FALSE;
@@ -534,7 +598,13 @@ write_layer_tar (TeWriter *w, TeLayer *layer, GError **error)
                    layer->diff_id, layer->cache_id, stats.diff_id);
       return FALSE;
     }
+  return TRUE;
+}
 
+static void
+layer_done (TeWriter *w, TeLayer *layer)
+{
+  TePlan *plan = w->plan;
   w->layers_done++;
   gp_context_add_counter (plan->ctx, "layers", 1);
   gp_context_add_counter (plan->ctx, "layer-bytes", (gint64) layer->tar_size);
@@ -542,7 +612,269 @@ write_layer_tar (TeWriter *w, TeLayer *layer, GError **error)
                              g_hash_table_size (plan->layers), layer->tar_size,
                              "layer %s/layer.tar (%" G_GUINT64_FORMAT " bytes)",
                              layer->v1_id, layer->tar_size);
+}
+
+/* Counts @len more layer bytes written; called with the pool's lock held
+ * when there is a pool. */
+static void
+add_progress (TeWriter *w, TeLayer *layer, guint64 len)
+{
+  w->bytes_done += len;
+  if (w->bytes_done >= w->next_progress)
+    {
+      w->next_progress = w->bytes_done + PROGRESS_STEP;
+      gp_context_emit_progress (w->plan->ctx, layer->diff_id, w->bytes_done,
+                                w->plan->layer_bytes, w->bytes_done);
+    }
+}
+
+/* ---- sequential: the layer tar goes through the tar writer ---- */
+
+static gboolean
+tar_data_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  TeWriter *w = user_data;
+  if (!gp_tar_writer_write_data (w->tar, buf, len, error))
+    return FALSE;
+  add_progress (w, w->layer, len);
   return TRUE;
+}
+
+/* ---- positioned: layer tars written by workers into their spans ---- */
+
+static gboolean
+job_flush (TeJob *job, GError **error)
+{
+  if (job->len == 0)
+    return TRUE;
+  gsize n = job->len;
+  job->len = 0;
+  guint64 pos = job->pos;
+  job->pos += n;
+  return te_output_pwrite (job->pool->w->out, pos, job->buf, n, error);
+}
+
+/* Reports written bytes; starts writeback of -o files every so often. */
+static void
+job_account (TeJob *job, guint64 len)
+{
+  TePool *pool = job->pool;
+  g_mutex_lock (&pool->lock);
+  add_progress (pool->w, job->layer, len);
+  g_mutex_unlock (&pool->lock);
+  if (job->pos - job->synced >= WRITEBACK_STEP)
+    {
+      te_output_start_writeback (pool->w->out, job->synced, job->pos - job->synced);
+      job->synced = job->pos;
+    }
+}
+
+static gboolean
+job_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  TeJob *job = user_data;
+  TePool *pool = job->pool;
+
+  if ((guint) g_atomic_int_get (&pool->fail_index) < job->index
+      || g_atomic_int_get (&pool->stop))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "abandoned after an earlier failure");
+      return FALSE;
+    }
+  if (len >= DIRECT_MIN || job->len + len > SINK_BUFFER)
+    {
+      guint64 before = job->pos;
+      if (!job_flush (job, error))
+        return FALSE;
+      if (len >= DIRECT_MIN)
+        {
+          guint64 pos = job->pos;
+          job->pos += len;
+          if (!te_output_pwrite (pool->w->out, pos, buf, len, error))
+            return FALSE;
+        }
+      job_account (job, job->pos - before);
+      if (len >= DIRECT_MIN)
+        return TRUE;
+    }
+  memcpy (job->buf + job->len, buf, len);
+  job->len += len;
+  return TRUE;
+}
+
+static void
+job_run (gpointer data, gpointer user_data)
+{
+  TeJob *job = data;
+  TePool *pool = user_data;
+  GError *error = NULL;
+  gboolean ok = TRUE;
+
+  if ((guint) g_atomic_int_get (&pool->fail_index) < job->index
+      || g_atomic_int_get (&pool->stop))
+    {
+      ok = FALSE;
+      g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "skipped after an earlier failure");
+    }
+  else
+    {
+      g_mutex_lock (&pool->lock);
+      job->buf = pool->spare->len > 0 ? g_ptr_array_steal_index_fast (pool->spare,
+                                                                       pool->spare->len - 1)
+                                      : NULL;
+      g_mutex_unlock (&pool->lock);
+      if (job->buf == NULL)
+        job->buf = g_malloc (SINK_BUFFER);
+      job->pos = job->synced = job->offset;
+      ok = assemble_layer (pool->w->plan, job->layer, job_write, job, &error);
+      if (ok)
+        {
+          guint64 before = job->pos;
+          ok = job_flush (job, &error);
+          job_account (job, job->pos - before);
+        }
+      if (ok)
+        te_output_start_writeback (pool->w->out, job->synced, job->pos - job->synced);
+    }
+
+  g_mutex_lock (&pool->lock);
+  if (job->buf != NULL)
+    g_ptr_array_add (pool->spare, g_steal_pointer (&job->buf));
+  job->done = TRUE;
+  if (!ok && job->index < (guint) g_atomic_int_get (&pool->fail_index))
+    g_atomic_int_set (&pool->fail_index, (gint) job->index);
+  job->error = error;
+  g_cond_broadcast (&pool->cond);
+  g_mutex_unlock (&pool->lock);
+}
+
+static void
+te_job_free (TeJob *job)
+{
+  g_clear_error (&job->error);
+  g_free (job->buf);
+  g_free (job);
+}
+
+static TePool *
+pool_new (TeWriter *w, GError **error)
+{
+  TePlan *plan = w->plan;
+  guint n = MIN (MIN (plan->jobs, MAX_WORKERS), MAX (g_hash_table_size (plan->layers), 1));
+  TePool *pool = g_new0 (TePool, 1);
+  pool->w = w;
+  pool->jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) te_job_free);
+  pool->spare = g_ptr_array_new_with_free_func (g_free);
+  pool->fail_index = G_MAXINT;
+  g_mutex_init (&pool->lock);
+  g_cond_init (&pool->cond);
+  pool->threads = g_thread_pool_new (job_run, pool, (gint) n, FALSE, error);
+  if (pool->threads == NULL)
+    {
+      g_ptr_array_unref (pool->jobs);
+      g_ptr_array_unref (pool->spare);
+      g_mutex_clear (&pool->lock);
+      g_cond_clear (&pool->cond);
+      g_free (pool);
+      return NULL;
+    }
+  return pool;
+}
+
+/* Makes the workers drop what is left (after a failure of the stream
+ * around the layers) and waits for them. */
+static void
+pool_stop (TePool *pool)
+{
+  if (pool->threads == NULL)
+    return;
+  g_atomic_int_set (&pool->stop, 1);
+  g_thread_pool_free (g_steal_pointer (&pool->threads), FALSE, TRUE);
+}
+
+/* Waits for the layers in stream order, reporting each as done; on a
+ * failure, waits for the rest and returns the first layer's error. */
+static gboolean
+pool_finish (TePool *pool, GError **error)
+{
+  TeWriter *w = pool->w;
+  GError *failure = NULL;
+  for (guint i = 0; i < pool->jobs->len && failure == NULL; i++)
+    {
+      TeJob *job = g_ptr_array_index (pool->jobs, i);
+      g_mutex_lock (&pool->lock);
+      while (!job->done)
+        g_cond_wait (&pool->cond, &pool->lock);
+      g_mutex_unlock (&pool->lock);
+      if (job->error != NULL)
+        failure = g_steal_pointer (&job->error);
+      else
+        layer_done (w, job->layer);
+    }
+  g_thread_pool_free (g_steal_pointer (&pool->threads), FALSE, TRUE);
+  if (failure != NULL)
+    {
+      g_propagate_error (error, failure);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+pool_free (TePool *pool)
+{
+  if (pool == NULL)
+    return;
+  pool_stop (pool);
+  g_ptr_array_unref (pool->jobs);
+  g_ptr_array_unref (pool->spare);
+  g_mutex_clear (&pool->lock);
+  g_cond_clear (&pool->cond);
+  g_free (pool);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TePool, pool_free)
+
+static gboolean
+write_layer_tar (TeWriter *w, TeLayer *layer, GError **error)
+{
+  g_autofree char *name = g_strconcat (layer->v1_id, "/layer.tar", NULL);
+  GpTarHeader h = {
+    .name = name,
+    .mode = 0100644,
+    .size = (gint64) layer->tar_size,
+    .mtime = layer->mtime,
+    .mtime_nsec = layer->mtime_nsec,
+    .typeflag = GP_TAR_TYPE_REG,
+  };
+  if (!gp_tar_writer_write_header (w->tar, &h, error))
+    return FALSE;
+
+  if (w->pool != NULL)
+    {
+      /* Set the span aside and go on with the stream: a worker fills it. */
+      TeJob *job = g_new0 (TeJob, 1);
+      job->pool = w->pool;
+      job->layer = layer;
+      job->index = w->pool->jobs->len;
+      if (!gp_tar_writer_skip_data (w->tar, layer->tar_size, error)
+          || !te_output_reserve (w->out, layer->tar_size, &job->offset, error))
+        {
+          g_free (job);
+          return FALSE;
+        }
+      g_ptr_array_add (w->pool->jobs, job);
+      return g_thread_pool_push (w->pool->threads, job, error);
+    }
+
+  w->layer = layer;
+  gboolean ok = assemble_layer (w->plan, layer, tar_data_write, w, error);
+  w->layer = NULL;
+  if (ok)
+    layer_done (w, layer);
+  return ok;
 }
 
 static gboolean
@@ -560,11 +892,9 @@ write_layer_dir (TeWriter *w, TeLayer *layer, GError **error)
 }
 
 static gboolean
-write_stream (TePlan *plan, TeOutput *out, GError **error)
+write_entries (TeWriter *w, GError **error)
 {
-  g_autoptr (GpTarWriter) tar = gp_tar_writer_new (te_output_write, out);
-  TeWriter w = { .plan = plan, .tar = tar };
-
+  TePlan *plan = w->plan;
   for (guint i = 0; i < plan->top->len; i++)
     {
       TeTop *t = &g_array_index (plan->top, TeTop, i);
@@ -572,19 +902,42 @@ write_stream (TePlan *plan, TeOutput *out, GError **error)
         return FALSE;
       if (t->layer != NULL)
         {
-          if (!write_layer_dir (&w, t->layer, error))
+          if (!write_layer_dir (w, t->layer, error))
             return FALSE;
         }
-      else if (!write_file (&w, t->name, t->image->config_raw, t->image->mtime,
+      else if (!write_file (w, t->name, t->image->config_raw, t->image->mtime,
                             t->image->mtime_nsec, error))
         return FALSE;
     }
-  if (!write_file (&w, "manifest.json", plan->manifest, 0, 0, error))
+  if (!write_file (w, "manifest.json", plan->manifest, 0, 0, error))
     return FALSE;
   if (plan->repositories != NULL
-      && !write_file (&w, "repositories", plan->repositories, 0, 0, error))
+      && !write_file (w, "repositories", plan->repositories, 0, 0, error))
     return FALSE;
-  return gp_tar_writer_close (tar, error);
+  return gp_tar_writer_close (w->tar, error);
+}
+
+/* Writes the stream.  To a positioned output, the layer tars (nearly all
+ * the bytes) are rebuilt by up to --jobs workers at once, each into its
+ * own span, while this thread writes everything around them; otherwise
+ * (a pipe, gzip) they are rebuilt one after the other in stream order. */
+static gboolean
+write_stream (TePlan *plan, TeOutput *out, GError **error)
+{
+  g_autoptr (GpTarWriter) tar = gp_tar_writer_new (te_output_write, out);
+  TeWriter w = { .plan = plan, .out = out, .tar = tar };
+  g_autoptr (TePool) pool = NULL;
+
+  if (te_output_is_positioned (out))
+    {
+      pool = pool_new (&w, error);
+      if (pool == NULL)
+        return FALSE;
+      w.pool = pool;
+    }
+  if (!write_entries (&w, error))
+    return FALSE; /* the pool's workers are stopped when it is freed */
+  return pool == NULL || pool_finish (pool, error);
 }
 
 /**
@@ -602,7 +955,7 @@ gboolean
 te_export (GpContext *ctx, GpStore *store, GPtrArray *images, const char *output,
            gboolean gzip, GError **error)
 {
-  TePlan plan = { .ctx = ctx, .store = store };
+  TePlan plan = { .ctx = ctx, .store = store, .jobs = gp_context_get_jobs (ctx) };
 
   plan.driver = gp_driver_lookup (gp_store_get_driver (store), error);
   if (plan.driver == NULL || !make_plan (&plan, images, error))

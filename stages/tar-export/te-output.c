@@ -8,6 +8,13 @@
  * is written under that temporary name, removed on failure.  Standard output is refused when it is a
  * terminal.  Bytes pass through a 1 MiB buffer, optionally through the
  * parallel gzip writer first.
+ *
+ * An uncompressed output that is a regular file (a file named with -o, or
+ * standard output redirected to one, not in append mode) is "positioned":
+ * every byte's offset is known in advance, so te_output_reserve() can set
+ * aside a layer tar's span in the stream, which workers then fill in with
+ * te_output_pwrite() from several threads while the rest of the stream
+ * is written around it.
  */
 #include "config.h"
 
@@ -18,10 +25,13 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
 #define TE_OUTPUT_BUFFER (1024 * 1024)
+/* Chunks at least this large are written from where they are. */
+#define TE_OUTPUT_DIRECT (64 * 1024)
 
 struct _TeOutput {
   char *path;     /* final path, NULL for standard output */
@@ -37,6 +47,20 @@ struct _TeOutput {
   guint64 bytes; /* bytes given to te_output_write (the tar stream) */
   GpPgzip *gz;
   gboolean committed;
+  gboolean positioned; /* a regular file written with pwrite() */
+  guint64 start;       /* its offset when opened */
+  guint64 sink_pos;    /* sink offset of buf[0]: bytes written or reserved */
+
+  /* Other sequential outputs (a pipe, say) with --jobs > 1: full buffers
+   * are written by a writer thread, while the next one fills. */
+  GThread *writer;
+  GMutex lock;
+  GCond cond;
+  guint8 *other;       /* the second buffer */
+  guint8 *pending;     /* handed to the writer; NULL when it is idle */
+  gsize pending_len;
+  gboolean stop;
+  GError *write_error; /* the writer's failure, reported on the next call */
 };
 
 /**
@@ -98,13 +122,17 @@ te_output_wants_gzip (const char *output, const char *compress)
   return g_str_has_suffix (output, ".gz") || g_str_has_suffix (output, ".tgz");
 }
 
+/* Writes @len bytes at stream offset @pos (positioned outputs) or at the
+ * file position. */
 static gboolean
-write_all (TeOutput *out, const guint8 *p, gsize len, GError **error)
+write_at (TeOutput *out, guint64 pos, const guint8 *p, gsize len, GError **error)
 {
   gp_safeio_crash_write (out->fd, p, len); /* test hook */
   while (len > 0)
     {
-      ssize_t n = write (out->fd, p, MIN (len, (gsize) G_MAXSSIZE));
+      gsize k = MIN (len, (gsize) G_MAXSSIZE);
+      ssize_t n = out->positioned ? pwrite (out->fd, p, k, (off_t) (out->start + pos))
+                                  : write (out->fd, p, k);
       if (n < 0)
         {
           int errsv = errno;
@@ -121,19 +149,106 @@ write_all (TeOutput *out, const guint8 *p, gsize len, GError **error)
           return FALSE;
         }
       p += n;
+      pos += (guint64) n;
       len -= (gsize) n;
     }
   return TRUE;
 }
 
+/* Writes @len bytes at the sink's position. */
+static gboolean
+write_all (TeOutput *out, const guint8 *p, gsize len, GError **error)
+{
+  guint64 pos = out->sink_pos;
+  out->sink_pos += len;
+  return write_at (out, pos, p, len, error);
+}
+
+static gpointer
+writer_main (gpointer data)
+{
+  TeOutput *out = data;
+  g_mutex_lock (&out->lock);
+  for (;;)
+    {
+      while (out->pending == NULL && !out->stop)
+        g_cond_wait (&out->cond, &out->lock);
+      if (out->pending == NULL)
+        break;
+      guint8 *p = out->pending;
+      gsize n = out->pending_len;
+      g_mutex_unlock (&out->lock);
+      GError *error = NULL;
+      gboolean ok = out->write_error != NULL || write_all (out, p, n, &error);
+      g_mutex_lock (&out->lock);
+      if (!ok)
+        out->write_error = error;
+      out->pending = NULL;
+      g_cond_broadcast (&out->cond);
+    }
+  g_mutex_unlock (&out->lock);
+  return NULL;
+}
+
+/* Waits until the writer thread is idle; reports its failure. */
+static gboolean
+writer_wait (TeOutput *out, GError **error)
+{
+  g_mutex_lock (&out->lock);
+  while (out->pending != NULL)
+    g_cond_wait (&out->cond, &out->lock);
+  gboolean ok = out->write_error == NULL;
+  if (!ok)
+    g_propagate_error (error, g_error_copy (out->write_error));
+  g_mutex_unlock (&out->lock);
+  return ok;
+}
+
 static gboolean
 flush_buffer (TeOutput *out, GError **error)
 {
+  if (out->writer != NULL)
+    {
+      /* hand the buffer over and go on filling the other one */
+      if (!writer_wait (out, error))
+        return FALSE;
+      if (out->len == 0)
+        return TRUE;
+      g_mutex_lock (&out->lock);
+      out->pending = out->buf;
+      out->pending_len = out->len;
+      g_cond_broadcast (&out->cond);
+      g_mutex_unlock (&out->lock);
+      guint8 *next = out->other;
+      out->other = out->buf;
+      out->buf = next;
+      out->len = 0;
+      return TRUE;
+    }
   if (out->len == 0)
     return TRUE;
   gsize n = out->len;
   out->len = 0;
   return write_all (out, out->buf, n, error);
+}
+
+/* Everything written, the writer thread (if any) idle. */
+static gboolean
+flush_all (TeOutput *out, GError **error)
+{
+  return flush_buffer (out, error) && (out->writer == NULL || writer_wait (out, error));
+}
+
+static void
+writer_stop (TeOutput *out)
+{
+  if (out->writer == NULL)
+    return;
+  g_mutex_lock (&out->lock);
+  out->stop = TRUE;
+  g_cond_broadcast (&out->cond);
+  g_mutex_unlock (&out->lock);
+  g_thread_join (g_steal_pointer (&out->writer));
 }
 
 /* The byte sink below the optional gzip writer. */
@@ -142,8 +257,26 @@ sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
 {
   TeOutput *out = user_data;
 
-  if (len >= TE_OUTPUT_BUFFER)
+  if (len >= TE_OUTPUT_DIRECT && out->writer == NULL)
     return flush_buffer (out, error) && write_all (out, buf, len, error);
+  if (out->writer != NULL)
+    {
+      /* the caller's buffer is reused once we return: copy */
+      const guint8 *p = buf;
+      while (out->len + len > TE_OUTPUT_BUFFER)
+        {
+          gsize k = TE_OUTPUT_BUFFER - out->len;
+          memcpy (out->buf + out->len, p, k);
+          out->len += k;
+          p += k;
+          len -= k;
+          if (!flush_buffer (out, error))
+            return FALSE;
+        }
+      memcpy (out->buf + out->len, p, len);
+      out->len += len;
+      return TRUE;
+    }
   if (out->len + len > TE_OUTPUT_BUFFER && !flush_buffer (out, error))
     return FALSE;
   memcpy (out->buf + out->len, buf, len);
@@ -251,6 +384,8 @@ te_output_open (const char *output, gboolean gzip, guint jobs, GCancellable *can
 
   g_autoptr (TeOutput) out = g_new0 (TeOutput, 1);
   out->fd = -1;
+  g_mutex_init (&out->lock);
+  g_cond_init (&out->cond);
   if (g_strcmp0 (output, "-") == 0)
     {
       out->fd = STDOUT_FILENO;
@@ -267,6 +402,26 @@ te_output_open (const char *output, gboolean gzip, guint jobs, GCancellable *can
       out->owns_fd = TRUE;
     }
   out->buf = g_malloc (TE_OUTPUT_BUFFER);
+
+  /* GP_SAVE_NO_PWRITE=1 keeps the plain sequential writes (tests). */
+  struct stat st;
+  if (!gzip && g_strcmp0 (g_getenv ("GP_SAVE_NO_PWRITE"), "1") != 0
+      && fstat (out->fd, &st) == 0 && S_ISREG (st.st_mode))
+    {
+      int flags = fcntl (out->fd, F_GETFL);
+      off_t pos = lseek (out->fd, 0, SEEK_CUR);
+      if (flags >= 0 && (flags & O_APPEND) == 0 && pos >= 0)
+        {
+          out->positioned = TRUE;
+          out->start = (guint64) pos;
+        }
+    }
+
+  if (!gzip && !out->positioned && jobs > 1)
+    {
+      out->other = g_malloc (TE_OUTPUT_BUFFER);
+      out->writer = g_thread_try_new ("gp-save-write", writer_main, out, NULL);
+    }
 
   if (gzip)
     {
@@ -295,6 +450,85 @@ te_output_write (gpointer user_data, const void *buf, gsize len, GError **error)
 }
 
 /**
+ * te_output_is_positioned:
+ * @out: the output
+ *
+ * Returns: whether te_output_reserve() and te_output_pwrite() may be used:
+ *   the output is an uncompressed regular file, not in append mode
+ */
+gboolean
+te_output_is_positioned (TeOutput *out)
+{
+  return out->positioned;
+}
+
+/**
+ * te_output_reserve:
+ * @out: a positioned output
+ * @len: number of bytes
+ * @out_offset: (out): where in the stream the span starts
+ * @error: return location for a #GError
+ *
+ * Sets aside the next @len bytes of the stream, to be filled in with
+ * te_output_pwrite(); the stream continues after them.
+ *
+ * Returns: %TRUE on success (the buffered bytes before the span were
+ *   written), %FALSE with @error set
+ */
+gboolean
+te_output_reserve (TeOutput *out, guint64 len, guint64 *out_offset, GError **error)
+{
+  g_return_val_if_fail (out->positioned, FALSE);
+  if (!flush_buffer (out, error))
+    return FALSE;
+  *out_offset = out->sink_pos;
+  out->sink_pos += len;
+  out->bytes += len;
+  return TRUE;
+}
+
+/**
+ * te_output_pwrite:
+ * @out: a positioned output
+ * @offset: stream offset of the first byte
+ * @buf: (array length=len): bytes
+ * @len: their number
+ * @error: return location for a #GError
+ *
+ * Writes into a span set aside with te_output_reserve().  May be called
+ * from any thread, concurrently with everything but te_output_commit()
+ * and te_output_free().
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+te_output_pwrite (TeOutput *out, guint64 offset, const void *buf, gsize len, GError **error)
+{
+  g_return_val_if_fail (out->positioned, FALSE);
+  return write_at (out, offset, buf, len, error);
+}
+
+/**
+ * te_output_start_writeback:
+ * @out: a positioned output
+ * @offset: stream offset
+ * @len: number of bytes
+ *
+ * For a file named with -o, which is synced before it is renamed into
+ * place: starts writing the given span, already written, to disk now, so
+ * that the final fsync() has less left to wait for.  Any thread.
+ */
+void
+te_output_start_writeback (TeOutput *out, guint64 offset, guint64 len)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+  if (out->positioned && out->path != NULL && len > 0)
+    (void) sync_file_range (out->fd, (off_t) (out->start + offset), (off_t) len,
+                            SYNC_FILE_RANGE_WRITE);
+#endif
+}
+
+/**
  * te_output_get_bytes:
  * @out: the output
  *
@@ -319,8 +553,16 @@ te_output_commit (TeOutput *out, GError **error)
 {
   if (out->gz != NULL && !gp_pgzip_finish (out->gz, error))
     return FALSE;
-  if (!flush_buffer (out, error))
+  if (!flush_all (out, error))
     return FALSE;
+  /* leave the file position after the stream, as sequential writes do */
+  if (out->positioned && lseek (out->fd, (off_t) (out->start + out->sink_pos), SEEK_SET) < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: seek failed: %s",
+                   out->display, g_strerror (errsv));
+      return FALSE;
+    }
   if (out->path == NULL)
     {
       out->committed = TRUE;
@@ -380,6 +622,10 @@ te_output_free (TeOutput *out)
   if (out == NULL)
     return;
   gp_pgzip_free (out->gz);
+  writer_stop (out);
+  g_clear_error (&out->write_error);
+  g_mutex_clear (&out->lock);
+  g_cond_clear (&out->cond);
   if (out->owns_fd && out->fd >= 0)
     close (out->fd);
   if (out->tmp_path != NULL)
@@ -390,5 +636,6 @@ te_output_free (TeOutput *out)
   g_free (out->base);
   g_free (out->display);
   g_free (out->buf);
+  g_free (out->other);
   g_free (out);
 }
