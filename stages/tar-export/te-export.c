@@ -217,14 +217,7 @@ measure_layers (TePlan *plan, GError **error)
   guint threads = MIN (MIN (plan->jobs, MAX_WORKERS), n);
   GThreadPool *pool = NULL;
   if (threads > 1)
-    {
-      /* GLib sets up the C locale behind g_ascii_strtoll() on its first
-       * call; threads making that first call at once can see an errno
-       * left by the wait for one another, which g_ascii_string_to_signed()
-       * (the tar-split parser's) takes for an overflow.  Make it here. */
-      (void) g_ascii_strtoll ("0", NULL, 10);
-      pool = g_thread_pool_new (measure_worker, plan, (gint) threads, FALSE, NULL);
-    }
+    pool = g_thread_pool_new (measure_worker, plan, (gint) threads, FALSE, NULL);
   gboolean parallel = pool != NULL;
   if (parallel)
     {
