@@ -491,3 +491,34 @@ _gp_ts_json_parse_bytes_field (Parse *ps, GByteArray *out, gboolean *is_null)
   *is_null = FALSE;
   return TRUE;
 }
+
+/* The decoded length of a string field holding Go's []byte (base64), or
+ * null, without decoding it: from the number of base64 characters and
+ * the padding.  A string with escapes is decoded into @scratch instead. */
+gboolean
+_gp_ts_json_bytes_field_len (Parse *ps, GByteArray *scratch, gsize *out_len, gboolean *is_null)
+{
+  if (ps->p < ps->end && *ps->p == '"')
+    {
+      const guint8 *q = ps->p + 1;
+      const guint8 *close = memchr (q, '"', (gsize) (ps->end - q));
+      if (close != NULL && memchr (q, '\\', (gsize) (close - q)) == NULL)
+        {
+          gsize n = (gsize) (close - q);
+          if (n % 4 != 0)
+            {
+              ps->err = "invalid base64 data";
+              return FALSE;
+            }
+          gsize pad = n >= 1 && q[n - 1] == '=' ? (n >= 2 && q[n - 2] == '=' ? 2 : 1) : 0;
+          *out_len = n / 4 * 3 - pad;
+          *is_null = FALSE;
+          ps->p = close + 1;
+          return TRUE;
+        }
+    }
+  if (!_gp_ts_json_parse_bytes_field (ps, scratch, is_null))
+    return FALSE;
+  *out_len = scratch->len;
+  return TRUE;
+}

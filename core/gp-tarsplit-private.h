@@ -24,5 +24,6 @@ gboolean _gp_ts_json_skip_value (Parse *ps, int depth);
 gboolean _gp_ts_json_key_matches (const guint8 *key, gsize len, const char *field);
 gboolean _gp_ts_json_parse_int_field (Parse *ps, gint64 *out);
 gboolean _gp_ts_json_parse_bytes_field (Parse *ps, GByteArray *out, gboolean *is_null);
+gboolean _gp_ts_json_bytes_field_len (Parse *ps, GByteArray *scratch, gsize *out_len, gboolean *is_null);
 
 G_END_DECLS

@@ -44,6 +44,7 @@ struct _GpTarSplitReader {
 
   GByteArray *name, *name_raw, *payload;
   gboolean payload_null;
+  gsize payload_len;  /* with GP_TAR_SPLIT_FLAGS_SIZES_ONLY */
   GpTarSplitEntry entry;
 };
 
@@ -303,6 +304,13 @@ parse_entry (GpTarSplitReader *r, Parse *ps, Fields *f)
       gboolean ok;
       if (_gp_ts_json_key_matches (key->data, key->len, "type"))
         ok = _gp_ts_json_parse_int_field (ps, &f->type);
+      else if ((r->flags & GP_TAR_SPLIT_FLAGS_SIZES_ONLY)
+               && (_gp_ts_json_key_matches (key->data, key->len, "name")
+                   || _gp_ts_json_key_matches (key->data, key->len, "name_raw")))
+        ok = _gp_ts_json_skip_value (ps, 1);
+      else if ((r->flags & GP_TAR_SPLIT_FLAGS_SIZES_ONLY)
+               && _gp_ts_json_key_matches (key->data, key->len, "payload"))
+        ok = _gp_ts_json_bytes_field_len (ps, r->payload, &r->payload_len, &r->payload_null);
       else if (_gp_ts_json_key_matches (key->data, key->len, "name"))
         {
           if (ps->p < ps->end && *ps->p == 'n')
@@ -483,6 +491,7 @@ gp_tar_split_reader_next (GpTarSplitReader *reader, const GpTarSplitEntry **out_
       g_byte_array_set_size (r->name_raw, 0);
       g_byte_array_set_size (r->payload, 0);
       r->payload_null = TRUE;
+      r->payload_len = 0;
       Parse ps = { r->buf + r->start, r->buf + r->start + len, NULL };
       if (!parse_entry (r, &ps, &f))
         {
@@ -522,6 +531,18 @@ gp_tar_split_reader_next (GpTarSplitReader *reader, const GpTarSplitEntry **out_
 
       /* GetName(): name_raw when non-empty, else name */
       GByteArray *nm = r->name_raw->len > 0 ? r->name_raw : r->name;
+      if (r->flags & GP_TAR_SPLIT_FLAGS_SIZES_ONLY)
+        {
+          r->entry.type = f.type;
+          r->entry.name = "";
+          r->entry.name_len = 0;
+          r->entry.size = f.size;
+          r->entry.payload = NULL;
+          r->entry.payload_len = r->payload_null ? 0 : r->payload_len;
+          r->entry.position = f.position;
+          *out_entry = &r->entry;
+          return TRUE;
+        }
       if (f.type == GP_TAR_SPLIT_ENTRY_FILE && !_gp_tar_split_seen_add (r->seen, (const char *) nm->data, nm->len))
         {
           g_autofree char *shown = g_strndup ((const char *) nm->data, nm->len);

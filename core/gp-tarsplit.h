@@ -43,10 +43,16 @@ typedef enum {
  * GpTarSplitFlags:
  * @GP_TAR_SPLIT_FLAGS_NONE: the stream is gzip'd (the on-disk form)
  * @GP_TAR_SPLIT_FLAGS_PLAIN: the stream is the uncompressed JSON lines
+ * @GP_TAR_SPLIT_FLAGS_SIZES_ONLY: for measuring a tar: entries carry their
+ *   type, size, position and payload_len only (name empty, payload %NULL);
+ *   names and base64 payloads are skipped, not decoded, and duplicate paths
+ *   are not looked for.  The JSON must still be valid; a payload whose
+ *   base64 is invalid may go unnoticed (reading it for real reports it).
  */
 typedef enum {
   GP_TAR_SPLIT_FLAGS_NONE = 0,
   GP_TAR_SPLIT_FLAGS_PLAIN = 1 << 0,
+  GP_TAR_SPLIT_FLAGS_SIZES_ONLY = 1 << 1,
 } GpTarSplitFlags;
 
 /**

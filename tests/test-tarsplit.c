@@ -280,6 +280,45 @@ static const FixtureCase fixture_cases[] = {
     "ee8b68761b9503149aa8262ae1f91feee36b653f061f52313f930fc906ed3f6b", 0, 0, 0, NULL },
 };
 
+/* GP_TAR_SPLIT_FLAGS_SIZES_ONLY gives every entry's type, size, position
+ * and payload length as a full read does, and their sum is the size of
+ * the tar (@tar_size, from the test vectors). */
+static void
+check_sizes_only (GBytes *json, guint64 tar_size)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (json, &len);
+  int fd_full = fd_from_data (data, len);
+  int fd_sizes = fd_from_data (data, len);
+  g_autoptr(GpTarSplitReader) full = gp_tar_split_reader_new (fd_full, "full", GP_TAR_SPLIT_FLAGS_PLAIN);
+  g_autoptr(GpTarSplitReader) sizes = gp_tar_split_reader_new (fd_sizes, "sizes",
+                                                              GP_TAR_SPLIT_FLAGS_PLAIN | GP_TAR_SPLIT_FLAGS_SIZES_ONLY);
+  guint64 sum = 0, n = 0;
+  for (;;)
+    {
+      const GpTarSplitEntry *a = NULL, *b = NULL;
+      g_autoptr(GError) error = NULL;
+      g_assert_true (gp_tar_split_reader_next (full, &a, &error));
+      g_assert_no_error (error);
+      g_assert_true (gp_tar_split_reader_next (sizes, &b, &error));
+      g_assert_no_error (error);
+      g_assert_true ((a == NULL) == (b == NULL));
+      if (a == NULL)
+        break;
+      g_assert_cmpint (a->type, ==, b->type);
+      g_assert_cmpint (a->size, ==, b->size);
+      g_assert_cmpint (a->position, ==, b->position);
+      g_assert_cmpuint (a->payload_len, ==, b->payload_len);
+      g_assert_cmpuint (b->name_len, ==, 0);
+      sum += b->type == GP_TAR_SPLIT_ENTRY_SEGMENT ? b->payload_len : (guint64) b->size;
+      n++;
+    }
+  g_assert_cmpuint (sum, ==, tar_size);
+  g_assert_cmpuint (n, >, 0);
+  close (fd_full);
+  close (fd_sizes);
+}
+
 static void
 test_fixture (gconstpointer data)
 {
@@ -323,6 +362,7 @@ test_fixture (gconstpointer data)
   g_autofree char *want_id = g_strconcat ("sha256:", c->tar_sha256, NULL);
   g_assert_cmpstr (st.diff_id, ==, want_id);
   g_assert_cmpuint (st.tar_size, ==, c->tar_size);
+  check_sizes_only (json, c->tar_size);
   gsize jlen;
   const char *j = g_bytes_get_data (json, &jlen);
   if (c->json_sha256)

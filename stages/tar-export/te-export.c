@@ -131,7 +131,7 @@ measure_tar_split (const char *path, guint64 *out_size, GCancellable *cancellabl
                    "%s: cannot open: %s", path, g_strerror (errsv));
       return FALSE;
     }
-  g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, path, GP_TAR_SPLIT_FLAGS_NONE);
+  g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, path, GP_TAR_SPLIT_FLAGS_SIZES_ONLY);
   guint64 size = 0;
   for (;;)
     {
