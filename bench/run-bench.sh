@@ -250,22 +250,6 @@ row "migrate --jobs $jobs, large root" migN "$bytes"
 row "migrate --jobs $jobs, $((images / 2)) images" migM2 0
 row "migrate --jobs $jobs, $images images" migM 0
 row "  $((images / 2)) images, --sync each (fsync per file)" migM2e 0
-# What durability costs: the same migrations with fsync and fdatasync made
-# no-ops by an LD_PRELOAD shim (information only, not a graphpipe mode).
-shim=$tmp/nofsync.so
-if printf 'int fsync (int fd) { (void) fd; return 0; }\nint fdatasync (int fd) { (void) fd; return 0; }\n' \
-     | ${CC:-cc} -shared -fPIC -O2 -x c - -o "$shim" 2> /dev/null; then
-  nofsync () { LD_PRELOAD=$shim "$@"; }
-  export shim
-  export -f nofsync
-  PRE="reset $large"
-  measure nfN nofsync migrate "$large" "$jobs"
-  PRE="reset $meta"
-  measure nfM nofsync migrate "$meta" "$jobs"
-  PRE=
-  row "  same, fsync a no-op (shim), large root" nfN "$bytes"
-  row "  same, fsync a no-op (shim), $images images" nfM 0
-fi
 perg () { awk -v t="$1" -v b="$2" 'BEGIN { printf "%.2f", t / (b / 1073741824) }'; }
 peri () { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.3f", t * 1000 / n }'; }
 g1=$(perg "$migS_wall" "$bytes2"); g2=$(perg "$migN_wall" "$bytes")
