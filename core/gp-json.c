@@ -710,26 +710,17 @@ gboolean
 gp_json_object_iter_next (GpJsonIter *iter, GString **out_key, const char **out_value,
                           gsize *out_value_len)
 {
-  const guchar *p = (const guchar *) iter->data;
-  gsize pos;
+  const char *key, *value;
+  gsize key_len, value_len;
 
-  if (!iter_next_start (iter, '}', &pos))
+  if (!_gp_json_object_iter_next_raw (iter, &key, &key_len, &value, &value_len))
     return FALSE;
-  gsize key_start = pos;
-  pos = skip_string (p, iter->len, pos);
-  gsize key_end = pos;
-  pos = skip_ws (p, iter->len, pos);
-  pos = skip_ws (p, iter->len, pos + 1); /* ':' */
-  gsize value_start = pos;
-  pos = skip_value (p, iter->len, pos);
-  iter->pos = pos;
-  iter->first = FALSE;
   if (out_key)
-    *out_key = gp_json_unquote (iter->data + key_start, key_end - key_start);
+    *out_key = gp_json_unquote (key, key_len);
   if (out_value)
-    *out_value = iter->data + value_start;
+    *out_value = value;
   if (out_value_len)
-    *out_value_len = pos - value_start;
+    *out_value_len = value_len;
   return TRUE;
 }
 
