@@ -17,6 +17,15 @@ G_BEGIN_DECLS
 
 /* Name of the mapping file under the data root (§4.9 A, E). */
 #define GP_GRAPH_MAPPING_FILE ".migration-v1-images.json"
+/* The other names the migration writes and trusts on a rerun: the tags
+ * marker beside the mapping file, the helper files Docker keeps in
+ * graph/<id>/, and the directory (under image/<driver>/) that holds them
+ * with --read-only-source. */
+#define GP_GRAPH_TAGS_MARKER ".migration-v1-tags"
+#define GP_GRAPH_HELPER_DIFFID ".migration-diffid"
+#define GP_GRAPH_HELPER_SIZE ".migration-size"
+#define GP_GRAPH_HELPER_TARDATA ".migration-tardata"
+#define GP_GRAPH_HELPER_DIR "graphpipe-migration"
 
 /* Largest graph/<id>/json, parent file or mapping file read (bytes). */
 #define GP_GRAPH_MAX_JSON_SIZE (64 * 1024 * 1024)

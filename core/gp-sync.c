@@ -217,7 +217,7 @@ sweep_checkpoints (Sweep *sw, GpStore *store, GError **error)
   GpContext *ctx = sw->ctx;
   const char *root = gp_context_get_root (ctx);
   const char *dest = gp_context_get_store_root (ctx);
-  static const char *const helpers[] = { ".migration-diffid", ".migration-size", ".migration-tardata", NULL };
+  static const char *const helpers[] = { GP_GRAPH_HELPER_DIFFID, GP_GRAPH_HELPER_SIZE, GP_GRAPH_HELPER_TARDATA, NULL };
   guint n = 0;
 
   if (root != NULL)
@@ -238,10 +238,10 @@ sweep_checkpoints (Sweep *sw, GpStore *store, GError **error)
               }
           }
     }
-  g_autofree char *helper_tree = g_build_filename (gp_store_get_dir (store), "graphpipe-migration", NULL);
+  g_autofree char *helper_tree = g_build_filename (gp_store_get_dir (store), GP_GRAPH_HELPER_DIR, NULL);
   if (g_file_test (helper_tree, G_FILE_TEST_EXISTS) && !gp_safeio_remove_tree (helper_tree, error))
     return FALSE;
-  static const char *const markers[] = { GP_GRAPH_MAPPING_FILE, ".migration-v1-tags", NULL };
+  static const char *const markers[] = { GP_GRAPH_MAPPING_FILE, GP_GRAPH_TAGS_MARKER, NULL };
   for (const char *const *m = markers; *m; m++)
     {
       g_autofree char *p = g_build_filename (dest, *m, NULL);

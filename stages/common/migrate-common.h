@@ -26,7 +26,7 @@ G_BEGIN_DECLS
 
 /* Where Docker's per-image helper files live with --read-only-source or
  * --target. */
-#define MIG_HELPER_DIR "graphpipe-migration"
+#define MIG_HELPER_DIR GP_GRAPH_HELPER_DIR
 
 GpGraph *mig_get_graph (GpContext *ctx, GError **error);
 void mig_set_graph (GpContext *ctx, GpGraph *graph);

@@ -17,7 +17,7 @@
 
 #include "migrate-common.h"
 
-#define TAGS_MARKER ".migration-v1-tags"
+#define TAGS_MARKER GP_GRAPH_TAGS_MARKER
 
 static int
 compare_entries (gconstpointer a, gconstpointer b)

@@ -27,9 +27,9 @@
 
 #include "migrate-common.h"
 
-#define HELPER_DIFFID ".migration-diffid"
-#define HELPER_SIZE ".migration-size"
-#define HELPER_TARDATA ".migration-tardata"
+#define HELPER_DIFFID GP_GRAPH_HELPER_DIFFID
+#define HELPER_SIZE GP_GRAPH_HELPER_SIZE
+#define HELPER_TARDATA GP_GRAPH_HELPER_TARDATA
 #define LEGACY_TARDATA "tar-data.json.gz"
 
 static const GpOption register_layers_options[] = {
