@@ -92,15 +92,17 @@ summarize () {
 # The suites `test` runs, each with its own log in the build tree:
 # make check (test-suite.log), make check-sanitize (the whole suite again
 # in an ASan + UBSan build, test-suite-sanitize.log) and make check-crash
-# (kill-and-rerun, test-suite-crash.log).  GP_TEST_SUITES selects some.
+# (kill-and-rerun, test-suite-crash.log) and make check-faults (faults an
+# operator meets, test-suite-faults.log).  GP_TEST_SUITES selects some.
 run_tests () {
-  local suites=${GP_TEST_SUITES:-check sanitize crash}
+  local suites=${GP_TEST_SUITES:-check sanitize crash faults}
   local status=0 logs=() suite target log
   for suite in $suites; do
     case $suite in
       check) target=check log=test-suite.log ;;
       sanitize) target=check-sanitize log=test-suite-sanitize.log ;;
       crash) target=check-crash log=test-suite-crash.log ;;
+      faults) target=check-faults log=test-suite-faults.log ;;
       *) echo "unknown suite $suite" >&2; exit 2 ;;
     esac
     echo "==> make $target"
