@@ -264,8 +264,9 @@ store_top_layer_dir (const char *root, const char *ref)
   for (guint i = 1; i < n; i++)
     {
       g_autofree char *s = g_strconcat (chain, " ", json_array_get_string_element (diff_ids, i), NULL);
+      g_autofree char *hex = g_compute_checksum_for_string (G_CHECKSUM_SHA256, s, -1);
       g_free (chain);
-      chain = g_strconcat ("sha256:", g_compute_checksum_for_string (G_CHECKSUM_SHA256, s, -1), NULL);
+      chain = g_strconcat ("sha256:", hex, NULL);
     }
   g_autofree char *idpath = g_build_filename (root, "image/vfs/layerdb/sha256", chain + 7, "cache-id", NULL);
   g_autofree char *cache_id = NULL;
