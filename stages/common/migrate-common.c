@@ -1,10 +1,13 @@
 /* Helpers shared by the five migration stages. */
 #include "migrate-common.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SLOT_CLOCK "migrate.start-time"
@@ -96,6 +99,46 @@ gboolean
 mig_source_read_only (GpContext *ctx)
 {
   return gp_context_get_read_only_source (ctx) || gp_context_get_target (ctx) != NULL;
+}
+
+/* A migration in place leaves the data root at mode 0701, as the Docker
+ * 1.10.3 daemon does: it sets that mode on its root at every start, before
+ * it migrates (setupDaemonRoot: o+x, so that processes of other users can
+ * reach the mounted layers).  Not with --target (the root is only read) and
+ * not in a dry run.  Only when the mode differs, so that a rerun changes
+ * nothing, not even the root's ctime; then the root is flushed at once (one
+ * fsync, whatever the sync mode), so the mode is durable before the store
+ * is written, and a crash before that fsync only leaves it to the rerun. */
+gboolean
+mig_set_root_mode (GpContext *ctx, GError **error)
+{
+  const char *root = gp_context_get_root (ctx);
+  if (root == NULL || gp_context_get_target (ctx) != NULL || gp_context_get_dry_run (ctx))
+    return TRUE;
+
+  int fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot open: %s", root,
+                   g_strerror (e));
+      return FALSE;
+    }
+  struct stat st;
+  int e = 0;
+  if (fstat (fd, &st) < 0)
+    e = errno;
+  else if ((st.st_mode & 07777) != MIG_ROOT_MODE
+           && (fchmod (fd, MIG_ROOT_MODE) < 0 || (fsync (fd) < 0 && errno != EINVAL && errno != EROFS)))
+    e = errno;
+  close (fd);
+  if (e != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot set mode %04o: %s", root,
+                   MIG_ROOT_MODE, g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Where the migration writes its store, mapping file and tag marker: the

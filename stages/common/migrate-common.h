@@ -28,6 +28,9 @@ G_BEGIN_DECLS
  * --target. */
 #define MIG_HELPER_DIR GP_GRAPH_HELPER_DIR
 
+/* The data root's mode after a migration in place (mig_set_root_mode()). */
+#define MIG_ROOT_MODE 0701
+
 GpGraph *mig_get_graph (GpContext *ctx, GError **error);
 void mig_set_graph (GpContext *ctx, GpGraph *graph);
 GpStore *mig_get_store (GpContext *ctx, GError **error);
@@ -42,6 +45,7 @@ void mig_image_failed (GpContext *ctx, GpGraphImage *image);
 void mig_crash_point (GpContext *ctx, const char *label);
 
 gboolean mig_source_read_only (GpContext *ctx);
+gboolean mig_set_root_mode (GpContext *ctx, GError **error);
 const char *mig_dest_root (GpContext *ctx);
 char *mig_helper_dir (GpContext *ctx, const char *v1_id);
 char *mig_helper_path (GpContext *ctx, const char *v1_id, const char *name);

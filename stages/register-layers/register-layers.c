@@ -499,8 +499,10 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
   gp_context_add_counter (ctx, MIG_LAYERS_FAILED, 0);
   gp_context_add_counter (ctx, MIG_BYTES_HASHED, 0);
 
-  /* What the daemon creates before migrating, then the temporaries of a
-   * killed run go. */
+  /* What the daemon sets and creates before migrating (in place: the
+   * root's mode 0701), then the temporaries of a killed run go. */
+  if (!mig_set_root_mode (ctx, error))
+    return FALSE;
   if (!dry_run && !gp_store_init_layout (store, error))
     return FALSE;
   if (!dry_run)
