@@ -230,7 +230,7 @@ gp_cli_report_build (const char *command, const char *preset, GpCliOptions *opts
   for (guint i = 0; i < report->len; i++)
     {
       const GpReportEntry *e = report->pdata[i];
-      const char *kind = entry_kind (e);
+      const char *kind = e->kind != GP_REPORT_PENDING ? entry_kind (e) : NULL;
       if (kind != NULL)
         append_skip (skipped, &skipped_first, kind, e->stage, e->item, e->message);
     }
@@ -243,6 +243,8 @@ gp_cli_report_build (const char *command, const char *preset, GpCliOptions *opts
   append_entries (out, report, GP_REPORT_WARNING);
   append_key (out, &first, "failures");
   append_entries (out, report, GP_REPORT_FAILURE);
+  append_key (out, &first, "pending");
+  append_entries (out, report, GP_REPORT_PENDING);
   g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }

@@ -22,6 +22,7 @@ G_BEGIN_DECLS
 #define MIG_TAGS_MIGRATED "tags migrated"
 #define MIG_TAGS_SKIPPED "tags skipped"
 #define MIG_TAGS_FAILED "tags failed"
+#define MIG_TAGS_PENDING "tags pending"
 #define MIG_ELAPSED_MS "elapsed ms"
 
 /* Where Docker's per-image helper files live with --read-only-source or
