@@ -45,7 +45,14 @@ save_mapping (GpContext *ctx, GpGraph *graph, GError **error)
 
   if (old != NULL && len == json->len && memcmp (old, json->str, len) == 0
       && stat (path, &st) == 0 && (st.st_mode & 07777) == 0600)
-    return gp_safeio_discard_temp_for (path, error);
+    {
+      /* Nothing to write means no write at all: a fully migrated root
+       * mounted read-only reruns fine. */
+      g_autofree char *tmp = gp_safeio_temp_path_for (path);
+      if (lstat (tmp, &st) < 0 && errno == ENOENT)
+        return TRUE;
+      return gp_safeio_discard_temp_for (path, error);
+    }
   return gp_safeio_write_file (path, json->str, json->len, 0600, GP_SAFE_DEFAULT, error);
 }
 
