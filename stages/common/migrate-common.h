@@ -29,6 +29,10 @@ G_BEGIN_DECLS
  * --target. */
 #define MIG_HELPER_DIR GP_GRAPH_HELPER_DIR
 
+/* The slot scan-graph keeps its private store's directory in (option
+ * target=temporary). */
+#define MIG_SLOT_TEMP_TARGET "scan-graph.temporary-target"
+
 GpGraph *mig_get_graph (GpContext *ctx, GError **error);
 void mig_set_graph (GpContext *ctx, GpGraph *graph);
 GpStore *mig_get_store (GpContext *ctx, GError **error);

@@ -111,6 +111,13 @@ migrate_tag (GpContext *ctx, GpGraph *graph, GpRepositories *repos, const char *
   if (image_id == NULL)
     {
       g_autofree char *why = entry_is_valid (name, key) ? pending_reason (graph, v1_id) : NULL;
+      if (why != NULL && gp_context_has_slot (ctx, MIG_SLOT_TEMP_TARGET))
+        {
+          /* A private store (export-legacy) has no next run. */
+          g_autofree char *tag = g_strdup_printf ("%s:%s", name, key);
+          tag_warning (ctx, "repositories: tag %s not available: %s", tag, why);
+          return;
+        }
       if (why != NULL)
         {
           g_autofree char *tag = g_strdup_printf ("%s:%s", name, key);
