@@ -76,6 +76,9 @@ else
   chmod 0700 "$root/image"
   $nobody "$GRAPHPIPE" save --root "$root" -o "$tmp/c.tar" base:latest > "$tmp/c.out" 2> "$tmp/c.log"
   expect_failure "uid 65534, unreadable image/: save" $? "$tmp/c.log" "$root/image" "Permission denied"
+  $nobody "$GRAPHPIPE" run save --root "$root" -s images=base:latest -s output="$tmp/c.tar" -s compress=none \
+    > "$tmp/c.out" 2> "$tmp/c.log"
+  expect_failure "uid 65534, unreadable image/: run save" $? "$tmp/c.log" "$root/image" "Permission denied"
   rm -rf "$root"
 fi
 
@@ -101,6 +104,9 @@ ok_eq "$?" 2 "save --driver overlay2 on a vfs store: exit 2"
 ok_grep "$tmp/d.log" "no image/overlay2 store under $tmp/ref (it holds: vfs)" \
   "save --driver overlay2: names what the root holds"
 ok_eq "$(test -e "$tmp/d.tar" && echo written || echo absent)" absent "save --driver overlay2: no output"
+"$GRAPHPIPE" run save --root "$tmp/ref" --driver overlay2 -s images=base:latest -s output="$tmp/d.tar" \
+  -s compress=none > "$tmp/d.log" 2>&1
+expect_failure "run save --driver overlay2 on a vfs store" $? "$tmp/d.log" "$tmp/ref: no image/overlay2 store" "it holds: vfs"
 "$GRAPHPIPE" verify --root "$tmp/ref" --driver aufs > "$tmp/d.log" 2>&1
 ok_eq "$?" 2 "verify --driver aufs on a vfs store: exit 2"
 ok_grep "$tmp/d.log" "no image/aufs store under $tmp/ref (it holds: vfs)" \
