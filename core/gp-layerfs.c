@@ -362,6 +362,7 @@ gp_path_probe (const char *path, gboolean *exists, GError **error)
  * gp_driver_detect(), failing instead of finding nothing when the root,
  * a `repositories-<driver>` file or a driver directory cannot be looked
  * at (permissions, I/O), with an error naming the path and the reason.
+ * A root that does not exist (or is not a directory) holds nothing.
  *
  * Returns: (transfer full) (array zero-terminated=1) (nullable): as
  *   gp_driver_detect(); %NULL with @error set
@@ -373,6 +374,8 @@ gp_driver_probe (const char *root, GError **error)
   g_return_val_if_fail (root != NULL, NULL);
 
   int fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return gp_driver_detect (root); /* nothing there: the caller says so */
   if (fd < 0)
     {
       int e = errno;
