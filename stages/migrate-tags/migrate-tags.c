@@ -84,33 +84,48 @@ pending_reason (GpGraph *graph, const char *v1_id)
     }
 }
 
-/* Whether the legacy entry name/key makes a valid reference (G.2, G.3). */
-static gboolean
-entry_is_valid (const char *name, const char *key)
+/* The reference the legacy entry name/key makes (G.2, G.3), as a
+ * string; NULL when it is invalid. */
+static char *
+entry_reference (const char *name, const char *key)
 {
   g_autoptr (GpReference) named = gp_reference_with_name (name, NULL);
   if (named == NULL)
-    return FALSE;
+    return NULL;
   GpDigest digest;
   gboolean is_digest = gp_digest_parse (key, -1, &digest, NULL);
   g_autoptr (GpReference) ref = is_digest ? gp_reference_with_digest (name, key, NULL)
                                           : gp_reference_with_tag (name, key, NULL);
-  return ref != NULL;
+  return ref != NULL ? gp_reference_to_string (ref) : NULL;
 }
 
 /* One legacy entry name/key -> v1 ID.  Sets *pending when the entry is
- * left for the next run. */
+ * left for the next run.  @held: the references of pending entries; a
+ * later entry normalising to one of them waits too, so that the first in
+ * sorted order still wins when the rerun adds it. */
 static void
-migrate_tag (GpContext *ctx, GpGraph *graph, GpRepositories *repos, const char *name, const char *key,
-             const char *v1_id, gboolean *changed, gboolean *pending)
+migrate_tag (GpContext *ctx, GpGraph *graph, GpRepositories *repos, GHashTable *held, const char *name,
+             const char *key, const char *v1_id, gboolean *changed, gboolean *pending)
 {
   g_autoptr (GError) error = NULL;
   const char *image_id = gp_context_lookup_image_id (ctx, v1_id);
+  g_autofree char *ref_string = entry_reference (name, key);
+
+  if (ref_string != NULL && g_hash_table_contains (held, ref_string))
+    {
+      g_autofree char *tag = g_strdup_printf ("%s:%s", name, key);
+      gp_context_report (ctx, GP_REPORT_PENDING, tag,
+                         "waits for an earlier entry naming %s, whose image failed in this run",
+                         ref_string);
+      gp_context_add_counter (ctx, MIG_TAGS_PENDING, 1);
+      *pending = TRUE;
+      return;
+    }
 
   /* G.1; an entry that is invalid anyway is not worth waiting for. */
   if (image_id == NULL)
     {
-      g_autofree char *why = entry_is_valid (name, key) ? pending_reason (graph, v1_id) : NULL;
+      g_autofree char *why = ref_string != NULL ? pending_reason (graph, v1_id) : NULL;
       if (why != NULL && gp_context_has_slot (ctx, MIG_SLOT_TEMP_TARGET))
         {
           /* A private store (export-legacy) has no next run. */
@@ -123,6 +138,7 @@ migrate_tag (GpContext *ctx, GpGraph *graph, GpRepositories *repos, const char *
           g_autofree char *tag = g_strdup_printf ("%s:%s", name, key);
           gp_context_report (ctx, GP_REPORT_PENDING, tag, "%s", why);
           gp_context_add_counter (ctx, MIG_TAGS_PENDING, 1);
+          g_hash_table_add (held, g_steal_pointer (&ref_string));
           *pending = TRUE;
           return;
         }
@@ -233,6 +249,7 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
   /* Sorted legacy names, sorted keys (§4.9 G determinism). */
   gboolean changed = FALSE;
   gboolean pending = FALSE;
+  g_autoptr (GHashTable) held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GPtrArray) names = gp_repositories_list_names (old);
   g_ptr_array_sort (names, compare_strings);
   if (dry_run)
@@ -254,7 +271,7 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
       for (guint j = 0; j < entries->len; j++)
         {
           const GpRepositoryEntry *e = entries->pdata[j];
-          migrate_tag (ctx, graph, repos, name, e->reference, e->image_id, &changed, &pending);
+          migrate_tag (ctx, graph, repos, held, name, e->reference, e->image_id, &changed, &pending);
         }
     }
 
