@@ -81,6 +81,36 @@ rm -rf "$tmp/target"
 rerun_matches "--publish-partial, then the fix" "$tmp/partial-target" "$tmp/ref-target.snap" \
   --root "$root" --target "$tmp/partial-target"
 
+# Two legacy entries naming one reference after normalisation: the first
+# in sorted order wins in an uninterrupted run, so while its image waits
+# the later one must wait too, or the rerun would keep the wrong one.
+cat > "$tmp/dup.ini" <<'END'
+[root]
+driver=vfs
+
+[image one]
+files=f one 0644 first\n
+tags=busybox:latest
+
+[image two]
+files=f two 0644 second\n
+tags=docker.io/busybox:latest
+END
+"$MKLEGACY" "$tmp/dup.ini" "$tmp/dup-pristine" > /dev/null || bail_out "gp-mklegacy dup.ini failed"
+cp -a "$tmp/dup-pristine" "$tmp/dup-ref"
+"$GRAPHPIPE" migrate -q --root "$tmp/dup-ref" > /dev/null 2>&1
+snapshot "$tmp/dup-ref" > "$tmp/dup-ref.snap"
+one=$(sed 's/.*"busybox":{"latest":"\([0-9a-f]*\)".*/\1/' "$tmp/dup-pristine/repositories-vfs")
+root=$tmp/dup
+cp -a "$tmp/dup-pristine" "$root"
+mv "$root/vfs/dir/$one" "$tmp/one-layer"
+"$GRAPHPIPE" migrate -q --root "$root" > "$tmp/dup.log" 2>&1
+expect_failure "duplicate reference, first image failing" $? "$tmp/dup.log" "vfs/dir/$one" "does not exist"
+ok_grep "$tmp/dup.log" "docker.io/busybox:latest: left for the next run: waits for an earlier entry" \
+  "duplicate reference: the later entry waits for the first"
+mv "$tmp/one-layer" "$root/vfs/dir/$one"
+rerun_matches "duplicate reference, layer restored (the first entry wins)" "$root" "$tmp/dup-ref.snap" --root "$root"
+
 # ---- file systems: full (blocks, inodes), read-only graph/, full --target ----
 mnt=$tmp/mnt
 mkdir -p "$mnt"
