@@ -124,6 +124,19 @@ append_images (GString *out, GString *skipped, gboolean *skipped_first, GpContex
       append_string (out, status);
       g_string_append (out, ",\"reason\":");
       append_string (out, reason);
+      g_string_append (out, ",\"failure\":");
+      switch (gp_graph_image_get_failure (image))
+        {
+        case GP_GRAPH_FAILURE_PERMANENT:
+          append_string (out, "permanent");
+          break;
+        case GP_GRAPH_FAILURE_TRANSIENT:
+          append_string (out, "transient");
+          break;
+        default:
+          append_string (out, NULL);
+          break;
+        }
       g_string_append_c (out, '}');
       if (reason != NULL)
         append_skip (skipped, skipped_first, "image", NULL,

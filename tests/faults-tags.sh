@@ -48,6 +48,11 @@ ok_grep "$tmp/missing.log" "3 left for the next run" "missing vfs/dir/<id>: the 
 ok_grep "$tmp/missing.json" '"tags pending":3' "missing vfs/dir/<id>: the report counts 3 tags pending"
 ok_grep "$tmp/missing.json" '"pending":[{"stage":"migrate-tags","item":"app:latest"' \
   "missing vfs/dir/<id>: the report lists the pending tags"
+if grep -Eq "\"v1_id\":\"$app\"[^}]*\"failure\":\"transient\"" "$tmp/missing.json"; then
+  ok "missing vfs/dir/<id>: the report calls the image's failure transient"
+else
+  not_ok "missing vfs/dir/<id>: the report calls the image's failure transient"
+fi
 mv "$tmp/app-layer" "$root/vfs/dir/$app"
 rerun_matches "missing vfs/dir/<id> restored" "$root" "$tmp/ref.snap" --root "$root"
 
@@ -110,6 +115,30 @@ ok_grep "$tmp/dup.log" "docker.io/busybox:latest: left for the next run: waits f
   "duplicate reference: the later entry waits for the first"
 mv "$tmp/one-layer" "$root/vfs/dir/$one"
 rerun_matches "duplicate reference, layer restored (the first entry wins)" "$root" "$tmp/dup-ref.snap" --root "$root"
+
+# A permanent failure (the legacy JSON is invalid, as Docker skips it for
+# good) still gets the marker: only transient failures hold tags back.
+cat > "$tmp/perm.ini" <<'END'
+[root]
+driver=vfs
+
+[image good]
+files=f good 0644 good\n
+tags=good:latest
+
+[image bad]
+files=f bad 0644 bad\n
+json={"id": not json
+tags=bad:latest
+END
+"$MKLEGACY" "$tmp/perm.ini" "$tmp/perm" > /dev/null || bail_out "gp-mklegacy perm.ini failed"
+"$GRAPHPIPE" migrate -q --root "$tmp/perm" --report "$tmp/perm.json" > "$tmp/perm.log" 2>&1
+expect_failure "invalid legacy JSON" $? "$tmp/perm.log" "error: image [0-9a-f]* not migrated" "json"
+ok_eq "$(test -e "$tmp/perm/.migration-v1-tags" && echo present || echo absent)" present \
+  "invalid legacy JSON: the tags marker is written (Docker skips the image for good)"
+ok_eq "$(tags_in "$tmp/perm" | tr '\n' ' ')" "good:latest " "invalid legacy JSON: the other tag migrated"
+ok_grep "$tmp/perm.json" '"failure":"permanent"' "invalid legacy JSON: the report calls the failure permanent"
+ok_grep "$tmp/perm.json" '"tags pending":0' "invalid legacy JSON: no tag pending"
 
 # ---- file systems: full (blocks, inodes), read-only graph/, full --target ----
 mnt=$tmp/mnt
