@@ -28,6 +28,13 @@ typedef enum {
 static const char *const mode_names[] = { "auto", "bar", "plain", "json", "none", NULL };
 
 static gboolean output_ready;
+
+static int
+compare_strptr (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 static OutputMode output_mode;
 static FILE *events_file;
 static gint json_on_stderr; /* atomic: read by the signal thread */
@@ -150,4 +157,47 @@ gp_cli_report_nothing (const char *command, GpCliOptions *opts, const char *form
   GpEvent event = { .kind = GP_EVENT_REPORT, .message = message };
   gp_context_emit (ctx, &event);
   return GP_EXIT_OK;
+}
+
+/* Ends a command that fails before its pipeline runs for a reason of the
+ * system, not of its usage (a data root that cannot be read): prints
+ * "graphpipe COMMAND: error: MESSAGE" (a JSON error event in JSON mode)
+ * and returns GP_EXIT_FAILED. */
+int
+gp_cli_fail (const char *command, GpCliOptions *opts, const char *format, ...)
+{
+  int status = gp_cli_output_init (command, opts);
+  if (status != GP_EXIT_OK)
+    return status;
+
+  va_list args;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_autofree char *full = g_strdup_printf ("graphpipe %s: error: %s", command, message);
+  if (!gp_cli_output_message (GP_EVENT_ERROR, full))
+    g_printerr ("%s\n", full);
+  return GP_EXIT_FAILED;
+}
+
+/* "it holds: overlay2, vfs": the drivers whose data (legacy files, driver
+ * directories, image/<driver>/ stores) @root holds, for the message that
+ * refuses a --driver it does not hold. */
+char *
+gp_cli_describe_root (const char *root)
+{
+  g_auto (GStrv) detected = gp_driver_detect (root);
+  g_auto (GStrv) stores = gp_driver_list_stores (root);
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
+  for (guint i = 0; detected[i] != NULL; i++)
+    g_ptr_array_add (all, detected[i]);
+  for (guint i = 0; stores[i] != NULL; i++)
+    if (!g_strv_contains ((const char *const *) detected, stores[i]))
+      g_ptr_array_add (all, stores[i]);
+  if (all->len == 0)
+    return g_strdup ("it holds no data of any storage driver");
+  g_ptr_array_sort (all, (GCompareFunc) compare_strptr);
+  g_ptr_array_add (all, NULL);
+  g_autofree char *list = g_strjoinv (", ", (char **) all->pdata);
+  return g_strconcat ("it holds: ", list, NULL);
 }

@@ -124,6 +124,19 @@ append_images (GString *out, GString *skipped, gboolean *skipped_first, GpContex
       append_string (out, status);
       g_string_append (out, ",\"reason\":");
       append_string (out, reason);
+      g_string_append (out, ",\"failure\":");
+      switch (gp_graph_image_get_failure (image))
+        {
+        case GP_GRAPH_FAILURE_PERMANENT:
+          append_string (out, "permanent");
+          break;
+        case GP_GRAPH_FAILURE_TRANSIENT:
+          append_string (out, "transient");
+          break;
+        default:
+          append_string (out, NULL);
+          break;
+        }
       g_string_append_c (out, '}');
       if (reason != NULL)
         append_skip (skipped, skipped_first, "image", NULL,
@@ -230,7 +243,7 @@ gp_cli_report_build (const char *command, const char *preset, GpCliOptions *opts
   for (guint i = 0; i < report->len; i++)
     {
       const GpReportEntry *e = report->pdata[i];
-      const char *kind = entry_kind (e);
+      const char *kind = e->kind != GP_REPORT_PENDING ? entry_kind (e) : NULL;
       if (kind != NULL)
         append_skip (skipped, &skipped_first, kind, e->stage, e->item, e->message);
     }
@@ -243,6 +256,8 @@ gp_cli_report_build (const char *command, const char *preset, GpCliOptions *opts
   append_entries (out, report, GP_REPORT_WARNING);
   append_key (out, &first, "failures");
   append_entries (out, report, GP_REPORT_FAILURE);
+  append_key (out, &first, "pending");
+  append_entries (out, report, GP_REPORT_PENDING);
   g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }

@@ -2,8 +2,8 @@
  *
  * `graphpipe migrate --root SRC --target DIR` builds the new store in a
  * work directory beside DIR, `<parent>/.<name>.gp-target`, and renames it
- * to DIR once the pipeline has run to its end: DIR appears complete or not
- * at all.  A run killed before that leaves the work directory, and the
+ * to DIR once the pipeline has run to its end without failures (or with
+ * --publish-partial): DIR appears complete or not at all.  A run killed before that leaves the work directory, and the
  * next run resumes in it (every stage skips what is done).  A DIR that
  * exists and is not empty is an earlier result: the run updates it in
  * place, each file atomically, as an in-place rerun would.  SRC is only
@@ -158,6 +158,34 @@ gp_cli_target_publish (GpCliTarget *target, GError **error)
   target->publish = FALSE;
   g_free (target->work);
   target->work = g_strdup (target->final);
+  return TRUE;
+}
+
+/**
+ * gp_cli_target_finish:
+ * @target: a prepared target whose pipeline ran to its end
+ * @publish: whether the store may be published: the run had no failures,
+ *   or --publish-partial was given
+ * @error: return location for a #GError
+ *
+ * Publishes the work directory (gp_cli_target_publish()) when @publish;
+ * otherwise leaves it where a rerun resumes and says so on stderr.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+gp_cli_target_finish (GpCliTarget *target, gboolean publish, GError **error)
+{
+  if (publish)
+    return gp_cli_target_publish (target, error);
+  if (target->work == NULL || !target->publish)
+    return TRUE; /* an earlier result, updated in place */
+  g_autofree char *message = g_strdup_printf (
+    "--target %s: not published, the run had failures; the store so far is in %s, where a "
+    "rerun resumes once they are fixed (--publish-partial publishes it as it is)",
+    target->final, target->work);
+  if (!gp_cli_output_message (GP_EVENT_WARNING, message))
+    g_printerr ("graphpipe: warning: %s\n", message);
   return TRUE;
 }
 

@@ -397,7 +397,7 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
   if (!gp_pipeline_prepare (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_USAGE);
   else if (batch && !(session = gp_sync_session_begin (ctx, &error)))
-    status = GP_EXIT_FAILED;
+    status = exit_code_for_run_error (error, GP_EXIT_FAILED);
   else if (!gp_pipeline_run (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_FAILED);
   else
@@ -419,19 +419,20 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
       g_autoptr (GError) sync_error = NULL;
       if (!gp_sync_session_end (ctx, &sync_error))
         {
+          gp_cli_print_error (sync_error);
           if (error == NULL)
             error = g_steal_pointer (&sync_error);
-          else
-            gp_cli_print_error (sync_error);
           status = GP_EXIT_FAILED;
           synced = FALSE;
         }
     }
   gp_cli_signals_set_cancellable (NULL);
 
-  /* A target whose pipeline ran to its end is published, failures and
-   * all, like an in-place run; one cut short stays where a rerun resumes. */
-  if (ran && synced && opts->target != NULL && !opts->dry_run && !gp_cli_target_publish (&target, &error))
+  /* A target whose pipeline ran to its end without failures is
+   * published; one with failures (unless --publish-partial) or cut short
+   * stays where a rerun resumes. */
+  if (ran && synced && opts->target != NULL && !opts->dry_run
+      && !gp_cli_target_finish (&target, status == GP_EXIT_OK || opts->publish_partial, &error))
     status = exit_code_for_run_error (error, GP_EXIT_FAILED);
 
   if (opts->report != NULL)

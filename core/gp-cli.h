@@ -42,6 +42,7 @@ typedef struct {
   char **roots;           /* every --root, in order (root: the last) */
   char *roots_from;       /* --roots-from FILE */
   char *target;           /* --target DIR (migrate, run) */
+  gboolean publish_partial; /* --publish-partial: publish a --target with failures */
   char *layers_from;      /* --layers-from DIR (save, run) */
   char *report;           /* --report FILE */
   GPtrArray *batch;       /* GpCliRootResult* while a batch runs, else NULL */
@@ -78,6 +79,8 @@ GOptionContext *gp_cli_option_context_new (const char *command, const char *para
 int gp_cli_parse (GOptionContext *oc, const char *command, int *argc, char ***argv);
 void gp_cli_options_clear (GpCliOptions *opts);
 int gp_cli_usage_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);
+int gp_cli_fail (const char *command, GpCliOptions *opts, const char *format, ...) G_GNUC_PRINTF (3, 4);
+char *gp_cli_describe_root (const char *root);
 void gp_cli_print_error (const GError *error);
 GpLoader *gp_cli_make_loader (GpCliOptions *opts);
 int gp_cli_run_preset (const char *command, GpCliOptions *opts, const char *preset_arg,
@@ -97,6 +100,7 @@ int gp_cli_for_each_root (const char *command, GpCliOptions *opts, GpCliRootFunc
 gboolean gp_cli_target_prepare (GpCliOptions *opts, GpContext *ctx, GpCliTarget *target,
                                 GError **error);
 gboolean gp_cli_target_publish (GpCliTarget *target, GError **error);
+gboolean gp_cli_target_finish (GpCliTarget *target, gboolean publish, GError **error);
 void gp_cli_target_clear (GpCliTarget *target);
 
 char *gp_cli_report_build (const char *command, const char *preset, GpCliOptions *opts,

@@ -1,6 +1,9 @@
 /* graphpipe migrate: the shipped preset 'migrate'. */
 #include "config.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 #include "gp-cli.h"
 
 static int migrate_root (GpCliOptions *opts, gpointer user_data);
@@ -15,6 +18,8 @@ gp_cmd_migrate (int argc, char **argv)
       "Validate the pipeline and print the plan; run nothing", NULL },
     { "target", 't', 0, G_OPTION_ARG_FILENAME, &opts.target,
       "Build the new store in DIR (published by rename at the end); the root is only read", "DIR" },
+    { "publish-partial", 0, 0, G_OPTION_ARG_NONE, &opts.publish_partial,
+      "With --target: publish the store even when images or containers failed", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) oc = gp_cli_option_context_new (
@@ -42,12 +47,38 @@ migrate_root (GpCliOptions *opts_, gpointer user_data)
   if (opts.root != NULL && !g_file_test (opts.root, G_FILE_TEST_IS_DIR))
     return gp_cli_usage_error ("migrate", "--root %s: not a directory", opts.root);
 
+  /* What the root holds, an unreadable root, graph/ or driver file being
+   * an error, never "nothing to migrate". */
+  g_auto (GStrv) found = NULL;
+  gboolean has_graph = FALSE;
+  if (opts.root != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *graph = g_build_filename (opts.root, "graph", NULL);
+      found = gp_driver_probe (opts.root, &error);
+      if (found == NULL || !gp_path_probe (graph, &has_graph, &error))
+        return gp_cli_fail ("migrate", &opts, "%s", error->message);
+      if (has_graph && access (graph, R_OK | X_OK) != 0)
+        {
+          int e = errno;
+          return gp_cli_fail ("migrate", &opts, "%s: cannot read the legacy graph: %s", graph,
+                              g_strerror (e));
+        }
+    }
+
+  /* A --driver the root holds no data of, while it holds another's. */
+  if (opts.driver != NULL && found != NULL && found[0] != NULL
+      && !g_strv_contains ((const char *const *) found, opts.driver))
+    {
+      g_autofree char *holds = gp_cli_describe_root (opts.root);
+      return gp_cli_usage_error ("migrate", "--driver %s: no %s data under %s (%s)", opts.driver,
+                                 opts.driver, opts.root, holds);
+    }
+
   /* Without --driver: the one driver the data root holds data of. */
   if (opts.driver == NULL && opts.root != NULL)
     {
-      g_auto (GStrv) found = gp_driver_detect (opts.root);
       guint n = g_strv_length (found);
-      g_autofree char *graph = g_build_filename (opts.root, "graph", NULL);
       if (n == 1)
         opts.driver = detected = g_strdup (found[0]);
       else if (n > 1)
@@ -56,7 +87,7 @@ migrate_root (GpCliOptions *opts_, gpointer user_data)
           return gp_cli_usage_error ("migrate", "%s holds data of several storage drivers (%s); "
                                      "choose one with --driver", opts.root, list);
         }
-      else if (g_file_test (graph, G_FILE_TEST_EXISTS))
+      else if (has_graph)
         return gp_cli_usage_error ("migrate", "cannot tell the storage driver of %s (no "
                                    "repositories-<driver> file, no driver directory); "
                                    "give --driver", opts.root);

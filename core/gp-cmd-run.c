@@ -13,6 +13,8 @@ gp_cmd_run (int argc, char **argv)
       "Validate the whole pipeline and print the plan; run nothing", NULL },
     { "target", 't', 0, G_OPTION_ARG_FILENAME, &opts.target,
       "Write the store to DIR (published by rename at the end); the root is only read", "DIR" },
+    { "publish-partial", 0, 0, G_OPTION_ARG_NONE, &opts.publish_partial,
+      "With --target: publish the store even when the run reported failures", NULL },
     { "layers-from", 0, 0, G_OPTION_ARG_FILENAME, &opts.layers_from,
       "Read the layer files from the driver directories of data root DIR", "DIR" },
     { NULL }

@@ -3,7 +3,9 @@
  * (the names joined by single spaces). */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gp-cli.h"
 
@@ -52,6 +54,38 @@ gp_cmd_save (int argc, char **argv)
     output = g_strdup ("-");
   else if (*output == '\0')
     return gp_cli_usage_error ("save", "--output: empty file name");
+
+  /* A root that cannot be read, or a --driver whose store it lacks, is
+   * said so here, not as a missing store or reference later. */
+  if (opts.root != NULL && !gp_cli_is_batch (&opts))
+    {
+      g_autoptr (GError) error = NULL;
+      g_auto (GStrv) probed = gp_driver_probe (opts.root, &error);
+      if (probed == NULL)
+        return gp_cli_fail ("save", &opts, "%s", error->message);
+      g_autofree char *image = g_build_filename (opts.root, "image", NULL);
+      gboolean exists;
+      if (!gp_path_probe (image, &exists, &error))
+        return gp_cli_fail ("save", &opts, "%s", error->message);
+      if (exists && access (image, R_OK | X_OK) != 0)
+        {
+          int e = errno;
+          return gp_cli_fail ("save", &opts, "%s: cannot read the image stores: %s", image,
+                              g_strerror (e));
+        }
+      if (preset == NULL && opts.driver != NULL)
+        {
+          g_autofree char *store = g_build_filename (image, opts.driver, NULL);
+          if (!gp_path_probe (store, &exists, &error))
+            return gp_cli_fail ("save", &opts, "%s", error->message);
+          if (!exists)
+            {
+              g_autofree char *holds = gp_cli_describe_root (opts.root);
+              return gp_cli_usage_error ("save", "--driver %s: no image/%s store under %s (%s)",
+                                         opts.driver, opts.driver, opts.root, holds);
+            }
+        }
+    }
 
   /* Another preset (export-legacy) may migrate first, which needs the
    * driver before anything runs: the one driver of a legacy root. */

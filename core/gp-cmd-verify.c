@@ -53,6 +53,28 @@ verify_root (GpCliOptions *opts_, gpointer user_data)
   gboolean check = *(gboolean *) user_data;
   g_autofree char *detected = NULL;
 
+  if (opts.root != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      g_auto (GStrv) probed = gp_driver_probe (opts.root, &error);
+      if (probed == NULL)
+        return gp_cli_fail ("verify", &opts, "%s", error->message);
+      if (opts.driver != NULL)
+        {
+          g_autofree char *store = g_build_filename (opts.root, "image", opts.driver, NULL);
+          gboolean exists;
+          if (!gp_path_probe (store, &exists, &error))
+            return gp_cli_fail ("verify", &opts, "%s", error->message);
+          g_auto (GStrv) stores = gp_driver_list_stores (opts.root);
+          if (!exists && (probed[0] != NULL || stores[0] != NULL))
+            {
+              g_autofree char *holds = gp_cli_describe_root (opts.root);
+              return gp_cli_usage_error ("verify", "--driver %s: no image/%s store under %s (%s)",
+                                         opts.driver, opts.driver, opts.root, holds);
+            }
+        }
+    }
+
   /* Without --driver: the one driver the data root holds data of (as
    * migrate), or the one of those with an image store. */
   if (opts.driver == NULL && opts.root != NULL)

@@ -770,8 +770,10 @@ gp_context_list_counters (GpContext *ctx)
  * @format: printf-style message
  * @...: arguments
  *
- * Records a warning or failure for the end-of-run report and emits it as
- * a %GP_EVENT_WARNING or %GP_EVENT_ERROR event.  Thread-safe.
+ * Records a warning, failure or pending item for the end-of-run report
+ * and emits it as a %GP_EVENT_WARNING (pending: with the message
+ * prefixed "left for the next run: ") or %GP_EVENT_ERROR event.
+ * Thread-safe.
  *
  * Since: 0.1
  */
@@ -796,10 +798,13 @@ gp_context_report (GpContext *ctx, GpReportKind kind, const char *item,
   g_ptr_array_add (ctx->report, entry);
   g_mutex_unlock (&ctx->lock);
 
+  g_autofree char *pending = kind == GP_REPORT_PENDING
+                               ? g_strconcat ("left for the next run: ", message, NULL)
+                               : NULL;
   GpEvent event = {
-    .kind = kind == GP_REPORT_WARNING ? GP_EVENT_WARNING : GP_EVENT_ERROR,
+    .kind = kind == GP_REPORT_FAILURE ? GP_EVENT_ERROR : GP_EVENT_WARNING,
     .item = item,
-    .message = message,
+    .message = pending != NULL ? pending : message,
   };
   gp_context_emit (ctx, &event);
 }
@@ -861,7 +866,7 @@ gp_context_dup_report (GpContext *ctx)
  * @ctx: a context
  *
  * Formats the final report: one `name: value` line per counter (sorted),
- * then one line per warning and failure, then a closing line with their
+ * then one line per warning, failure and pending item, then a closing line with their
  * numbers.
  *
  * Returns: (transfer full): the text, ending in a newline; free with g_free()
@@ -880,16 +885,24 @@ gp_context_format_report (GpContext *ctx)
                             gp_context_get_counter (ctx, names[i]));
 
   g_autoptr (GPtrArray) report = gp_context_dup_report (ctx);
-  guint n_warnings = 0, n_failures = 0;
+  guint n_warnings = 0, n_failures = 0, n_pending = 0;
   for (guint i = 0; i < report->len; i++)
     {
       const GpReportEntry *e = report->pdata[i];
+      const char *label = "failed";
       if (e->kind == GP_REPORT_WARNING)
-        n_warnings++;
+        {
+          n_warnings++;
+          label = "warning";
+        }
+      else if (e->kind == GP_REPORT_PENDING)
+        {
+          n_pending++;
+          label = "pending";
+        }
       else
         n_failures++;
-      g_string_append_printf (out, "%s: %s%s%s%s%s%s\n",
-                              e->kind == GP_REPORT_WARNING ? "warning" : "failed",
+      g_string_append_printf (out, "%s: %s%s%s%s%s%s\n", label,
                               e->stage != NULL ? "[" : "",
                               e->stage != NULL ? e->stage : "",
                               e->stage != NULL ? "] " : "",
@@ -897,9 +910,12 @@ gp_context_format_report (GpContext *ctx)
                               e->item != NULL ? ": " : "",
                               e->message);
     }
-  g_string_append_printf (out, "%u warning%s, %u failure%s\n",
+  g_string_append_printf (out, "%u warning%s, %u failure%s",
                           n_warnings, n_warnings == 1 ? "" : "s",
                           n_failures, n_failures == 1 ? "" : "s");
+  if (n_pending > 0)
+    g_string_append_printf (out, ", %u left for the next run", n_pending);
+  g_string_append_c (out, '\n');
   return g_string_free (out, FALSE);
 }
 

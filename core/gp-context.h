@@ -24,17 +24,21 @@ typedef struct _GpContext GpContext;
  * GpReportKind:
  * @GP_REPORT_WARNING: the item was handled, with a problem worth telling
  * @GP_REPORT_FAILURE: the item could not be handled
+ * @GP_REPORT_PENDING: the item was left for the next run: what it needs
+ *   failed in this run for a reason that a rerun, once the cause is
+ *   fixed, can overcome (the failure itself is reported as such)
  *
  * The kind of an entry in the end-of-run report.
  */
 typedef enum {
   GP_REPORT_WARNING,
   GP_REPORT_FAILURE,
+  GP_REPORT_PENDING,
 } GpReportKind;
 
 /**
  * GpReportEntry:
- * @kind: warning or failure
+ * @kind: warning, failure or pending
  * @stage: (nullable): the stage that recorded it
  * @item: (nullable): what it is about
  * @message: what happened

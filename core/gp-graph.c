@@ -349,6 +349,17 @@ resolve_parent (GpGraphImage *image, int image_dir_fd, GError **error)
   return TRUE;
 }
 
+/* A failure found while reading graph/<id>: what the legacy metadata says
+ * (a data error) rules the image out for good; an error of the file
+ * system (permissions, I/O) may not be there next time. */
+static void
+scan_fail (GpGraphImage *image, GError *error)
+{
+  gp_graph_image_fail_as (image, error->domain == GP_DATA_ERROR ? GP_GRAPH_FAILURE_PERMANENT
+                                                                 : GP_GRAPH_FAILURE_TRANSIENT,
+                          error);
+}
+
 /* Reads graph/<id>/json and resolves the parent of one image. */
 static void
 scan_image (GpGraphImage *image, int graph_fd)
@@ -370,7 +381,7 @@ scan_image (GpGraphImage *image, int graph_fd)
       else
         g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (e), "graph/%s: %s", image->id,
                      g_strerror (e));
-      gp_graph_image_fail (image, g_steal_pointer (&error));
+      scan_fail (image, g_steal_pointer (&error));
       return;
     }
 
@@ -384,12 +395,12 @@ scan_image (GpGraphImage *image, int graph_fd)
           g_clear_error (&error);
           g_set_error (&error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "%s: no such file", display);
         }
-      gp_graph_image_fail (image, g_steal_pointer (&error));
+      scan_fail (image, g_steal_pointer (&error));
       return;
     }
 
   if (!resolve_parent (image, dir_fd, &error))
-    gp_graph_image_fail (image, g_steal_pointer (&error));
+    scan_fail (image, g_steal_pointer (&error));
 }
 
 /* ---- the order of §4.9 D, cycles, missing parents ---- */
@@ -471,7 +482,8 @@ compute_order (GpGraph *graph)
             break;
           if (cur->parent_image == NULL)
             {
-              gp_graph_image_fail (cur, g_error_new (GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+              gp_graph_image_fail_as (cur, GP_GRAPH_FAILURE_PERMANENT,
+                                      g_error_new (GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
                                                      "graph/%s: parent %s does not exist in graph/",
                                                      cur->id, cur->parent));
               break;
@@ -702,14 +714,76 @@ gp_graph_get_order (GpGraph *graph)
 }
 
 /**
+ * gp_graph_classify_error:
+ * @error: why an image could not be migrated
+ *
+ * The class of a failure whose origin the caller does not know better:
+ * errors of the file system and of I/O (#G_IO_ERROR, #G_FILE_ERROR) and
+ * data errors that damaged or missing files cause (a CRC, size or digest
+ * mismatch, a truncated gzip or tar-split stream, a missing file) are
+ * transient; malformed JSON, digests and IDs, cycles and other invalid
+ * metadata are permanent.
+ *
+ * Returns: %GP_GRAPH_FAILURE_PERMANENT or %GP_GRAPH_FAILURE_TRANSIENT
+ *
+ * Since: 0.1
+ */
+GpGraphFailure
+gp_graph_classify_error (const GError *error)
+{
+  g_return_val_if_fail (error != NULL, GP_GRAPH_FAILURE_TRANSIENT);
+  if (error->domain != GP_DATA_ERROR)
+    return GP_GRAPH_FAILURE_TRANSIENT;
+  switch (error->code)
+    {
+    case GP_DATA_ERROR_INVALID:
+    case GP_DATA_ERROR_JSON:
+    case GP_DATA_ERROR_DIGEST:
+    case GP_DATA_ERROR_CYCLE:
+    case GP_DATA_ERROR_REFERENCE:
+      return GP_GRAPH_FAILURE_PERMANENT;
+    default:
+      return GP_GRAPH_FAILURE_TRANSIENT;
+    }
+}
+
+/**
+ * gp_graph_image_fail_as:
+ * @image: a node
+ * @failure: %GP_GRAPH_FAILURE_PERMANENT or %GP_GRAPH_FAILURE_TRANSIENT
+ * @error: (transfer full): why @image cannot be migrated; its message
+ *   names the image
+ *
+ * Marks @image as failed, for the reason class @failure.  The first
+ * failure wins: a later call frees @error.  Descendants visited later in
+ * gp_graph_get_order() inherit the failure (and its class) through
+ * gp_graph_image_inherit_failure().
+ *
+ * Since: 0.1
+ */
+void
+gp_graph_image_fail_as (GpGraphImage *image, GpGraphFailure failure, GError *error)
+{
+  g_return_if_fail (error != NULL);
+  g_return_if_fail (failure != GP_GRAPH_FAILURE_NONE);
+  if (image->error != NULL)
+    {
+      g_error_free (error);
+      return;
+    }
+  image->error = error;
+  image->failure = failure;
+  image->failed_at = image;
+}
+
+/**
  * gp_graph_image_fail:
  * @image: a node
  * @error: (transfer full): why @image cannot be migrated; its message
  *   names the image
  *
- * Marks @image as failed.  The first failure wins: a later call frees
- * @error.  Descendants visited later in gp_graph_get_order() inherit the
- * failure through gp_graph_image_inherit_failure().
+ * gp_graph_image_fail_as() with the class gp_graph_classify_error()
+ * gives @error.
  *
  * Since: 0.1
  */
@@ -717,13 +791,28 @@ void
 gp_graph_image_fail (GpGraphImage *image, GError *error)
 {
   g_return_if_fail (error != NULL);
-  if (image->error != NULL)
-    {
-      g_error_free (error);
-      return;
-    }
-  image->error = error;
-  image->failed_at = image;
+  gp_graph_image_fail_as (image, gp_graph_classify_error (error), error);
+}
+
+/**
+ * gp_graph_image_get_failure:
+ * @image: a node
+ *
+ * Returns: why @image failed: %GP_GRAPH_FAILURE_NONE while it has not,
+ *   else the class of the failure where it started (an inherited failure
+ *   has its ancestor's class)
+ *
+ * Since: 0.1
+ */
+GpGraphFailure
+gp_graph_image_get_failure (GpGraphImage *image)
+{
+  if (image->error == NULL)
+    return GP_GRAPH_FAILURE_NONE;
+  GpGraphImage *root = image->failed_at != NULL ? image->failed_at : image;
+  if (root->failure != GP_GRAPH_FAILURE_NONE)
+    return root->failure;
+  return image->failure != GP_GRAPH_FAILURE_NONE ? image->failure : GP_GRAPH_FAILURE_TRANSIENT;
 }
 
 /**
@@ -732,7 +821,7 @@ gp_graph_image_fail (GpGraphImage *image, GError *error)
  *
  * If @image has not failed but its parent (taken from `graph/`, not from
  * the mapping) has, fails @image with an error naming @image, its parent
- * and the original cause (domain and code of the original error).
+ * and the original cause (domain, code and class of the original error).
  *
  * Returns: %TRUE if @image has failed (now or before).
  *
@@ -752,6 +841,7 @@ gp_graph_image_inherit_failure (GpGraphImage *image)
                               "graph/%s: parent %s was not migrated (cause: %s)", image->id,
                               parent->id, root->error->message);
   image->failed_at = root;
+  image->failure = gp_graph_image_get_failure (root);
   return TRUE;
 }
 

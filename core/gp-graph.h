@@ -34,6 +34,27 @@ typedef struct _GpGraph GpGraph;
 typedef struct _GpGraphImage GpGraphImage;
 
 /**
+ * GpGraphFailure:
+ * @GP_GRAPH_FAILURE_NONE: the image has not failed
+ * @GP_GRAPH_FAILURE_PERMANENT: the legacy graph's own metadata rules the
+ *   image out (unreadable or invalid JSON, a parent that is missing, not
+ *   an image ID or part of a cycle, a config Docker refuses to build):
+ *   every later run fails the same way, as Docker skips it for good
+ * @GP_GRAPH_FAILURE_TRANSIENT: the environment failed this run (I/O
+ *   error, no space, permissions, a read-only file system, missing or
+ *   damaged layer files, a store object that could not be written or
+ *   read): a rerun once that is fixed may migrate the image
+ *
+ * Why an image failed, as far as the next run is concerned.  migrate-tags
+ * writes the tags marker only when no tag waits on a transient failure.
+ */
+typedef enum {
+  GP_GRAPH_FAILURE_NONE,
+  GP_GRAPH_FAILURE_PERMANENT,
+  GP_GRAPH_FAILURE_TRANSIENT,
+} GpGraphFailure;
+
+/**
  * GpGraphImage:
  * @id: the v1 ID, i.e. the name of the `graph/` entry
  * @index: position in gp_graph_get_images() (sorted by @id)
@@ -85,7 +106,8 @@ struct _GpGraphImage
   gboolean reported;
   gpointer history;
   char *checked_config;
-  gpointer reserved[7];
+  GpGraphFailure failure;
+  gpointer reserved[6];
 };
 
 GP_API GpGraph *gp_graph_new (const char *root);
@@ -104,6 +126,9 @@ GP_API GpGraphImage *gp_graph_lookup (GpGraph *graph, const char *id);
 GP_API GPtrArray *gp_graph_get_order (GpGraph *graph);
 
 GP_API void gp_graph_image_fail (GpGraphImage *image, GError *error);
+GP_API void gp_graph_image_fail_as (GpGraphImage *image, GpGraphFailure failure, GError *error);
+GP_API GpGraphFailure gp_graph_image_get_failure (GpGraphImage *image);
+GP_API GpGraphFailure gp_graph_classify_error (const GError *error);
 GP_API gboolean gp_graph_image_inherit_failure (GpGraphImage *image);
 GP_API gboolean gp_graph_image_is_pending (GpGraphImage *image);
 

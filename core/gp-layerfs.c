@@ -279,6 +279,12 @@ gp_driver_layer_exists (const GpDriver *driver,
   return driver->exists (home, id);
 }
 
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 /**
  * gp_driver_detect:
  * @root: a Docker data root
@@ -308,6 +314,112 @@ gp_driver_detect (const char *root)
           || g_file_test (home, G_FILE_TEST_IS_DIR))
         g_ptr_array_add (found, g_strdup (d->name));
     }
+  g_ptr_array_add (found, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&found), FALSE);
+}
+
+/**
+ * gp_path_probe:
+ * @path: a path
+ * @exists: (out): whether @path exists
+ * @error: return location for a #GError
+ *
+ * Finds out whether @path exists, telling "it does not" (%ENOENT,
+ * %ENOTDIR) from "it cannot be looked at" (%EACCES, %EIO, ...), which
+ * g_file_test() merges.
+ *
+ * Returns: %FALSE with @error ("PATH: cannot look at it: REASON") when
+ *   the answer is unknown
+ * Since: 0.1
+ */
+gboolean
+gp_path_probe (const char *path, gboolean *exists, GError **error)
+{
+  struct stat st;
+
+  g_return_val_if_fail (path != NULL && exists != NULL, FALSE);
+  if (stat (path, &st) == 0)
+    {
+      *exists = TRUE;
+      return TRUE;
+    }
+  int e = errno;
+  if (e == ENOENT || e == ENOTDIR)
+    {
+      *exists = FALSE;
+      return TRUE;
+    }
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot look at it: %s", path,
+               g_strerror (e));
+  return FALSE;
+}
+
+/**
+ * gp_driver_probe:
+ * @root: a Docker data root
+ * @error: return location for a #GError
+ *
+ * gp_driver_detect(), failing instead of finding nothing when the root,
+ * a `repositories-<driver>` file or a driver directory cannot be looked
+ * at (permissions, I/O), with an error naming the path and the reason.
+ * A root that does not exist (or is not a directory) holds nothing.
+ *
+ * Returns: (transfer full) (array zero-terminated=1) (nullable): as
+ *   gp_driver_detect(); %NULL with @error set
+ * Since: 0.1
+ */
+char **
+gp_driver_probe (const char *root, GError **error)
+{
+  g_return_val_if_fail (root != NULL, NULL);
+
+  int fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return gp_driver_detect (root); /* nothing there: the caller says so */
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot read the data root: %s",
+                   root, g_strerror (e));
+      return NULL;
+    }
+  close (fd);
+  for (const GpDriver *d = drivers; d->name != NULL; d++)
+    {
+      g_autofree char *repos_name = g_strconcat ("repositories-", d->name, NULL);
+      g_autofree char *repos = g_build_filename (root, repos_name, NULL);
+      g_autofree char *home = g_build_filename (root, d->name, NULL);
+      gboolean exists;
+      if (!gp_path_probe (repos, &exists, error) || !gp_path_probe (home, &exists, error))
+        return NULL;
+    }
+  return gp_driver_detect (root);
+}
+
+/**
+ * gp_driver_list_stores:
+ * @root: a data root
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names of the
+ *   directories under `<root>/image/` (the 1.10+ image stores, one per
+ *   driver), in byte-wise order, possibly empty; free with g_strfreev()
+ * Since: 0.1
+ */
+char **
+gp_driver_list_stores (const char *root)
+{
+  g_return_val_if_fail (root != NULL, NULL);
+  g_autofree char *image = g_build_filename (root, "image", NULL);
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) dir = g_dir_open (image, 0, NULL);
+  const char *name;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (image, name, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        g_ptr_array_add (found, g_strdup (name));
+    }
+  g_ptr_array_sort (found, compare_names);
   g_ptr_array_add (found, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&found), FALSE);
 }

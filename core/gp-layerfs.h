@@ -27,6 +27,12 @@ GP_API gboolean        gp_driver_layer_exists     (const GpDriver *driver,
                                                    const char     *root,
                                                    const char     *id);
 GP_API char          **gp_driver_detect           (const char     *root);
+GP_API char          **gp_driver_probe            (const char     *root,
+                                                   GError        **error);
+GP_API char          **gp_driver_list_stores      (const char     *root);
+GP_API gboolean        gp_path_probe              (const char     *path,
+                                                   gboolean       *exists,
+                                                   GError        **error);
 
 typedef struct _GpLayerDir GpLayerDir;
 

@@ -491,14 +491,22 @@ append_report (GString *out, JsonWriter *writer, gint64 now)
 {
   GpContext *ctx = writer->ctx;
   g_autoptr (GPtrArray) problems = gp_context_dup_report (ctx);
-  guint n_warnings = 0, n_failures = 0;
+  guint n_warnings = 0, n_failures = 0, n_pending = 0;
   gboolean unfinished = FALSE;
 
   for (guint i = 0; i < problems->len; i++)
-    if (((GpReportEntry *) problems->pdata[i])->kind == GP_REPORT_WARNING)
-      n_warnings++;
-    else
-      n_failures++;
+    switch (((GpReportEntry *) problems->pdata[i])->kind)
+      {
+      case GP_REPORT_WARNING:
+        n_warnings++;
+        break;
+      case GP_REPORT_PENDING:
+        n_pending++;
+        break;
+      default:
+        n_failures++;
+        break;
+      }
   for (guint i = 0; i < writer->stages->len; i++)
     if (g_array_index (writer->stages, StageTime, i).end == 0)
       unfinished = TRUE;
@@ -530,13 +538,17 @@ append_report (GString *out, JsonWriter *writer, gint64 now)
   append_uint64 (out, n_warnings);
   append_key (out, "failures");
   append_uint64 (out, n_failures);
+  append_key (out, "pending");
+  append_uint64 (out, n_pending);
 
   append_key (out, "problems");
   g_string_append_c (out, '[');
   for (guint i = 0; i < problems->len; i++)
     {
       const GpReportEntry *e = problems->pdata[i];
-      const char *kind = e->kind == GP_REPORT_WARNING ? "warning" : "failure";
+      const char *kind = e->kind == GP_REPORT_WARNING   ? "warning"
+                         : e->kind == GP_REPORT_PENDING ? "pending"
+                                                        : "failure";
       g_string_append (out, i > 0 ? ",{\"kind\":" : "{\"kind\":");
       gp_json_append_string (out, kind, strlen (kind));
       append_key (out, "stage");

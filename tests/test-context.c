@@ -185,6 +185,40 @@ test_report (void)
                    "1 warning, 1 failure\n");
 }
 
+static void
+collect_message (const GpEvent *event, gpointer user_data)
+{
+  g_ptr_array_add (user_data, g_strdup_printf ("%s %s %s", gp_event_kind_to_string (event->kind),
+                                               event->item != NULL ? event->item : "-", event->message));
+}
+
+/* A pending item: its own line and count, a warning event whose message
+ * says it is left for the next run, not a failure. */
+static void
+test_report_pending (void)
+{
+  g_autoptr (GpContext) ctx = gp_context_new ();
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  gp_context_add_sink (ctx, collect_message, lines, NULL);
+  gp_context_set_current_stage (ctx, "tags");
+  gp_context_report (ctx, GP_REPORT_PENDING, "app:latest", "image %s failed", "a1");
+  gp_context_report (ctx, GP_REPORT_FAILURE, "a1", "no space");
+
+  g_assert_cmpuint (gp_context_get_n_reported (ctx, GP_REPORT_PENDING), ==, 1);
+  g_assert_cmpuint (gp_context_get_n_reported (ctx, GP_REPORT_FAILURE), ==, 1);
+  g_assert_cmpuint (gp_context_get_n_reported (ctx, GP_REPORT_WARNING), ==, 0);
+  g_assert_cmpuint (lines->len, ==, 2);
+  g_assert_cmpstr (lines->pdata[0], ==, "warning app:latest left for the next run: image a1 failed");
+  g_assert_cmpstr (lines->pdata[1], ==, "error a1 no space");
+
+  g_autofree char *text = gp_context_format_report (ctx);
+  g_assert_cmpstr (text, ==,
+                   "pending: [tags] app:latest: image a1 failed\n"
+                   "failed: [tags] a1: no space\n"
+                   "0 warnings, 1 failure, 1 left for the next run\n");
+}
+
 static int sink_destroyed;
 
 static void
@@ -277,6 +311,7 @@ main (int argc, char **argv)
   g_test_add_func ("/context/settings/all", test_settings);
   g_test_add_func ("/context/threads/counters-events", test_threads);
   g_test_add_func ("/context/report/format", test_report);
+  g_test_add_func ("/context/report/pending", test_report_pending);
   g_test_add_func ("/context/events/format", test_events);
   g_test_add_func ("/context/events/line-logger", test_line_logger);
   return g_test_run ();

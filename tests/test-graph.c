@@ -212,6 +212,11 @@ test_missing_parent (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (gp_graph_lookup (graph, c)->error->message, gone));
   g_assert_true (gp_graph_lookup (graph, c)->failed_at == gp_graph_lookup (graph, a));
   g_assert_no_error (gp_graph_lookup (graph, ok)->error);
+  /* A missing parent is the graph's own doing: no rerun changes it, and
+   * descendants carry the class of the cause. */
+  g_assert_cmpint (gp_graph_image_get_failure (gp_graph_lookup (graph, a)), ==, GP_GRAPH_FAILURE_PERMANENT);
+  g_assert_cmpint (gp_graph_image_get_failure (gp_graph_lookup (graph, c)), ==, GP_GRAPH_FAILURE_PERMANENT);
+  g_assert_cmpint (gp_graph_image_get_failure (gp_graph_lookup (graph, ok)), ==, GP_GRAPH_FAILURE_NONE);
   /* The checksum step still runs for them (Docker's step C does not look
    * at the parent's directory). */
   g_assert_true (gp_graph_lookup (graph, b)->parent_resolved);
@@ -430,6 +435,48 @@ test_unreadable_images (Fixture *f, gconstpointer data)
   assert_failed (graph, link, GP_DATA_ERROR, GP_DATA_ERROR_UNSAFE_PATH, "symbolic link");
   assert_failed (graph, jsonlink, GP_DATA_ERROR, GP_DATA_ERROR_UNSAFE_PATH, "symbolic link");
   g_assert_no_error (gp_graph_lookup (graph, ok)->error);
+  g_assert_cmpint (gp_graph_image_get_failure (gp_graph_lookup (graph, nojson)), ==, GP_GRAPH_FAILURE_PERMANENT);
+  g_assert_cmpint (gp_graph_image_get_failure (gp_graph_lookup (graph, link)), ==, GP_GRAPH_FAILURE_PERMANENT);
+}
+
+/* What a failure's class is: the environment's errors and damaged or
+ * missing files are transient, malformed metadata permanent; an explicit
+ * class wins, the first failure wins, and descendants inherit it. */
+static void
+test_failure_classes (void)
+{
+  static const struct {
+    GQuark domain;
+    int code;
+    GpGraphFailure want;
+  } cases[] = {
+    { 0, G_IO_ERROR_NO_SPACE, GP_GRAPH_FAILURE_TRANSIENT },
+    { 0, G_IO_ERROR_PERMISSION_DENIED, GP_GRAPH_FAILURE_TRANSIENT },
+    { 1, G_FILE_ERROR_ROFS, GP_GRAPH_FAILURE_TRANSIENT },
+    { 2, GP_DATA_ERROR_MISSING, GP_GRAPH_FAILURE_TRANSIENT },
+    { 2, GP_DATA_ERROR_CRC, GP_GRAPH_FAILURE_TRANSIENT },
+    { 2, GP_DATA_ERROR_GZIP, GP_GRAPH_FAILURE_TRANSIENT },
+    { 2, GP_DATA_ERROR_JSON, GP_GRAPH_FAILURE_PERMANENT },
+    { 2, GP_DATA_ERROR_CYCLE, GP_GRAPH_FAILURE_PERMANENT },
+    { 2, GP_DATA_ERROR_DIGEST, GP_GRAPH_FAILURE_PERMANENT },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      GQuark domain = cases[i].domain == 0 ? G_IO_ERROR : cases[i].domain == 1 ? G_FILE_ERROR : GP_DATA_ERROR;
+      g_autoptr (GError) error = g_error_new (domain, cases[i].code, "case %u", i);
+      g_assert_cmpint (gp_graph_classify_error (error), ==, cases[i].want);
+    }
+
+  GpGraphImage parent = { .id = (char *) "p" };
+  GpGraphImage child = { .id = (char *) "c", .parent = (char *) "p", .parent_image = &parent };
+  gp_graph_image_fail_as (&parent, GP_GRAPH_FAILURE_TRANSIENT,
+                          g_error_new (GP_DATA_ERROR, GP_DATA_ERROR_JSON, "p: store"));
+  gp_graph_image_fail (&parent, g_error_new (GP_DATA_ERROR, GP_DATA_ERROR_CYCLE, "later"));
+  g_assert_cmpint (gp_graph_image_get_failure (&parent), ==, GP_GRAPH_FAILURE_TRANSIENT);
+  g_assert_true (gp_graph_image_inherit_failure (&child));
+  g_assert_cmpint (gp_graph_image_get_failure (&child), ==, GP_GRAPH_FAILURE_TRANSIENT);
+  g_clear_error (&parent.error);
+  g_clear_error (&child.error);
 }
 
 static void
@@ -551,6 +598,7 @@ main (int argc, char **argv)
 #undef ADD
   g_test_add_func ("/graph/scan/no-graph-dir", test_no_graph_dir);
   g_test_add_func ("/graph/mapping/to-json", test_mapping_json);
+  g_test_add_func ("/graph/fail/classes", test_failure_classes);
   for (guint i = 0; i < G_N_ELEMENTS (parent_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/graph/parent/%s", parent_cases[i].name);

@@ -45,7 +45,14 @@ save_mapping (GpContext *ctx, GpGraph *graph, GError **error)
 
   if (old != NULL && len == json->len && memcmp (old, json->str, len) == 0
       && stat (path, &st) == 0 && (st.st_mode & 07777) == 0600)
-    return gp_safeio_discard_temp_for (path, error);
+    {
+      /* Nothing to write means no write at all: a fully migrated root
+       * mounted read-only reruns fine. */
+      g_autofree char *tmp = gp_safeio_temp_path_for (path);
+      if (lstat (tmp, &st) < 0 && errno == ENOENT)
+        return TRUE;
+      return gp_safeio_discard_temp_for (path, error);
+    }
   return gp_safeio_write_file (path, json->str, json->len, 0600, GP_SAFE_DEFAULT, error);
 }
 
@@ -240,6 +247,10 @@ run_in_order (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root, 
         }
       else
         config = gp_graph_image_build_config (graph, image, store, &local_error);
+      /* A config refused is the legacy JSON's fault; one not written or
+       * not linked to its parent, the store's. */
+      GpGraphFailure failure = config == NULL ? gp_graph_classify_error (local_error)
+                                              : GP_GRAPH_FAILURE_TRANSIENT;
       g_autofree char *image_id = NULL;
       if (config != NULL)
         image_id = gp_store_put_image_config (store, g_bytes_get_data (config, NULL),
@@ -254,7 +265,7 @@ run_in_order (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root, 
       if (image_id == NULL)
         {
           g_prefix_error (&local_error, "graph/%s: cannot create the image: ", image->id);
-          gp_graph_image_fail (image, g_steal_pointer (&local_error));
+          gp_graph_image_fail_as (image, failure, g_steal_pointer (&local_error));
           mig_image_failed (ctx, image);
           continue;
         }

@@ -75,12 +75,20 @@ mig_info (GpContext *ctx, const char *item, const char *format, ...)
 }
 
 /* Reports a failed image once (the caller checked
- * gp_graph_image_take_report()). */
+ * gp_graph_image_take_report()).  Into a private store (export-legacy)
+ * every legacy image is migrated on the way, not only those asked for:
+ * there a failed image is a warning, and the sink fails on the names
+ * that need it. */
 void
 mig_fail (GpContext *ctx, GpGraphImage *image)
 {
-  gp_context_report (ctx, GP_REPORT_FAILURE, NULL, "image %s not migrated: %s", image->id,
-                     image->error->message);
+  if (gp_context_has_slot (ctx, MIG_SLOT_TEMP_TARGET))
+    gp_context_report (ctx, GP_REPORT_WARNING, NULL,
+                       "image %s not migrated (an error only for the names that need it): %s",
+                       image->id, image->error->message);
+  else
+    gp_context_report (ctx, GP_REPORT_FAILURE, NULL, "image %s not migrated: %s", image->id,
+                       image->error->message);
 }
 
 /* Counts and reports a failed image, the first time only. */

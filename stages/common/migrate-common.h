@@ -22,6 +22,7 @@ G_BEGIN_DECLS
 #define MIG_TAGS_MIGRATED "tags migrated"
 #define MIG_TAGS_SKIPPED "tags skipped"
 #define MIG_TAGS_FAILED "tags failed"
+#define MIG_TAGS_PENDING "tags pending"
 #define MIG_ELAPSED_MS "elapsed ms"
 
 /* Where Docker's per-image helper files live with --read-only-source or
@@ -30,6 +31,10 @@ G_BEGIN_DECLS
 
 /* The data root's mode after a migration in place (mig_set_root_mode()). */
 #define MIG_ROOT_MODE 0701
+
+/* The slot scan-graph keeps its private store's directory in (option
+ * target=temporary). */
+#define MIG_SLOT_TEMP_TARGET "scan-graph.temporary-target"
 
 GpGraph *mig_get_graph (GpContext *ctx, GError **error);
 void mig_set_graph (GpContext *ctx, GpGraph *graph);

@@ -8,6 +8,15 @@
  * legacy entries normalise to the same reference the first one in sorted
  * order wins (Docker: random order).  Then the marker is created.  Without
  * a repositories file nothing happens and no marker is written.
+ *
+ * Unlike Docker, a tag is never lost to a fault that a rerun can fix: a
+ * tag whose image failed in this run for a transient reason (I/O, space,
+ * permissions, layer files; see #GpGraphFailure) is reported as pending,
+ * the tags that could be resolved are written, and the marker is not, so
+ * that the next run, once every image migrates, adds the rest and ends in
+ * the repositories.json of an uninterrupted run.  Tags of v1 IDs absent
+ * from graph/ or of images the legacy metadata rules out (invalid JSON,
+ * missing parent, cycle) are skipped for good, as Docker skips them.
  */
 #include <errno.h>
 #include <string.h>
@@ -55,17 +64,84 @@ quote (const char *s)
   return g_string_free (out, FALSE);
 }
 
-/* One legacy entry name/key -> v1 ID. */
+/* Why the tag of @v1_id, which has no image ID, must wait for the next
+ * run; NULL when no run will give it one (the v1 ID is not in graph/, or
+ * the legacy metadata rules its image out). */
+static char *
+pending_reason (GpGraph *graph, const char *v1_id)
+{
+  GpGraphImage *image = gp_graph_lookup (graph, v1_id);
+  if (image == NULL)
+    return NULL;
+  switch (gp_graph_image_get_failure (image))
+    {
+    case GP_GRAPH_FAILURE_PERMANENT:
+      return NULL;
+    case GP_GRAPH_FAILURE_TRANSIENT:
+      return g_strdup_printf ("image %s failed in this run: %s", v1_id, image->error->message);
+    default:
+      return g_strdup_printf ("image %s was not migrated in this run", v1_id);
+    }
+}
+
+/* The reference the legacy entry name/key makes (G.2, G.3), as a
+ * string; NULL when it is invalid. */
+static char *
+entry_reference (const char *name, const char *key)
+{
+  g_autoptr (GpReference) named = gp_reference_with_name (name, NULL);
+  if (named == NULL)
+    return NULL;
+  GpDigest digest;
+  gboolean is_digest = gp_digest_parse (key, -1, &digest, NULL);
+  g_autoptr (GpReference) ref = is_digest ? gp_reference_with_digest (name, key, NULL)
+                                          : gp_reference_with_tag (name, key, NULL);
+  return ref != NULL ? gp_reference_to_string (ref) : NULL;
+}
+
+/* One legacy entry name/key -> v1 ID.  Sets *pending when the entry is
+ * left for the next run.  @held: the references of pending entries; a
+ * later entry normalising to one of them waits too, so that the first in
+ * sorted order still wins when the rerun adds it. */
 static void
-migrate_tag (GpContext *ctx, GpRepositories *repos, const char *name, const char *key, const char *v1_id,
-             gboolean *changed)
+migrate_tag (GpContext *ctx, GpGraph *graph, GpRepositories *repos, GHashTable *held, const char *name,
+             const char *key, const char *v1_id, gboolean *changed, gboolean *pending)
 {
   g_autoptr (GError) error = NULL;
   const char *image_id = gp_context_lookup_image_id (ctx, v1_id);
+  g_autofree char *ref_string = entry_reference (name, key);
 
-  /* G.1 */
+  if (ref_string != NULL && g_hash_table_contains (held, ref_string))
+    {
+      g_autofree char *tag = g_strdup_printf ("%s:%s", name, key);
+      gp_context_report (ctx, GP_REPORT_PENDING, tag,
+                         "waits for an earlier entry naming %s, whose image failed in this run",
+                         ref_string);
+      gp_context_add_counter (ctx, MIG_TAGS_PENDING, 1);
+      *pending = TRUE;
+      return;
+    }
+
+  /* G.1; an entry that is invalid anyway is not worth waiting for. */
   if (image_id == NULL)
     {
+      g_autofree char *why = ref_string != NULL ? pending_reason (graph, v1_id) : NULL;
+      if (why != NULL && gp_context_has_slot (ctx, MIG_SLOT_TEMP_TARGET))
+        {
+          /* A private store (export-legacy) has no next run. */
+          g_autofree char *tag = g_strdup_printf ("%s:%s", name, key);
+          tag_warning (ctx, "repositories: tag %s not available: %s", tag, why);
+          return;
+        }
+      if (why != NULL)
+        {
+          g_autofree char *tag = g_strdup_printf ("%s:%s", name, key);
+          gp_context_report (ctx, GP_REPORT_PENDING, tag, "%s", why);
+          gp_context_add_counter (ctx, MIG_TAGS_PENDING, 1);
+          g_hash_table_add (held, g_steal_pointer (&ref_string));
+          *pending = TRUE;
+          return;
+        }
       gp_context_add_counter (ctx, MIG_TAGS_SKIPPED, 1);
       return;
     }
@@ -135,6 +211,7 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
   gp_context_add_counter (ctx, MIG_TAGS_MIGRATED, 0);
   gp_context_add_counter (ctx, MIG_TAGS_SKIPPED, 0);
   gp_context_add_counter (ctx, MIG_TAGS_FAILED, 0);
+  gp_context_add_counter (ctx, MIG_TAGS_PENDING, 0);
 
   /* G: done before */
   if (lstat (marker, &st) == 0)
@@ -171,6 +248,8 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
 
   /* Sorted legacy names, sorted keys (§4.9 G determinism). */
   gboolean changed = FALSE;
+  gboolean pending = FALSE;
+  g_autoptr (GHashTable) held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GPtrArray) names = gp_repositories_list_names (old);
   g_ptr_array_sort (names, compare_strings);
   if (dry_run)
@@ -192,13 +271,19 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
       for (guint j = 0; j < entries->len; j++)
         {
           const GpRepositoryEntry *e = entries->pdata[j];
-          migrate_tag (ctx, repos, name, e->reference, e->image_id, &changed);
+          migrate_tag (ctx, graph, repos, held, name, e->reference, e->image_id, &changed, &pending);
         }
     }
 
   if (changed && !gp_repositories_save (repos, repos_path, error))
     return FALSE;
   mig_crash_point (ctx, "repositories.json written");
+  if (pending)
+    {
+      /* No marker: the next run takes every entry again. */
+      mig_update_clock (ctx);
+      return TRUE;
+    }
   if (!gp_safeio_write_file (marker, "", 0, 0644, GP_SAFE_DEFAULT, error))
     return FALSE;
   mig_crash_point (ctx, "tags marker written");

@@ -619,14 +619,22 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
           else
             g_prefix_error (&local_error, "graph/%s: cannot register the layer: ", image->id);
         }
+      /* Whatever failed so far is the environment's doing (layer files,
+       * helper files, the store); the config is built from the legacy
+       * JSON, whose errors are the graph's own (gp_graph_classify_error). */
+      GpGraphFailure failure = GP_GRAPH_FAILURE_TRANSIENT;
+      if (parent_chain == NULL && local_error != NULL)
+        failure = gp_graph_classify_error (local_error);
       /* D.5-6: the layer stays even when the config then fails. */
       if (local_error == NULL)
         {
           g_autoptr (GBytes) config = gp_graph_image_build_config (graph, image, store, &local_error);
+          if (config == NULL)
+            failure = gp_graph_classify_error (local_error);
         }
       if (local_error != NULL)
         {
-          gp_graph_image_fail (image, g_steal_pointer (&local_error));
+          gp_graph_image_fail_as (image, failure, g_steal_pointer (&local_error));
           mig_image_failed (ctx, image);
         }
     }

@@ -72,6 +72,43 @@ image_chain_id (GpStore *store, const char *image_id, char **out_chain, GError *
   return TRUE;
 }
 
+/* A container done by an earlier run whose read-write layer the driver
+ * lacked then (Docker writes config.v2.json without the mount record and
+ * never comes back to it): once the layer is there, the record an
+ * uninterrupted run would have written.  FALSE (with @error) when it
+ * cannot be written. */
+static gboolean
+restore_mount (GpContext *ctx, GpStore *store, const GpDriver *driver, const char *v2_path,
+               const char *id, GError **error)
+{
+  g_autofree char *mount_dir = g_build_filename (gp_store_get_dir (store), "layerdb", "mounts", id, NULL);
+  struct stat st;
+  if (lstat (mount_dir, &st) == 0 || errno != ENOENT
+      || !gp_driver_layer_exists (driver, gp_context_get_root (ctx), id))
+    return TRUE;
+
+  gsize len;
+  g_autofree char *data = gp_safeio_read_file (v2_path, GP_GRAPH_MAX_JSON_SIZE, &len, NULL);
+  g_autoptr (GpJsonRawObject) obj = data != NULL ? gp_json_raw_object_parse (data, len, NULL) : NULL;
+  g_autoptr (GString) image = NULL;
+  g_autofree char *chain = NULL;
+  if (obj == NULL || gp_container_json_get_image (obj, &image) != GP_CONTAINER_IMAGE_STRING
+      || memchr (image->str, '\0', image->len) != NULL || !image_chain_id (store, image->str, &chain, NULL)
+      || (chain[0] != '\0' && !gp_store_has_layer (store, chain)))
+    return TRUE; /* not one of ours to complete */
+
+  g_autofree char *init_id = g_strconcat (id, "-init", NULL);
+  gboolean has_init = gp_driver_layer_exists (driver, gp_context_get_root (ctx), init_id);
+  if (!gp_store_create_mount (store, id, id, has_init, chain[0] ? chain : NULL, NULL, error))
+    {
+      g_prefix_error (error, "containers/%s: ", id);
+      return FALSE;
+    }
+  mig_crash_point (ctx, "container mount written");
+  mig_info (ctx, id, "created the read-write layer record of container %s, whose layer is back", id);
+  return TRUE;
+}
+
 /* One container.  FALSE (with @error) aborts the rest of the migration. */
 static gboolean
 migrate_container (GpContext *ctx, GpStore *store, const GpDriver *driver, const char *dir,
@@ -90,6 +127,9 @@ migrate_container (GpContext *ctx, GpStore *store, const GpDriver *driver, const
   if (stat (v2_path, &st) == 0 || stat (source_v2_path, &st) == 0)
     {
       gp_context_add_counter (ctx, MIG_CONTAINERS_SKIPPED, 1);
+      if (!dry_run && stat (v2_path, &st) == 0
+          && (strcmp (v2_path, source_v2_path) == 0 || stat (source_v2_path, &st) < 0))
+        return restore_mount (ctx, store, driver, v2_path, id, error);
       return TRUE;
     }
   if (dry_run)

@@ -22,7 +22,7 @@
 #include "migrate-common.h"
 
 #define TARGET_TEMPORARY "temporary"
-#define SLOT_TEMP_TARGET "scan-graph.temporary-target"
+#define SLOT_TEMP_TARGET MIG_SLOT_TEMP_TARGET
 
 static const GpOption scan_graph_options[] = {
   { .key = "target", .type = GP_OPTION_STRING, .default_value = "",

@@ -4,7 +4,10 @@
 
 #include "te-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 static const GpOption options[] = {
   { .key = "images", .type = GP_OPTION_STRING, .flags = GP_OPTION_FLAG_REQUIRED,
@@ -36,11 +39,39 @@ ensure_driver (GpContext *ctx, GError **error)
    * the root holding the driver's directories (--layers-from). */
   const char *root = gp_context_get_store_root (ctx);
   const char *layers_root = gp_context_get_layers_root (ctx);
-  if ((driver != NULL && *driver != '\0') || root == NULL || *root == '\0')
+  if (root == NULL || *root == '\0')
     return TRUE; /* gp_context_get_store() reports a missing root */
 
   g_autofree char *image = g_build_filename (root, "image", NULL);
+  if (driver != NULL && *driver != '\0')
+    {
+      /* A driver whose store is not there, named with what is. */
+      g_autofree char *store = g_build_filename (image, driver, NULL);
+      gboolean exists;
+      if (!gp_path_probe (store, &exists, error))
+        return FALSE;
+      if (!exists)
+        {
+          g_auto (GStrv) found = gp_driver_list_stores (root);
+          g_autofree char *list = g_strjoinv (", ", found);
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "%s: no image/%s store (it holds: %s)",
+                       root, driver, found[0] != NULL ? list : "no image store");
+          return FALSE;
+        }
+      return TRUE;
+    }
+
   g_autoptr (GPtrArray) stores = g_ptr_array_new_with_free_func (g_free);
+  int fd = open (image, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && errno != ENOENT)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot read it: %s", image,
+                   g_strerror (e));
+      return FALSE;
+    }
+  if (fd >= 0)
+    close (fd);
   g_autoptr (GDir) dir = g_dir_open (image, 0, NULL);
   const char *name;
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
