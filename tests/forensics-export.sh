@@ -9,13 +9,14 @@ set -u
 
 top_srcdir=${GP_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${GP_TOP_BUILDDIR:-.}
-shared=${GP_SHARED_DIR:-$top_srcdir/../shared}
+shared=${GP_SHARED_DIR:-$top_builddir/tests/shared}
 golden=$shared/golden/public
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-fx_skip_unless_golden
+plan 30
+fx_require_golden
 fx_skip_unless_root
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-export-XXXXXX") || exit 99

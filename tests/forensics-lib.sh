@@ -1,23 +1,24 @@
 # Helpers of the test scripts that work on Docker's golden roots and
 # compare trees: migrate-*, verify, forensics-* (sourced after
-# migrate-tap.sh; the golden ones need $shared and $golden).
+# migrate-tap.sh; the golden ones need $shared and $golden, and declare
+# their number of checks with `plan N` before they may skip).
 
-# fx_skip_unless_golden [TARBALL]: ends the script as skipped (plan 1..0)
-# unless the golden TARBALL (default legacy-root.tar.gz) is there.
-fx_skip_unless_golden () {
+# fx_require_golden [TARBALL]: the golden data is part of the tree (make
+# check unpacks it into $GP_SHARED_DIR): without the golden TARBALL
+# (default legacy-root.tar.gz) the script bails out, a failure.
+fx_require_golden () {
   if [ ! -f "$golden/${1:-legacy-root.tar.gz}" ]; then
-    echo "1..0 # SKIP golden data not found under $shared (set GP_SHARED_DIR)"
-    exit 0
+    bail_out "$golden/${1:-legacy-root.tar.gz} not found: the golden data is unpacked by make check from tests/golden/ (see tests/golden/README.md)"
   fi
 }
 
-# fx_skip_unless_root: ends the script as skipped unless it runs as root:
+# fx_skip_unless_root: ends the script with each of its planned checks
+# skipped (skip_all; failed under GP_REQUIRE_ALL) unless it runs as root:
 # extracted owners, modes and xattrs must be real (fakeroot's emulation of
 # the golden layers' capability xattrs confuses the layer file checks).
 fx_skip_unless_root () {
   if [ "$(id -u)" != 0 ]; then
-    echo "1..0 # SKIP needs root to extract owners, modes and xattrs"
-    exit 0
+    skip_all "needs root to extract owners, modes and xattrs"
   fi
 }
 

@@ -63,8 +63,10 @@ gp_test_graphpipe_path (void)
   return g_test_build_filename (G_TEST_BUILT, "..", "graphpipe", NULL);
 }
 
-/* $GP_SHARED_DIR, default <top_srcdir>/../shared (whether or not it
- * exists); owned by this module. */
+/* $GP_SHARED_DIR: make check sets it to the golden data it unpacked into
+ * the build tree (tests/golden.am), or to configure's --with-shared-dir.
+ * Default when run by hand: the build tree's tests/shared (whether or not
+ * it exists).  Owned by this module. */
 const char *
 gp_test_shared_dir (void)
 {
@@ -75,13 +77,23 @@ gp_test_shared_dir (void)
       const char *env = g_getenv ("GP_SHARED_DIR");
       dir = env != NULL && *env != '\0'
         ? g_strdup (env)
-        : g_test_build_filename (G_TEST_DIST, "..", "..", "shared", NULL);
+        : g_test_build_filename (G_TEST_BUILT, "shared", NULL);
     }
   return dir;
 }
 
-/* A file under gp_test_shared_dir(), or NULL after g_test_skip() when it
- * does not exist. */
+/* Fails the running test because the shared file @path is not there: the
+ * data is part of the tree, so a missing file is a broken checkout or
+ * --with-shared-dir, never a reason to skip. */
+void
+gp_test_fail_no_shared (const char *path)
+{
+  g_test_fail_printf ("%s not found: the golden data is unpacked by make check "
+                      "from tests/golden/ (see tests/golden/README.md)", path);
+}
+
+/* A file under gp_test_shared_dir(), or NULL after failing the test (see
+ * gp_test_fail_no_shared()) when it does not exist. */
 char *
 gp_test_shared_path (const char *first_element, ...)
 {
@@ -94,11 +106,34 @@ gp_test_shared_path (const char *first_element, ...)
 
   if (!g_file_test (path->str, G_FILE_TEST_EXISTS))
     {
-      g_autofree char *msg = g_strdup_printf ("%s not found (set GP_SHARED_DIR)", path->str);
-      g_test_skip (msg);
+      gp_test_fail_no_shared (path->str);
       return NULL;
     }
   return g_string_free (g_steal_pointer (&path), FALSE);
+}
+
+/* GP_REQUIRE_ALL=1 (set by quickstart.sh test as root, the CI case): the
+ * machine has everything the exactness and real-client tests need, so
+ * none of them may skip. */
+gboolean
+gp_test_require_all (void)
+{
+  const char *v = g_getenv ("GP_REQUIRE_ALL");
+  return v != NULL && *v != '\0' && strcmp (v, "0") != 0;
+}
+
+/* Skips the running test with @reason, a prerequisite of an exactness or
+ * real-client test that is missing here (root, an installed client, a
+ * tool); under GP_REQUIRE_ALL fails it with the same reason instead.
+ * Skips that depend on the hardware or kernel (CPU extensions, openat2)
+ * use g_test_skip() itself. */
+void
+gp_test_skip_required (const char *reason)
+{
+  if (gp_test_require_all ())
+    g_test_fail_printf ("%s (GP_REQUIRE_ALL is set: this test must run here)", reason);
+  else
+    g_test_skip (reason);
 }
 
 /* Writes dir/name and returns its path. */

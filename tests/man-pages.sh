@@ -11,8 +11,7 @@ have_groff=no
 command -v man > /dev/null 2>&1 && have_man=yes
 command -v groff > /dev/null 2>&1 && have_groff=yes
 if [ $have_man = no ] && [ $have_groff = no ]; then
-  echo "1..0 # SKIP neither man nor groff installed"
-  exit 0
+  skip_all "neither man nor groff installed (Debian package groff-base)"
 fi
 
 for page in doc/graphpipe.1 doc/graphpipe-presets.5; do

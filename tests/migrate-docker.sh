@@ -3,25 +3,28 @@
 # is migrated, then Docker 20.10 (dockerd, vfs) is started on it with a
 # private socket, no networking setup: it must list every tag with Docker
 # 1.10.3's image ID (expected/files/image/vfs/repositories.json) and
-# `docker save` each one.  Skipped without root, dockerd or docker.
+# `docker save` each one.  Skipped without root, dockerd or docker, and
+# with GP_SKIP_DOCKERD=1 (failed instead under GP_REQUIRE_ALL).
 set -u
 
 top_srcdir=${GP_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${GP_TOP_BUILDDIR:-.}
-shared=${GP_SHARED_DIR:-$top_srcdir/../shared}
+shared=${GP_SHARED_DIR:-$top_builddir/tests/shared}
 golden=$shared/golden/public
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-fx_skip_unless_golden
-if [ "$(id -u)" != 0 ] || ! command -v dockerd > /dev/null 2>&1 || ! command -v docker > /dev/null 2>&1; then
-  echo "1..0 # SKIP needs root, dockerd and docker"
-  exit 0
+plan 8
+fx_require_golden
+if [ "$(id -u)" != 0 ]; then
+  skip_all "dockerd needs root"
+fi
+if ! command -v dockerd > /dev/null 2>&1 || ! command -v docker > /dev/null 2>&1; then
+  skip_all "dockerd or docker not installed (Debian package docker.io)"
 fi
 if [ "${GP_SKIP_DOCKERD:-0}" = 1 ]; then
-  echo "1..0 # SKIP GP_SKIP_DOCKERD=1"
-  exit 0
+  skip_all "GP_SKIP_DOCKERD=1"
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-docker-XXXXXX") || exit 99

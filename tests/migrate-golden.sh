@@ -9,20 +9,21 @@
 #  - a second run changes nothing (listing, bytes, mtimes).
 #
 # Environment (set by make check): GP_SHARED_DIR (default
-# <top_srcdir>/../shared), GP_TOP_SRCDIR, GP_TOP_BUILDDIR, GRAPHPIPE (the
+# <top_builddir>/tests/shared), GP_TOP_SRCDIR, GP_TOP_BUILDDIR, GRAPHPIPE (the
 # command; default <top_builddir>/graphpipe).
 set -u
 
 top_srcdir=${GP_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${GP_TOP_BUILDDIR:-.}
-shared=${GP_SHARED_DIR:-$top_srcdir/../shared}
+shared=${GP_SHARED_DIR:-$top_builddir/tests/shared}
 golden=$shared/golden/public
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 treesh=$top_srcdir/tests/golden-tree.sh
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-fx_skip_unless_golden
+plan 11
+fx_require_golden
 fx_skip_unless_root
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-golden-XXXXXX") || exit 99

@@ -9,7 +9,7 @@ set -u
 
 top_srcdir=${GP_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${GP_TOP_BUILDDIR:-.}
-shared=${GP_SHARED_DIR:-$top_srcdir/../shared}
+shared=${GP_SHARED_DIR:-$top_builddir/tests/shared}
 golden=$shared/golden/public
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 treesh=$top_srcdir/tests/golden-tree.sh
@@ -19,7 +19,8 @@ delays=${GP_KILL_DELAYS:-0.1 0.3}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-fx_skip_unless_golden
+plan 11
+fx_require_golden
 fx_skip_unless_root
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-kill-XXXXXX") || exit 99

@@ -15,19 +15,12 @@ static GPtrArray *tmpdirs;
 /**
  * save_util_shared_dir:
  *
- * Returns: $GP_SHARED_DIR, else `<top_srcdir>/../shared`
+ * Returns: the shared-data directory, gp_test_shared_dir()
  */
 const char *
 save_util_shared_dir (void)
 {
-  static char *dir;
-  if (dir == NULL)
-    {
-      const char *env = g_getenv ("GP_SHARED_DIR");
-      dir = env && *env ? g_strdup (env)
-                        : g_test_build_filename (G_TEST_DIST, "..", "..", "shared", NULL);
-    }
-  return dir;
+  return gp_test_shared_dir ();
 }
 
 char *
@@ -41,6 +34,24 @@ save_util_have_golden (void)
 {
   g_autofree char *p = save_util_golden_path ("migrated-root.tar.gz");
   return g_file_test (p, G_FILE_TEST_IS_REGULAR);
+}
+
+/**
+ * save_util_require_golden:
+ *
+ * The golden data is part of the tree: when it is not there, fails the
+ * running test with a message naming the missing file.
+ *
+ * Returns: whether the golden data is there
+ */
+gboolean
+save_util_require_golden (void)
+{
+  if (save_util_have_golden ())
+    return TRUE;
+  g_autofree char *p = save_util_golden_path ("migrated-root.tar.gz");
+  gp_test_fail_no_shared (p);
+  return FALSE;
 }
 
 char *

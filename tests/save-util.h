@@ -19,6 +19,7 @@ typedef struct {
 const char *save_util_shared_dir (void);
 char *save_util_golden_path (const char *name);
 gboolean save_util_have_golden (void);
+gboolean save_util_require_golden (void);
 char *save_util_make_tmpdir (const char *prefix);
 void save_util_rm_rf (const char *path);
 gboolean save_util_extract_root (const char *tarball, const char *dest, GError **error);

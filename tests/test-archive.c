@@ -303,12 +303,12 @@ test_golden_legacy_root (void)
                                                "legacy-root.tar.gz", NULL);
   if (!g_file_test (tarball, G_FILE_TEST_EXISTS))
     {
-      g_test_skip ("golden data not found (set GP_SHARED_DIR)");
+      gp_test_fail_no_shared (tarball);
       return;
     }
   if (geteuid () != 0)
     {
-      g_test_skip ("extracting with owners and xattrs needs root");
+      gp_test_skip_required ("extracting with owners and xattrs needs root");
       return;
     }
   g_autofree char *tmp = tmp_dir ();
@@ -371,7 +371,7 @@ test_special_files (void)
 {
   if (geteuid () != 0)
     {
-      g_test_skip ("mknod and chown need root");
+      gp_test_skip_required ("mknod and chown need root");
       return;
     }
   g_autofree char *tmp = tmp_dir ();

@@ -119,6 +119,7 @@ test_clmul_vs_bytewise (void)
 {
   if (!_gp_crc64_has_clmul ())
     {
+      /* The hardware's: no prerequisite a machine could install. */
       g_test_skip ("no carry-less multiply on this CPU");
       return;
     }

@@ -6,6 +6,7 @@
 #include "gp-digest.h"
 #include "gp-digest-private.h"
 #include "gp-error.h"
+#include "gp-test-util.h"
 
 #define EMPTY_TAR "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 #define EMPTY_STREAM "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -98,6 +99,7 @@ test_sha256_ni (void)
 {
   if (!_gp_sha256_ni_available ())
     {
+      /* The hardware's: no prerequisite a machine could install. */
       g_test_skip ("no SHA extensions on this CPU");
       return;
     }
@@ -189,17 +191,12 @@ static void
 test_chain_id_golden (void)
 {
   /* Every layer line of the golden ids.txt: chain = chain(previous, diff). */
-  const char *shared = g_getenv ("GP_SHARED_DIR");
-  if (shared == NULL)
-    {
-      g_test_skip ("GP_SHARED_DIR not set");
-      return;
-    }
-  g_autofree char *path = g_build_filename (shared, "golden", "public", "expected", "ids.txt", NULL);
+  g_autofree char *path = g_build_filename (gp_test_shared_dir (), "golden", "public", "expected",
+                                            "ids.txt", NULL);
   g_autofree char *text = NULL;
   if (!g_file_get_contents (path, &text, NULL, NULL))
     {
-      g_test_skip ("golden ids.txt not found");
+      gp_test_fail_no_shared (path);
       return;
     }
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);

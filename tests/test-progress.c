@@ -80,7 +80,7 @@ make_root (Fixture *fx)
                                             "gp-mklegacy", NULL);
   if (!g_file_test (tool, G_FILE_TEST_IS_EXECUTABLE))
     {
-      g_test_skip ("tests/gp-mklegacy not built (GP_TOP_BUILDDIR unset?)");
+      gp_test_skip_required ("tests/gp-mklegacy not built (GP_TOP_BUILDDIR unset?)");
       return FALSE;
     }
   g_autofree char *ini = gp_test_write_file (fx->tmp, "root.ini", fixture_ini);

@@ -557,7 +557,7 @@ test_golden_save_headers (void)
       g_autofree char *text = NULL;
       if (!g_file_get_contents (path, &text, NULL, NULL))
         {
-          g_test_skip ("golden data not found (set GP_SHARED_DIR)");
+          gp_test_fail_no_shared (path);
           return;
         }
       g_auto(GStrv) lines = g_strsplit (text, "\n", -1);

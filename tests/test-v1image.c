@@ -48,7 +48,8 @@ assert_bytes_eq (GBytes *bytes, const char *expected, gsize expected_len)
   g_assert_cmpuint (len, ==, expected_len);
 }
 
-/* Reads a file under the shared dir; skips the test if it is absent. */
+/* Reads a file under the shared dir; fails the test if it is absent (the
+ * data is part of the tree). */
 static GBytes *
 shared_file (const char *relpath)
 {
@@ -58,8 +59,7 @@ shared_file (const char *relpath)
 
   if (!g_file_get_contents (path, &data, &len, NULL))
     {
-      g_autofree char *msg = g_strdup_printf ("%s not available (set GP_SHARED_DIR)", path);
-      g_test_skip (msg);
+      gp_test_fail_no_shared (path);
       return NULL;
     }
   return g_bytes_new_take (data, len);
@@ -832,7 +832,8 @@ test_golden_imagedb_roundtrip (void)
   g_autoptr(GPtrArray) names = list_files (GOLDEN "image/vfs/imagedb/content/sha256");
   if (names->len == 0)
     {
-      g_test_skip ("golden data not available");
+      g_autofree char *path = g_build_filename (gp_test_shared_dir (), GOLDEN, NULL);
+      gp_test_fail_no_shared (path);
       return;
     }
   for (guint i = 0; i < names->len; i++)
@@ -936,7 +937,8 @@ test_golden_distribution (void)
   g_autoptr(GPtrArray) names = list_files (dir);
   if (names->len == 0)
     {
-      g_test_skip ("golden data not available");
+      g_autofree char *path = g_build_filename (gp_test_shared_dir (), GOLDEN, NULL);
+      gp_test_fail_no_shared (path);
       return;
     }
   const char *fields[] = { "Digest", "SourceRepository" };

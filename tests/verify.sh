@@ -17,7 +17,7 @@ set -u
 
 top_srcdir=${GP_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${GP_TOP_BUILDDIR:-.}
-shared=${GP_SHARED_DIR:-$top_srcdir/../shared}
+shared=${GP_SHARED_DIR:-$top_builddir/tests/shared}
 golden=$shared/golden/public
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 MKLEGACY=${MKLEGACY:-$top_builddir/tests/gp-mklegacy}
@@ -25,7 +25,8 @@ LAYERTAR=${LAYERTAR:-$top_builddir/tests/gp-layer-tar}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-fx_skip_unless_golden migrated-root.tar.gz
+plan 137
+fx_require_golden migrated-root.tar.gz
 fx_skip_unless_root
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-verify-XXXXXX") || exit 99
