@@ -31,7 +31,7 @@ if [ -n "$nobody" ] && ! $nobody "$GRAPHPIPE" --version > /dev/null 2>&1; then
 fi
 
 if [ -z "$nobody" ]; then
-  ok "unprivileged user: SKIP needs root, setpriv and a build tree uid 65534 can run # SKIP"
+  skip "unprivileged user" "needs root, setpriv and a build tree uid 65534 can run"
 else
   root=$tmp/user
   fresh_root "$root"
@@ -130,7 +130,7 @@ if [ "$(id -u)" = 0 ] && mount --bind "$root" "$root" 2> "$tmp/mount.err" &&
   fi
 else
   umount "$root" 2>/dev/null
-  ok "read-only migrated root: SKIP $(head -1 "$tmp/mount.err" 2>/dev/null) # SKIP"
+  skip "read-only migrated root" "$(head -1 "$tmp/mount.err" 2>/dev/null)"
 fi
 rm -rf "$root"
 

@@ -144,7 +144,7 @@ ok_grep "$tmp/perm.json" '"tags pending":0' "invalid legacy JSON: no tag pending
 mnt=$tmp/mnt
 mkdir -p "$mnt"
 if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=64m,mode=0755 gp-faults "$mnt" 2> "$tmp/mount.err"; then
-  ok "file system faults: SKIP cannot mount a tmpfs ($(cat "$tmp/mount.err" 2>/dev/null; [ "$(id -u)" = 0 ] || echo not root)) # SKIP"
+  skip "file system faults" "cannot mount a tmpfs ($(cat "$tmp/mount.err" 2>/dev/null; [ "$(id -u)" = 0 ] || echo not root))"
   done_testing
   exit $?
 fi
@@ -225,7 +225,7 @@ if mount --bind "$mnt/root/graph" "$mnt/root/graph" 2> "$tmp/mount.err" &&
   rerun_matches "read-only graph/, writable again" "$mnt/root" "$tmp/ref.snap" --root "$mnt/root"
 else
   umount "$mnt/root/graph" 2>/dev/null
-  ok "read-only graph/: SKIP $(head -1 "$tmp/mount.err") # SKIP"
+  skip "read-only graph/" "$(head -1 "$tmp/mount.err")"
 fi
 
 # A --target on a full file system: never published incomplete.

@@ -114,7 +114,7 @@ if command -v strace > /dev/null 2>&1; then
     "$tmp/trace" > "$tmp/order"
   ok_eq "$(cat "$tmp/order")" "chmod fsync before-image" "fchmod 0701 and fsync of the root come before image/ is made"
 else
-  ok "# SKIP strace not installed"
+  skip "chmod and fsync before image/ (strace)" "strace not installed"
 fi
 
 done_testing

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <json-glib/json-glib.h>
 
+#include "gp-test-util.h"
 #include "save-util.h"
 
 typedef struct {
@@ -289,19 +290,16 @@ run_ok (const char *const *argv)
 static void
 test_umoci_unpack (void)
 {
-  if (!save_util_have_golden ())
-    {
-      g_test_skip ("golden data not found (set GP_SHARED_DIR)");
-      return;
-    }
+  if (!save_util_require_golden ())
+    return;
   if (!save_util_have_program ("skopeo"))
     {
-      g_test_skip ("skopeo not installed (Debian package skopeo)");
+      gp_test_skip_required ("skopeo not installed (Debian package skopeo)");
       return;
     }
   if (!save_util_have_program ("umoci"))
     {
-      g_test_skip ("umoci not installed (Debian package umoci)");
+      gp_test_skip_required ("umoci not installed (Debian package umoci)");
       return;
     }
   /* As root umoci restores owners; otherwise it unpacks --rootless, with
