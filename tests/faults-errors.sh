@@ -38,10 +38,14 @@ else
   chmod -R a+rX "$root"
   for mode in auto plain json none bar; do
     $nobody "$GRAPHPIPE" migrate --progress=$mode --root "$root" > "$tmp/user.out" 2> "$tmp/user.log"
-    expect_failure "uid 65534, root-owned root, --progress=$mode" $? "$tmp/user.log" "$root/" "Permission denied"
+    expect_failure "uid 65534, root-owned root, --progress=$mode" $? "$tmp/user.log" \
+      "$root(/[^ ]*)?: " "(Permission denied|Operation not permitted)"
   done
   $nobody "$GRAPHPIPE" migrate -q --root "$root" > "$tmp/user.out" 2> "$tmp/user.log"
-  expect_failure "uid 65534, root-owned root, -q" $? "$tmp/user.log" "$root/" "Permission denied"
+  expect_failure "uid 65534, root-owned root, -q" $? "$tmp/user.log" \
+    "$root(/[^ ]*)?: " "(Permission denied|Operation not permitted)"
+  # (The first write refused is the root's mode 0701, which a migration
+  # in place sets as the 1.10.3 daemon does: EPERM, not EACCES.)
   # The reference of this case: the same world-readable copy, migrated.
   fresh_root "$tmp/user-ref"
   chmod -R a+rX "$tmp/user-ref"
