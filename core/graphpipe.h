@@ -22,6 +22,7 @@
 #include "gp-tarwriter.h"
 #include "gp-pgzip.h"
 #include "gp-archive.h"
+#include "gp-layerfs-archive.h"
 #include "gp-safeio.h"
 #include "gp-reference.h"
 #include "gp-store.h"

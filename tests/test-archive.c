@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #endif
 
-#include "gp-archive.h"
+#include "gp-layerfs-archive.h"
 
 #include "gp-error.h"
 #include "gp-test-util.h"

@@ -1,7 +1,9 @@
-/* graphpipe - internals shared by gp-archive.c and gp-changes.c.
- * Never installed. */
+/* graphpipe - internals shared by gp-archive.c and gp-changes.c, and the
+ * directory interface the store level hands them.  Never installed. */
 #pragma once
 
+#include "gp-archive.h"
+#include "gp-io.h"
 #include "gp-tarwriter.h"
 
 #include <gio/gio.h>
@@ -29,6 +31,34 @@ typedef struct {
   GCancellable *cancellable;
   const char   *base_path;   /* for messages */
 } GpAppender;
+
+/* A directory the archiver reads beneath, as the layer above hands it
+ * over (core/store/gp-layerfs-archive.c fills it from a GpLayerDir): an
+ * open directory fd, everything below it opened with *at() calls that
+ * never follow a symlink, and its path, used only in messages.  The
+ * caller keeps both valid for the call. */
+typedef struct {
+  int         fd;
+  const char *path;
+} GpArchiveDir;
+
+gboolean _gp_archive_write_dir_at     (GpTarWriter        *writer,
+                                       const GpArchiveDir *dir,
+                                       GpArchiveFlags      flags,
+                                       GCancellable       *cancellable,
+                                       GError            **error);
+gboolean _gp_archive_tar_dir_at       (const GpArchiveDir *dir,
+                                       GpArchiveFlags      flags,
+                                       GpWriteFunc         write_func,
+                                       gpointer            user_data,
+                                       GCancellable       *cancellable,
+                                       GError            **error);
+gboolean _gp_archive_naive_diff_at    (const GpArchiveDir *layer,
+                                       const GpArchiveDir *parent,
+                                       GpWriteFunc         write_func,
+                                       gpointer            user_data,
+                                       GCancellable       *cancellable,
+                                       GError            **error);
 
 void     _gp_xattr_value_clear        (GpXattrValue  *v);
 void     _gp_archive_read_capability  (int            dir_fd,

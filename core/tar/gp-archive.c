@@ -372,67 +372,33 @@ walk_dir (GpAppender      *app,
   return TRUE;
 }
 
-/**
- * gp_archive_write_dir:
- * @writer: the tar writer to append to
- * @dir: the directory to archive
- * @flags: #GpArchiveFlags
- * @cancellable: (nullable): checked between files and between chunks
- * @error: return location for a #GError
- *
- * Appends the entries of Docker's archiver for @dir (FORMATS.md §7.6): a
- * depth-first walk with names sorted byte-wise, names relative to @dir
- * (directories with a trailing `/`, @dir itself not an entry), lstat
- * values, symlinks never followed, devices and FIFOs as headers only (never
- * opened), hard links by inode, `security.capability` as PAX record.
- * Regular files are streamed in bounded chunks.  Does not close @writer.
- *
- * Returns: %TRUE on success, %FALSE with @error set (naming the file)
- * Since: 0.1
- */
+/* The archiver's entries for @dir (gp_archive_write_dir()). */
 gboolean
-gp_archive_write_dir (GpTarWriter    *writer,
-                      GpLayerDir     *dir,
-                      GpArchiveFlags  flags,
-                      GCancellable   *cancellable,
-                      GError        **error)
+_gp_archive_write_dir_at (GpTarWriter        *writer,
+                          const GpArchiveDir *dir,
+                          GpArchiveFlags      flags,
+                          GCancellable       *cancellable,
+                          GError            **error)
 {
   g_return_val_if_fail (writer != NULL && dir != NULL, FALSE);
 
   GpAppender app;
-  _gp_appender_init (&app, writer, gp_layer_dir_get_path (dir), cancellable);
-  gboolean ok = walk_dir (&app, gp_layer_dir_get_fd (dir), ".", "", flags,
-                          error);
+  _gp_appender_init (&app, writer, dir->path, cancellable);
+  gboolean ok = walk_dir (&app, dir->fd, ".", "", flags, error);
   _gp_appender_clear (&app);
   return ok;
 }
 
-/**
- * gp_archive_tar_dir:
- * @dir: the directory to archive
- * @flags: #GpArchiveFlags
- * @write_func: (scope call): receives the tar bytes
- * @user_data: passed to @write_func
- * @cancellable: (nullable): checked between files and between chunks
- * @error: return location for a #GError
- *
- * Produces the complete tar Docker's `archive.Tar` (or, with
- * %GP_ARCHIVE_AUFS_EXCLUDES, aufs's Diff) makes of @dir, including the
- * two end-of-archive blocks.
- *
- * Returns: %TRUE on success, %FALSE with @error set
- * Since: 0.1
- */
+/* The complete archiver tar of @dir (gp_archive_tar_dir()). */
 gboolean
-gp_archive_tar_dir (GpLayerDir     *dir,
-                    GpArchiveFlags  flags,
-                    GpWriteFunc     write_func,
-                    gpointer        user_data,
-                    GCancellable   *cancellable,
-                    GError        **error)
+_gp_archive_tar_dir_at (const GpArchiveDir *dir,
+                        GpArchiveFlags      flags,
+                        GpWriteFunc         write_func,
+                        gpointer            user_data,
+                        GCancellable       *cancellable,
+                        GError            **error)
 {
   g_autoptr(GpTarWriter) writer = gp_tar_writer_new (write_func, user_data);
-  return gp_archive_write_dir (writer, dir, flags, cancellable, error)
+  return _gp_archive_write_dir_at (writer, dir, flags, cancellable, error)
          && gp_tar_writer_close (writer, error);
 }
-

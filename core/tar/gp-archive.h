@@ -1,13 +1,14 @@
 /* graphpipe - Docker's archiver and the fallback layer Diff.
  *
  * See spec/FORMATS.md §2.3 and §7.6.  Everything streams through a
- * #GpWriteFunc; file contents are copied in bounded chunks.
+ * #GpWriteFunc; file contents are copied in bounded chunks.  The functions
+ * that archive a layer directory are in gp-layerfs-archive.h: the tar
+ * level reads a directory it is handed and knows no storage driver.
  */
 #pragma once
 
 #include "gp-macros.h"
 #include "gp-io.h"
-#include "gp-layerfs.h"
 #include "gp-tarwriter.h"
 
 #include <gio/gio.h>
@@ -26,30 +27,5 @@ typedef enum {
   GP_ARCHIVE_NONE = 0,
   GP_ARCHIVE_AUFS_EXCLUDES = 1 << 0,
 } GpArchiveFlags;
-
-GP_API gboolean gp_archive_write_dir   (GpTarWriter    *writer,
-                                        GpLayerDir     *dir,
-                                        GpArchiveFlags  flags,
-                                        GCancellable   *cancellable,
-                                        GError        **error);
-GP_API gboolean gp_archive_tar_dir     (GpLayerDir     *dir,
-                                        GpArchiveFlags  flags,
-                                        GpWriteFunc     write_func,
-                                        gpointer        user_data,
-                                        GCancellable   *cancellable,
-                                        GError        **error);
-GP_API gboolean gp_archive_naive_diff  (GpLayerDir     *layer,
-                                        GpLayerDir     *parent,
-                                        GpWriteFunc     write_func,
-                                        gpointer        user_data,
-                                        GCancellable   *cancellable,
-                                        GError        **error);
-GP_API gboolean gp_archive_driver_diff (const GpDriver *driver,
-                                        GpLayerDir     *layer,
-                                        GpLayerDir     *parent,
-                                        GpWriteFunc     write_func,
-                                        gpointer        user_data,
-                                        GCancellable   *cancellable,
-                                        GError        **error);
 
 G_END_DECLS

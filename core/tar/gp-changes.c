@@ -373,14 +373,14 @@ open_dir_nofollow (int base_fd, const char *rel_dir)
 }
 
 static gboolean
-export_changes (GpTarWriter  *writer,
-                GpLayerDir   *layer,
-                GArray       *changes,
-                GCancellable *cancellable,
-                GError      **error)
+export_changes (GpTarWriter        *writer,
+                const GpArchiveDir *layer,
+                GArray             *changes,
+                GCancellable       *cancellable,
+                GError            **error)
 {
   GpAppender app;
-  _gp_appender_init (&app, writer, gp_layer_dir_get_path (layer), cancellable);
+  _gp_appender_init (&app, writer, layer->path, cancellable);
   g_autofree char *cached_dir = NULL;
   g_auto(GpFd) cached_fd = -1;
   gboolean ok = TRUE;
@@ -408,7 +408,7 @@ export_changes (GpTarWriter  *writer,
       if (cached_dir == NULL || strcmp (cached_dir, dir) != 0)
         {
           gp_fd_close (cached_fd);
-          cached_fd = open_dir_nofollow (gp_layer_dir_get_fd (layer), dir);
+          cached_fd = open_dir_nofollow (layer->fd, dir);
           if (cached_fd < 0)
             {
               g_autofree char *what = g_strconcat (app.base_path, dir, NULL);
@@ -426,50 +426,27 @@ export_changes (GpTarWriter  *writer,
   return ok;
 }
 
-/**
- * gp_archive_naive_diff:
- * @layer: the layer's complete root filesystem
- * @parent: (nullable): the parent layer's complete root filesystem
- * @write_func: (scope call): receives the tar bytes
- * @user_data: passed to @write_func
- * @cancellable: (nullable): checked between files and between chunks
- * @error: return location for a #GError
- *
- * Docker's NaiveDiffDriver.Diff (FORMATS.md §2.3) for drivers that keep
- * complete root filesystems.  Without @parent: the archiver tar of @layer.
- * With @parent: the change set between the two trees (paths with the same
- * inode on the same device are unchanged; added, modified, deleted as the
- * spec says; a directory containing a change is listed), sorted byte-wise
- * by `/`-prefixed path, each deletion as a whiteout `<dir>/.wh.<base>`
- * (mode 0, type byte 0x00, size 0) and everything else with the archiver's
- * header rules.  The tar ends with two zero blocks.
- *
- * Docker stamps whiteouts with the wall-clock time of the export; this
- * function writes mtime 0 instead, so a layer with deletions cannot match
- * Docker's bytes (neither can two Docker runs).
- *
- * Returns: %TRUE on success, %FALSE with @error set
- * Since: 0.1
- */
+/* Docker's NaiveDiffDriver.Diff of @layer against @parent
+ * (gp_archive_naive_diff()). */
 gboolean
-gp_archive_naive_diff (GpLayerDir   *layer,
-                       GpLayerDir   *parent,
-                       GpWriteFunc   write_func,
-                       gpointer      user_data,
-                       GCancellable *cancellable,
-                       GError      **error)
+_gp_archive_naive_diff_at (const GpArchiveDir *layer,
+                           const GpArchiveDir *parent,
+                           GpWriteFunc         write_func,
+                           gpointer            user_data,
+                           GCancellable       *cancellable,
+                           GError            **error)
 {
   g_return_val_if_fail (layer != NULL && write_func != NULL, FALSE);
 
   if (parent == NULL)
-    return gp_archive_tar_dir (layer, GP_ARCHIVE_NONE, write_func, user_data,
-                               cancellable, error);
+    return _gp_archive_tar_dir_at (layer, GP_ARCHIVE_NONE, write_func,
+                                   user_data, cancellable, error);
 
   Walker w = {
-    .base1 = gp_layer_dir_get_fd (parent),
-    .base2 = gp_layer_dir_get_fd (layer),
-    .path1 = gp_layer_dir_get_path (parent),
-    .path2 = gp_layer_dir_get_path (layer),
+    .base1 = parent->fd,
+    .base2 = layer->fd,
+    .path1 = parent->path,
+    .path2 = layer->path,
     .cancellable = cancellable,
   };
   g_autoptr(Node) root1 = node_new_root ();
@@ -492,47 +469,4 @@ gp_archive_naive_diff (GpLayerDir   *layer,
   g_autoptr(GpTarWriter) writer = gp_tar_writer_new (write_func, user_data);
   return export_changes (writer, layer, changes, cancellable, error)
          && gp_tar_writer_close (writer, error);
-}
-
-/**
- * gp_archive_driver_diff:
- * @driver: the storage driver holding the layers
- * @layer: the layer directory (gp_driver_get_layer_dir())
- * @parent: (nullable): the parent layer's directory (ignored by aufs)
- * @write_func: (scope call): receives the tar bytes
- * @user_data: passed to @write_func
- * @cancellable: (nullable): checked between files and between chunks
- * @error: return location for a #GError
- *
- * The fallback Diff of FORMATS.md §2.3: for aufs the archiver tar of the
- * diff directory with aufs's excludes; for drivers keeping complete root
- * filesystems (vfs, overlay, btrfs) gp_archive_naive_diff().
- *
- * Returns: %TRUE on success; %FALSE with @error set
- *   (%GP_DATA_ERROR_UNSUPPORTED for overlay2, whose Diff is not needed by
- *   migration)
- * Since: 0.1
- */
-gboolean
-gp_archive_driver_diff (const GpDriver *driver,
-                        GpLayerDir     *layer,
-                        GpLayerDir     *parent,
-                        GpWriteFunc     write_func,
-                        gpointer        user_data,
-                        GCancellable   *cancellable,
-                        GError        **error)
-{
-  g_return_val_if_fail (driver != NULL && layer != NULL, FALSE);
-
-  if (gp_driver_has_full_rootfs (driver))
-    return gp_archive_naive_diff (layer, parent, write_func, user_data,
-                                  cancellable, error);
-  if (strcmp (gp_driver_get_name (driver), "aufs") == 0)
-    return gp_archive_tar_dir (layer, GP_ARCHIVE_AUFS_EXCLUDES, write_func,
-                               user_data, cancellable, error);
-  g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
-               "%s: regenerating a layer tar is not supported for storage "
-               "driver '%s'", gp_layer_dir_get_path (layer),
-               gp_driver_get_name (driver));
-  return FALSE;
 }
