@@ -2,8 +2,9 @@
 # graphpipe quick start on a fresh Debian 12 machine (as root, or with sudo):
 #
 #   ./quickstart.sh test   install dependencies, build with -Werror, run
-#                          make check, check-sanitize and check-crash, print
-#                          "N passed, N failed, N skipped" over all three
+#                          make check, check-sanitize, check-crash and
+#                          check-faults, print "N passed, N failed,
+#                          N skipped" over all four
 #   ./quickstart.sh demo   install dependencies, build, run the main job on
 #                          the bundled sample data
 #
