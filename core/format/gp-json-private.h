@@ -39,4 +39,8 @@ gboolean _gp_json_object_iter_next_raw (GpJsonIter *iter, const char **out_key, 
  * between its quotes: no escape, only ASCII. */
 gboolean _gp_json_key_is_plain (const char *raw, gsize len);
 
+/* Go's compact(dst, src, escape=true) of @data, known to be valid JSON:
+ * appended to @out (gp_json_append_compact() without the check). */
+void _gp_json_append_compact_valid (GString *out, const char *data, gsize len);
+
 G_END_DECLS
