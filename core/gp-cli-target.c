@@ -99,6 +99,20 @@ gp_cli_target_prepare (GpCliOptions *opts, GpContext *ctx, GpCliTarget *target, 
   g_autofree char *work = g_build_filename (parent, work_name, NULL);
   gboolean publish = TRUE;
 
+  /* One writer at a time on a target (and its work directory), taken
+   * before looking at what is there: a run publishing its work directory
+   * is never seen half-way.  Runs into other targets of the same parent
+   * have other lock files. */
+  if (!gp_context_get_dry_run (ctx))
+    {
+      if (!gp_safeio_mkdir_p (parent, 0700, error))
+        return FALSE;
+      target->lock = gp_lock_beside (final, opts->wait ? GP_LOCK_WAIT : GP_LOCK_DEFAULT,
+                                     gp_context_get_cancellable (ctx), error);
+      if (target->lock == NULL)
+        return FALSE;
+    }
+
   if (g_file_test (final, G_FILE_TEST_EXISTS))
     {
       g_autoptr (GError) local_error = NULL;
@@ -166,4 +180,5 @@ gp_cli_target_clear (GpCliTarget *target)
 {
   g_clear_pointer (&target->final, g_free);
   g_clear_pointer (&target->work, g_free);
+  g_clear_pointer (&target->lock, gp_lock_release);
 }
