@@ -361,8 +361,8 @@ elif want_part save; then
     if [ -e "$tmp/out/images.tar" ] && ! cmp -s "$tmp/out/images.tar" "$tmp/ref-$c.tar"; then
       problems="$problems incomplete-output-after-kill"
     fi
-    # A kill between naming and renaming leaves the temporary name.
-    [ "$(ls -A "$tmp/out" | grep -vx 'images.tar\|\.images\.tar\.gp-tmp')" = "" ] ||
+    # A kill between naming and renaming leaves the run's temporary name.
+    [ "$(ls -A "$tmp/out" | grep -vx 'images\.tar\|\.images\.tar\.[0-9]*-[0-9a-f]*\.gp-tmp')" = "" ] ||
       problems="$problems unexpected-files-after-kill($(ls -A "$tmp/out" | tr '\n' ' '))"
     "$GRAPHPIPE" save -q --root "$store" --compress=$c -o "$tmp/out/images.tar" $images > "$tmp/rerun.log" 2>&1 ||
       problems="$problems rerun-exit-$?"
