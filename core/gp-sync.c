@@ -1,4 +1,12 @@
-/* graphpipe - batched durability for a run that writes a store.
+/* graphpipe - the write session of a run that writes a store: one writer
+ * at a time, recovery from a crashed run, batched durability.
+ *
+ * A session begins (gp_sync_session_begin_full()) before the run writes
+ * anything and ends after its last write.  It first takes the store's
+ * write lock (gp-lock.c): a second run on the same store is refused, or
+ * waits, so no two runs ever write, sweep or remove each other's files.
+ * Then, in both sync modes, it checks the marker described below and
+ * recovers from a crashed batch run.  Only --sync batch defers fsyncs.
  *
  * Per-file fsync made the migration of a metadata-heavy root spend nine
  * tenths of its time waiting for the disk (about 18 fsyncs per image).  A
