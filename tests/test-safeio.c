@@ -15,6 +15,7 @@
 #include "gp-io.h"
 #include "gp-safeio.h"
 #include "gp-lock.h"
+#include "gp-sync.h"
 
 typedef struct {
   char *dir;
@@ -654,6 +655,89 @@ test_lock_wait_cancelled (Fixture *fx, gconstpointer data)
   g_assert_null (lock);
 }
 
+/* ---- gp-sync: the write session ---- */
+
+static GpContext *
+session_context (const char *root)
+{
+  GpContext *ctx = gp_context_new ();
+  gp_context_set_root (ctx, root);
+  gp_context_set_driver (ctx, "vfs");
+  return ctx;
+}
+
+/* A session holds the store's lock from begin to end, in both modes;
+ * a session on a store locked elsewhere is refused, naming the holder. */
+static void
+test_session_locks (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GpContext) ctx = session_context (fx->dir);
+  for (int mode = GP_SYNC_BATCH; mode <= GP_SYNC_EACH; mode++)
+    {
+      pid_t pid = lock_holder (fx->dir, FALSE);
+      g_assert_false (gp_sync_session_begin_full (ctx, mode, GP_SYNC_DEFAULT, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+      g_autofree char *pid_text = g_strdup_printf ("(pid %d: ", (int) pid);
+      g_assert_nonnull (strstr (error->message, pid_text));
+      g_clear_error (&error);
+      kill_and_reap (pid);
+      g_assert_true (gp_sync_session_begin_full (ctx, mode, GP_SYNC_DEFAULT, &error));
+      g_assert_no_error (error);
+      g_autoptr (GpLock) other = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+      g_clear_error (&error);
+      g_assert_true (gp_sync_session_end (ctx, &error));
+      g_assert_no_error (error);
+      other = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (other);
+      /* A session with nothing to do writes nothing. */
+      g_autofree char *names = listing (fx->dir);
+      g_assert_cmpstr (names, ==, "");
+    }
+}
+
+/* --sync each recovers from a crashed batch run as batch does: the
+ * checkpoints go, the marker names this boot until the end, then goes;
+ * a marker of this boot (a killed run) is trusted and removed. */
+static void
+test_session_each_recovers (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GpContext) ctx = session_context (fx->dir);
+  g_autofree char *marker = g_build_filename (fx->dir, ".graphpipe-unsynced", NULL);
+  g_autofree char *mapping = g_build_filename (fx->dir, ".migration-v1-images.json", NULL);
+  g_autofree char *tags = g_build_filename (fx->dir, ".migration-v1-tags", NULL);
+
+  g_setenv ("GRAPHPIPE_TEST_BOOT_ID", "after", TRUE);
+  g_assert_true (g_file_set_contents (marker, "boot_id before\npid 1\n", -1, NULL));
+  g_assert_true (g_file_set_contents (mapping, "", 0, NULL));
+  g_assert_true (g_file_set_contents (tags, "", 0, NULL));
+  g_assert_true (gp_sync_session_begin_full (ctx, GP_SYNC_EACH, GP_SYNC_DEFAULT, &error));
+  g_assert_no_error (error);
+  g_autofree char *during = listing (fx->dir);
+  g_assert_cmpstr (during, ==, ".graphpipe-unsynced");
+  g_autofree char *content = NULL;
+  g_assert_true (g_file_get_contents (marker, &content, NULL, NULL));
+  g_assert_true (g_str_has_prefix (content, "boot_id after\n"));
+  g_assert_true (gp_sync_session_end (ctx, &error));
+  g_assert_no_error (error);
+  g_autofree char *after = listing (fx->dir);
+  g_assert_cmpstr (after, ==, "");
+
+  /* Killed on this boot: nothing is removed, the marker goes at the end. */
+  g_assert_true (g_file_set_contents (marker, "boot_id after\npid 1\n", -1, NULL));
+  g_assert_true (g_file_set_contents (mapping, "{}", -1, NULL));
+  g_assert_true (gp_sync_session_begin_full (ctx, GP_SYNC_EACH, GP_SYNC_DEFAULT, &error));
+  g_assert_no_error (error);
+  g_assert_true (gp_sync_session_end (ctx, &error));
+  g_assert_no_error (error);
+  g_autofree char *kept = listing (fx->dir);
+  g_assert_cmpstr (kept, ==, ".migration-v1-images.json");
+  g_unsetenv ("GRAPHPIPE_TEST_BOOT_ID");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -677,6 +761,8 @@ main (int argc, char **argv)
   ADD ("/lock/beside/per-target", test_lock_beside);
   ADD ("/lock/wait/holder-ends", test_lock_wait);
   ADD ("/lock/wait/cancelled", test_lock_wait_cancelled);
+  ADD ("/sync/session/locks", test_session_locks);
+  ADD ("/sync/session/each-recovers", test_session_each_recovers);
   g_test_add_data_func ("/safeio/crash/mkdir-p-umask-022", GUINT_TO_POINTER (022), test_mkdir_p_killed);
   g_test_add_data_func ("/safeio/crash/mkdir-p-umask-077", GUINT_TO_POINTER (077), test_mkdir_p_killed);
   return g_test_run ();
