@@ -107,8 +107,17 @@ gp_cli_target_prepare (GpCliOptions *opts, GpContext *ctx, GpCliTarget *target, 
     {
       if (!gp_safeio_mkdir_p (parent, 0700, error))
         return FALSE;
-      target->lock = gp_lock_beside (final, opts->wait ? GP_LOCK_WAIT : GP_LOCK_DEFAULT,
-                                     gp_context_get_cancellable (ctx), error);
+      g_autoptr (GError) busy = NULL;
+      target->lock = gp_lock_beside (final, GP_LOCK_DEFAULT, NULL, &busy);
+      if (target->lock == NULL && opts->wait && g_error_matches (busy, G_IO_ERROR, G_IO_ERROR_BUSY))
+        {
+          g_autofree char *msg = g_strdup_printf ("--target %s: waiting for the graphpipe run writing it", final);
+          if (!opts->quiet && !gp_cli_output_message (GP_EVENT_ITEM_DONE, msg))
+            g_printerr ("%s\n", msg);
+          target->lock = gp_lock_beside (final, GP_LOCK_WAIT, gp_context_get_cancellable (ctx), error);
+        }
+      else if (target->lock == NULL)
+        g_propagate_error (error, g_steal_pointer (&busy));
       if (target->lock == NULL)
         return FALSE;
     }
