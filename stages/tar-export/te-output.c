@@ -390,9 +390,13 @@ open_file (TeOutput *out, GError **error)
           break;
         }
       struct stat a, b;
-      if (!lock_output (out) || fstat (out->fd, &a) < 0 || lstat (tmp, &b) < 0 || a.st_ino != b.st_ino
-          || a.st_dev != b.st_dev)
+      gboolean locked = lock_output (out);
+      gboolean ours = fstat (out->fd, &a) == 0 && lstat (tmp, &b) == 0 && a.st_ino == b.st_ino
+                      && a.st_dev == b.st_dev;
+      if (!locked || !ours)
         {
+          if (ours)
+            (void) unlink (tmp);
           close (out->fd);
           out->fd = -1;
           continue;
