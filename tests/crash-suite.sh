@@ -145,10 +145,12 @@ for l in "safeio: temporary created" "safeio: file renamed" "safeio: directory p
 done
 
 # check_final NAME ROOT REF [ARGS]: rerun to completion and compare.
+# The rerun is `graphpipe $rerun_cmd` (default: migrate).
+rerun_cmd=migrate
 check_final () {
   name=$1 root=$2 ref=$3
   shift 3
-  "$GRAPHPIPE" migrate -q --root "$root" "$@" > "$tmp/rerun.log" 2>&1
+  "$GRAPHPIPE" $rerun_cmd -q --root "$root" "$@" > "$tmp/rerun.log" 2>&1
   rc=$?
   problems=""
   [ "$rc" = 0 ] || problems="$problems rerun-exit-$rc"
@@ -262,7 +264,9 @@ fi
 # run is killed, then every file it created is, at random, kept, emptied
 # or removed (what a crash can do to unsynced new names), and the rerun
 # gets another boot ID (GRAPHPIPE_TEST_BOOT_ID).  It must end in the
-# tree of an uninterrupted run.
+# tree of an uninterrupted run, whether the rerun is the default
+# `migrate` (--sync batch), `migrate --sync each` or `run migrate`
+# (whose default is each): every mode recovers the same way.
 if want_part powerloss; then
 np=0
 tear () {  # tear ROOT: as a crash leaves what the killed run created
@@ -292,32 +296,55 @@ while [ $i -lt $((kills / 2)) ]; do
   else
     label="crash point $at (outside the unsynced window: nothing torn)"
   fi
+  # The rerun in turn: batch, each, run migrate.
+  case $((i % 3)) in
+    0) rerun_cmd=migrate how="rerun" ;;
+    1) rerun_cmd="migrate --sync each" how="rerun with --sync each" ;;
+    2) rerun_cmd="run migrate --driver vfs" how="rerun with 'run migrate'" ;;
+  esac
   GRAPHPIPE_TEST_BOOT_ID=after GRAPHPIPE_TEST_BOOT_TIME=$(( $(date +%s) + 1 ))
   export GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
-  check_final "migrate killed at $label, machine rebooted, rerun" "$victim" "$tmp/ref-plain"
+  check_final "migrate killed at $label, machine rebooted, $how" "$victim" "$tmp/ref-plain"
+  ok_eq "$([ -e "$victim/.graphpipe-unsynced" ] && echo present)" "" "... the $how removed the marker"
   unset GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
+  rerun_cmd=migrate
   i=$((i + 1))
 done
-# Everything torn that can be: the rerun must rebuild it all.
-np=$((np + 1))
-rm -rf "$victim"
-cp -a "$tmp/pristine" "$victim"
-kill_migrate "power loss" "$victim" "GRAPHPIPE_TEST_BOOT_ID=before GRAPHPIPE_TEST_CRASH_AT=$points" -j 1
-(cd "$victim" && LC_ALL=C find . -mindepth 1 -type f -links 1 -printf '%P\n' | LC_ALL=C sort) |
-  LC_ALL=C comm -13 "$tmp/pristine.paths" - | grep -v '^\.graphpipe-unsynced$' |
-  while IFS= read -r f; do : > "$victim/$f"; done
-GRAPHPIPE_TEST_BOOT_ID=after GRAPHPIPE_TEST_BOOT_TIME=$(( $(date +%s) + 1 ))
-export GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
-check_final "migrate killed at its last crash point, every new file emptied, rebooted, rerun" "$victim" "$tmp/ref-plain"
-unset GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
-# Killed without a reboot: the marker is trusted, nothing is redone.
-rm -rf "$victim"
-cp -a "$tmp/pristine" "$victim"
-kill_migrate "kill" "$victim" "GRAPHPIPE_TEST_CRASH_AT=$((points / 2))" -j 1
-ok_eq "$([ -e "$victim/.graphpipe-unsynced" ] && echo present)" "present" "a killed migration leaves its unsynced marker"
-"$GRAPHPIPE" migrate --root "$victim" -j 1 > "$tmp/rerun.log" 2>&1
-ok_eq "$(grep -c 'unsynced run' "$tmp/rerun.log")" "0" "the rerun on the same boot trusts what the killed run wrote"
-ok_eq "$([ -e "$victim/.graphpipe-unsynced" ] && echo present)" "" "a finished migration removes its marker"
+# Everything torn that can be: the rerun must rebuild it all, in every mode.
+for how in "migrate" "migrate --sync each" "run migrate --driver vfs"; do
+  np=$((np + 1))
+  rm -rf "$victim"
+  cp -a "$tmp/pristine" "$victim"
+  kill_migrate "power loss" "$victim" "GRAPHPIPE_TEST_BOOT_ID=before GRAPHPIPE_TEST_CRASH_AT=$points" -j 1
+  (cd "$victim" && LC_ALL=C find . -mindepth 1 -type f -links 1 -printf '%P\n' | LC_ALL=C sort) |
+    LC_ALL=C comm -13 "$tmp/pristine.paths" - | grep -v '^\.graphpipe-unsynced$' |
+    while IFS= read -r f; do : > "$victim/$f"; done
+  GRAPHPIPE_TEST_BOOT_ID=after GRAPHPIPE_TEST_BOOT_TIME=$(( $(date +%s) + 1 ))
+  export GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
+  rerun_cmd=$how
+  check_final "migrate killed at its last crash point, every new file emptied, rebooted, rerun: graphpipe $how" "$victim" "$tmp/ref-plain"
+  ok_eq "$([ -e "$victim/.graphpipe-unsynced" ] && echo present)" "" "... graphpipe $how removed the marker"
+  rerun_cmd=migrate
+  unset GRAPHPIPE_TEST_BOOT_ID GRAPHPIPE_TEST_BOOT_TIME
+done
+# Killed without a reboot: the marker is trusted, nothing is redone (in
+# every mode); the rerun syncs what the killed run wrote and removes it.
+for how in "migrate" "migrate --sync each" "run migrate --driver vfs"; do
+  rm -rf "$victim"
+  cp -a "$tmp/pristine" "$victim"
+  kill_migrate "kill" "$victim" "GRAPHPIPE_TEST_CRASH_AT=$((points / 2))" -j 1
+  ok_eq "$([ -e "$victim/.graphpipe-unsynced" ] && echo present)" "present" "a killed migration leaves its unsynced marker"
+  "$GRAPHPIPE" $how --root "$victim" -j 1 > "$tmp/rerun.log" 2>&1
+  ok_eq "$?:$(grep -c 'unsynced run' "$tmp/rerun.log")" "0:0" "graphpipe $how on the same boot trusts what the killed run wrote"
+  ok_eq "$([ -e "$victim/.graphpipe-unsynced" ] && echo present)" "" "... and removes the marker when it is done"
+  snapshot "$victim" > "$tmp/snap"
+  if cmp -s "$tmp/ref-plain.snap" "$tmp/snap"; then
+    ok "... ending in the tree of an uninterrupted run"
+  else
+    not_ok "... ending in the tree of an uninterrupted run"
+    diff "$tmp/ref-plain.snap" "$tmp/snap" | sed 's/^/#   snap: /' | head -10
+  fi
+done
 diag "power loss: $np simulated crashes"
 fi
 
@@ -361,8 +388,8 @@ elif want_part save; then
     if [ -e "$tmp/out/images.tar" ] && ! cmp -s "$tmp/out/images.tar" "$tmp/ref-$c.tar"; then
       problems="$problems incomplete-output-after-kill"
     fi
-    # A kill between naming and renaming leaves the temporary name.
-    [ "$(ls -A "$tmp/out" | grep -vx 'images.tar\|\.images\.tar\.gp-tmp')" = "" ] ||
+    # A kill between naming and renaming leaves the run's temporary name.
+    [ "$(ls -A "$tmp/out" | grep -vx 'images\.tar\|\.images\.tar\.[0-9]*-[0-9a-f]*\.gp-tmp')" = "" ] ||
       problems="$problems unexpected-files-after-kill($(ls -A "$tmp/out" | tr '\n' ' '))"
     "$GRAPHPIPE" save -q --root "$store" --compress=$c -o "$tmp/out/images.tar" $images > "$tmp/rerun.log" 2>&1 ||
       problems="$problems rerun-exit-$?"

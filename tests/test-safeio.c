@@ -14,6 +14,8 @@
 #include "gp-error.h"
 #include "gp-io.h"
 #include "gp-safeio.h"
+#include "gp-lock.h"
+#include "gp-sync.h"
 
 typedef struct {
   char *dir;
@@ -489,6 +491,253 @@ test_mkdir_p_killed (gconstpointer data)
   g_assert_true (gp_safeio_remove_tree (dir, NULL));
 }
 
+/* ---- gp-lock: one writer at a time ---- */
+
+/* A child that takes the lock of @dir (beside: through a lock file), says
+ * so on a pipe, and waits to be killed; returns its pid. */
+static pid_t
+lock_holder (const char *dir, gboolean beside)
+{
+  int p[2];
+  g_assert_cmpint (pipe (p), ==, 0);
+  pid_t pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      close (p[0]);
+      GpLock *lock = beside ? gp_lock_beside (dir, GP_LOCK_DEFAULT, NULL, NULL)
+                            : gp_lock_dir (dir, GP_LOCK_DEFAULT, NULL, NULL);
+      char c = lock != NULL ? 'y' : 'n';
+      if (write (p[1], &c, 1) != 1)
+        _exit (1);
+      for (;;)
+        pause ();
+    }
+  close (p[1]);
+  char c = 0;
+  g_assert_cmpint (read (p[0], &c, 1), ==, 1);
+  close (p[0]);
+  g_assert_cmpint (c, ==, 'y');
+  return pid;
+}
+
+static void
+kill_and_reap (pid_t pid)
+{
+  int status;
+  kill (pid, SIGKILL);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+}
+
+/* A second writer is refused at once, with the holder's pid and command
+ * line; once the holder is killed, the lock is free (the kernel's). */
+static void
+test_lock_dir_busy (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  pid_t pid = lock_holder (fx->dir, FALSE);
+  g_autoptr (GpLock) second = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_null (second);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_autofree char *pid_text = g_strdup_printf ("(pid %d: ", (int) pid);
+  g_assert_nonnull (strstr (error->message, pid_text));
+  g_assert_nonnull (strstr (error->message, "test-safeio"));
+  g_assert_true (g_str_has_prefix (error->message, fx->dir));
+  g_autofree char *who = gp_lock_describe_holder (fx->dir);
+  g_assert_nonnull (who);
+  g_assert_true (g_str_has_prefix (who, pid_text + 1));
+  kill_and_reap (pid);
+  g_clear_error (&error);
+  g_autofree char *nobody = gp_lock_describe_holder (fx->dir);
+  g_assert_null (nobody);
+  second = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (second);
+  /* Nothing was written into the directory. */
+  g_autofree char *names = listing (fx->dir);
+  g_assert_cmpstr (names, ==, "");
+}
+
+/* Two locks in one process conflict as well; a release frees it. */
+static void
+test_lock_dir_same_process (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  GpLock *first = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GpLock) second = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_assert_null (second);
+  g_clear_error (&error);
+  gp_lock_release (first);
+  second = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* A lock file per target: the same target is refused, another target of
+ * the same parent is not; the file goes with the release; one left by a
+ * killed holder is reused. */
+static void
+test_lock_beside (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *t = g_build_filename (fx->dir, "t", NULL);
+  g_autofree char *u = g_build_filename (fx->dir, "u", NULL);
+  pid_t pid = lock_holder (t, TRUE);
+  g_autofree char *names = listing (fx->dir);
+  g_assert_cmpstr (names, ==, ".t.gp-lock");
+  g_autoptr (GpLock) again = gp_lock_beside (t, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_assert_null (again);
+  g_autofree char *pid_text = g_strdup_printf ("(pid %d: ", (int) pid);
+  g_assert_nonnull (strstr (error->message, pid_text));
+  g_clear_error (&error);
+  GpLock *other = gp_lock_beside (u, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *u_lock = g_build_filename (fx->dir, ".u.gp-lock", NULL);
+  g_assert_cmpstr (gp_lock_get_path (other), ==, u_lock);
+  gp_lock_release (other);
+  kill_and_reap (pid);
+  g_autofree char *stale = listing (fx->dir);
+  g_assert_cmpstr (stale, ==, ".t.gp-lock");
+  again = gp_lock_beside (t, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&again, gp_lock_release);
+  g_autofree char *after = listing (fx->dir);
+  g_assert_cmpstr (after, ==, "");
+}
+
+/* GP_LOCK_WAIT: waits for the holder to end. */
+static void
+test_lock_wait (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  pid_t pid = lock_holder (fx->dir, FALSE);
+  pid_t killer = fork ();
+  g_assert_cmpint (killer, >=, 0);
+  if (killer == 0)
+    {
+      g_usleep (300000);
+      kill (pid, SIGKILL);
+      _exit (0);
+    }
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr (GpLock) lock = gp_lock_dir (fx->dir, GP_LOCK_WAIT, NULL, &error);
+  gint64 waited = g_get_monotonic_time () - start;
+  g_assert_no_error (error);
+  g_assert_nonnull (lock);
+  g_assert_cmpint (waited, >=, 250000);
+  int status;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_cmpint (waitpid (killer, &status, 0), ==, killer);
+}
+
+static gpointer
+cancel_later (gpointer data)
+{
+  g_usleep (100000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* A wait can be cancelled. */
+static void
+test_lock_wait_cancelled (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GpLock) holder = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  GThread *t = g_thread_new ("cancel", cancel_later, cancellable);
+  g_autoptr (GpLock) lock = gp_lock_dir (fx->dir, GP_LOCK_WAIT, cancellable, &error);
+  g_thread_join (t);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (lock);
+}
+
+/* ---- gp-sync: the write session ---- */
+
+static GpContext *
+session_context (const char *root)
+{
+  GpContext *ctx = gp_context_new ();
+  gp_context_set_root (ctx, root);
+  gp_context_set_driver (ctx, "vfs");
+  return ctx;
+}
+
+/* A session holds the store's lock from begin to end, in both modes;
+ * a session on a store locked elsewhere is refused, naming the holder. */
+static void
+test_session_locks (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GpContext) ctx = session_context (fx->dir);
+  for (int mode = GP_SYNC_BATCH; mode <= GP_SYNC_EACH; mode++)
+    {
+      pid_t pid = lock_holder (fx->dir, FALSE);
+      g_assert_false (gp_sync_session_begin_full (ctx, mode, GP_SYNC_DEFAULT, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+      g_autofree char *pid_text = g_strdup_printf ("(pid %d: ", (int) pid);
+      g_assert_nonnull (strstr (error->message, pid_text));
+      g_clear_error (&error);
+      kill_and_reap (pid);
+      g_assert_true (gp_sync_session_begin_full (ctx, mode, GP_SYNC_DEFAULT, &error));
+      g_assert_no_error (error);
+      g_autoptr (GpLock) other = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+      g_clear_error (&error);
+      g_assert_true (gp_sync_session_end (ctx, &error));
+      g_assert_no_error (error);
+      other = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (other);
+      /* A session with nothing to do writes nothing. */
+      g_autofree char *names = listing (fx->dir);
+      g_assert_cmpstr (names, ==, "");
+    }
+}
+
+/* --sync each recovers from a crashed batch run as batch does: the
+ * checkpoints go, the marker names this boot until the end, then goes;
+ * a marker of this boot (a killed run) is trusted and removed. */
+static void
+test_session_each_recovers (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GpContext) ctx = session_context (fx->dir);
+  g_autofree char *marker = g_build_filename (fx->dir, ".graphpipe-unsynced", NULL);
+  g_autofree char *mapping = g_build_filename (fx->dir, ".migration-v1-images.json", NULL);
+  g_autofree char *tags = g_build_filename (fx->dir, ".migration-v1-tags", NULL);
+
+  g_setenv ("GRAPHPIPE_TEST_BOOT_ID", "after", TRUE);
+  g_assert_true (g_file_set_contents (marker, "boot_id before\npid 1\n", -1, NULL));
+  g_assert_true (g_file_set_contents (mapping, "", 0, NULL));
+  g_assert_true (g_file_set_contents (tags, "", 0, NULL));
+  g_assert_true (gp_sync_session_begin_full (ctx, GP_SYNC_EACH, GP_SYNC_DEFAULT, &error));
+  g_assert_no_error (error);
+  g_autofree char *during = listing (fx->dir);
+  g_assert_cmpstr (during, ==, ".graphpipe-unsynced");
+  g_autofree char *content = NULL;
+  g_assert_true (g_file_get_contents (marker, &content, NULL, NULL));
+  g_assert_true (g_str_has_prefix (content, "boot_id after\n"));
+  g_assert_true (gp_sync_session_end (ctx, &error));
+  g_assert_no_error (error);
+  g_autofree char *after = listing (fx->dir);
+  g_assert_cmpstr (after, ==, "");
+
+  /* Killed on this boot: nothing is removed, the marker goes at the end. */
+  g_assert_true (g_file_set_contents (marker, "boot_id after\npid 1\n", -1, NULL));
+  g_assert_true (g_file_set_contents (mapping, "{}", -1, NULL));
+  g_assert_true (gp_sync_session_begin_full (ctx, GP_SYNC_EACH, GP_SYNC_DEFAULT, &error));
+  g_assert_no_error (error);
+  g_assert_true (gp_sync_session_end (ctx, &error));
+  g_assert_no_error (error);
+  g_autofree char *kept = listing (fx->dir);
+  g_assert_cmpstr (kept, ==, ".migration-v1-images.json");
+  g_unsetenv ("GRAPHPIPE_TEST_BOOT_ID");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -507,6 +756,13 @@ main (int argc, char **argv)
   ADD ("/safeio/mkdir-p/not-dir", test_mkdir_p_not_dir);
   ADD ("/safeio/crash/sigkill", test_crash_kill);
   ADD ("/safeio/crash/exit-mid-write", test_crash_exit);
+  ADD ("/lock/dir/busy-names-holder", test_lock_dir_busy);
+  ADD ("/lock/dir/same-process", test_lock_dir_same_process);
+  ADD ("/lock/beside/per-target", test_lock_beside);
+  ADD ("/lock/wait/holder-ends", test_lock_wait);
+  ADD ("/lock/wait/cancelled", test_lock_wait_cancelled);
+  ADD ("/sync/session/locks", test_session_locks);
+  ADD ("/sync/session/each-recovers", test_session_each_recovers);
   g_test_add_data_func ("/safeio/crash/mkdir-p-umask-022", GUINT_TO_POINTER (022), test_mkdir_p_killed);
   g_test_add_data_func ("/safeio/crash/mkdir-p-umask-077", GUINT_TO_POINTER (077), test_mkdir_p_killed);
   return g_test_run ();

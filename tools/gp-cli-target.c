@@ -99,6 +99,29 @@ gp_cli_target_prepare (GpCliOptions *opts, GpContext *ctx, GpCliTarget *target, 
   g_autofree char *work = g_build_filename (parent, work_name, NULL);
   gboolean publish = TRUE;
 
+  /* One writer at a time on a target (and its work directory), taken
+   * before looking at what is there: a run publishing its work directory
+   * is never seen half-way.  Runs into other targets of the same parent
+   * have other lock files. */
+  if (!gp_context_get_dry_run (ctx))
+    {
+      if (!gp_safeio_mkdir_p (parent, 0700, error))
+        return FALSE;
+      g_autoptr (GError) busy = NULL;
+      target->lock = gp_lock_beside (final, GP_LOCK_DEFAULT, NULL, &busy);
+      if (target->lock == NULL && opts->wait && g_error_matches (busy, G_IO_ERROR, G_IO_ERROR_BUSY))
+        {
+          g_autofree char *msg = g_strdup_printf ("--target %s: waiting for the graphpipe run writing it", final);
+          if (!opts->quiet && !gp_cli_output_message (GP_EVENT_ITEM_DONE, msg))
+            g_printerr ("%s\n", msg);
+          target->lock = gp_lock_beside (final, GP_LOCK_WAIT, gp_context_get_cancellable (ctx), error);
+        }
+      else if (target->lock == NULL)
+        g_propagate_error (error, g_steal_pointer (&busy));
+      if (target->lock == NULL)
+        return FALSE;
+    }
+
   if (g_file_test (final, G_FILE_TEST_EXISTS))
     {
       g_autoptr (GError) local_error = NULL;
@@ -194,4 +217,5 @@ gp_cli_target_clear (GpCliTarget *target)
 {
   g_clear_pointer (&target->final, g_free);
   g_clear_pointer (&target->work, g_free);
+  g_clear_pointer (&target->lock, gp_lock_release);
 }

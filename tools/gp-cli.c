@@ -155,6 +155,8 @@ gp_cli_option_context_new (const char *command, const char *parameter,
     { "sync", 0, 0, G_OPTION_ARG_STRING, &opts->sync,
       "How the store's writes are made durable: batch (one sync of each file system at the end; "
       "the default of migrate) or each (an fsync per file, the default of run)", "MODE" },
+    { "wait", 0, 0, G_OPTION_ARG_NONE, &opts->wait,
+      "When another graphpipe run writes the same store, wait for it to end instead of failing", NULL },
     { NULL }
   };
   g_autofree char *prgname = g_strdup_printf ("graphpipe %s", command);
@@ -354,7 +356,12 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
       gp_context_set_layers_root (ctx, layers);
     }
   if (opts->target != NULL && !gp_cli_target_prepare (opts, ctx, &target, &error))
-    return gp_cli_usage_error (command, "%s", error->message);
+    {
+      /* Another run writing that target: a failed run, not a usage error. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+        return exit_code_for_run_error (error, GP_EXIT_FAILED);
+      return gp_cli_usage_error (command, "%s", error->message);
+    }
 
   g_autoptr (GpPreset) preset = gp_preset_lookup (preset_arg, &error);
   if (preset == NULL)
@@ -389,14 +396,17 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
   gp_cli_signals_set_cancellable (gp_context_get_cancellable (ctx));
   int status = GP_EXIT_OK;
   gboolean ran = FALSE;
-  /* Batched durability (gp-sync.c) for the runs that write a store. */
-  gboolean batch = !opts->dry_run && gp_context_get_root (ctx) != NULL
-                   && (g_strcmp0 (opts->sync, "batch") == 0
-                       || (opts->sync == NULL && strcmp (command, "migrate") == 0));
+  /* A write session (gp-sync.c: the store's lock, recovery from a crashed
+   * run, batched durability) for the runs that write a store. */
+  gboolean batch = g_strcmp0 (opts->sync, "batch") == 0
+                   || (opts->sync == NULL && strcmp (command, "migrate") == 0);
+  gboolean writes = !opts->dry_run && gp_context_get_root (ctx) != NULL;
   gboolean synced = TRUE, session = FALSE;
   if (!gp_pipeline_prepare (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_USAGE);
-  else if (batch && !(session = gp_sync_session_begin (ctx, &error)))
+  else if (writes && (gp_sync_pipeline_writes (pipeline) || g_strcmp0 (opts->sync, "batch") == 0)
+           && !(session = gp_sync_session_begin_full (ctx, batch ? GP_SYNC_BATCH : GP_SYNC_EACH,
+                                                      opts->wait ? GP_SYNC_WAIT : GP_SYNC_DEFAULT, &error)))
     status = exit_code_for_run_error (error, GP_EXIT_FAILED);
   else if (!gp_pipeline_run (pipeline, &error))
     status = exit_code_for_run_error (error, GP_EXIT_FAILED);

@@ -36,6 +36,7 @@ typedef struct {
   char *progress;
   char *events;
   char *sync;             /* --sync batch|each (NULL: the command's default) */
+  gboolean wait;          /* --wait: wait for another run writing the store */
 
   /* Batches, targets, reports (gp-cli-batch.c, gp-cli-target.c,
    * gp-cli-report.c). */
@@ -62,6 +63,7 @@ typedef struct {
   char *final;
   char *work;
   gboolean publish;
+  GpLock *lock;           /* the target's write lock (gp_lock_beside()) */
 } GpCliTarget;
 
 typedef int (*GpCliRootFunc) (GpCliOptions *opts, gpointer user_data);

@@ -8,8 +8,12 @@
  * temporary that the next write of the same name, or
  * gp_safeio_clean_stale(), removes.
  *
- * Temporary names are deterministic: two writers must never write the same
- * final name at the same time (callers serialise per target).
+ * Temporary names are deterministic, so that the next write of a name
+ * replaces what a killed run left: two writers must never write the same
+ * final name at the same time.  Within a run, callers serialise per name;
+ * between runs, the store's write lock does (gp-lock.h,
+ * gp_sync_session_begin_full()).  Files outside a store (save's -o) use
+ * names of their own run instead (stages/tar-export/te-output.c).
  */
 #pragma once
 

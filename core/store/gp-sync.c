@@ -1,4 +1,12 @@
-/* graphpipe - batched durability for a run that writes a store.
+/* graphpipe - the write session of a run that writes a store: one writer
+ * at a time, recovery from a crashed run, batched durability.
+ *
+ * A session begins (gp_sync_session_begin_full()) before the run writes
+ * anything and ends after its last write.  It first takes the store's
+ * write lock (gp-lock.c): a second run on the same store is refused, or
+ * waits, so no two runs ever write, sweep or remove each other's files.
+ * Then, in both sync modes, it checks the marker described below and
+ * recovers from a crashed batch run.  Only --sync batch defers fsyncs.
  *
  * Per-file fsync made the migration of a metadata-heavy root spend nine
  * tenths of its time waiting for the disk (about 18 fsyncs per image).  A
@@ -46,6 +54,8 @@
 #include "gp-digest.h"
 #include "gp-error.h"
 #include "gp-graph.h"
+#include "gp-lock.h"
+#include "gp-pipeline.h"
 #include "gp-safeio.h"
 #include "gp-store.h"
 
@@ -462,6 +472,8 @@ static struct {
   GCond cond;
   gboolean stop;
   int store_fd;
+  GpSyncMode mode;
+  GpLock *store_lock; /* the store's write lock, held for the whole session */
 } session;
 
 #define FLUSH_INTERVAL_US (G_USEC_PER_SEC / 2)
@@ -547,26 +559,73 @@ sync_fs_of (const char *path, GError **error)
   return TRUE;
 }
 
+/* Takes the store's write lock (gp-lock.c): at once, or after waiting
+ * with GP_SYNC_WAIT (saying for whom). */
+static GpLock *
+lock_store (GpContext *ctx, GpSyncFlags flags, GError **error)
+{
+  const char *dir = gp_context_get_store_root (ctx);
+  g_autoptr (GError) busy = NULL;
+  GpLock *lock = gp_lock_dir (dir, GP_LOCK_DEFAULT, NULL, &busy);
+  if (lock != NULL)
+    return lock;
+  if (!(flags & GP_SYNC_WAIT) || !g_error_matches (busy, G_IO_ERROR, G_IO_ERROR_BUSY))
+    {
+      g_propagate_error (error, g_steal_pointer (&busy));
+      return NULL;
+    }
+  g_autofree char *who = gp_lock_describe_holder (dir);
+  info (ctx, "%s: waiting for the graphpipe run writing it (%s) to end", dir,
+        who != NULL ? who : "process unknown");
+  return gp_lock_dir (dir, GP_LOCK_WAIT, gp_context_get_cancellable (ctx), error);
+}
+
 /**
  * gp_sync_session_begin:
  * @ctx: the context of a run that writes the store at
  *   gp_context_get_store_root()
  * @error: return location for a #GError
  *
- * Starts batched durability for the run: checks the marker an earlier
- * session may have left (and, if that session ended with a machine crash,
- * removes what it may have left torn: see the top of gp-sync.c) and starts
- * deferral (gp_safeio_defer_begin()); the marker, with this boot's ID, is
- * written durably just before the first deferred write, so a run with
- * nothing to do writes nothing.  Call gp_sync_session_end() when the run
- * ends, whether it succeeded or not.
+ * gp_sync_session_begin_full() with %GP_SYNC_BATCH and no waiting.
  *
  * Returns: %TRUE when the session started.
  */
 gboolean
 gp_sync_session_begin (GpContext *ctx, GError **error)
 {
+  return gp_sync_session_begin_full (ctx, GP_SYNC_BATCH, GP_SYNC_DEFAULT, error);
+}
+
+/**
+ * gp_sync_session_begin_full:
+ * @ctx: the context of a run that writes the store at
+ *   gp_context_get_store_root() (an existing directory)
+ * @mode: how the writes are made durable
+ * @flags: #GpSyncFlags
+ * @error: return location for a #GError
+ *
+ * Starts the write session of a run, before it writes anything:
+ * - takes the store's write lock (gp_lock_dir()): another run writing the
+ *   same store makes this fail at once with %G_IO_ERROR_BUSY naming it,
+ *   or with %GP_SYNC_WAIT wait for it;
+ * - checks the marker an earlier batch session may have left; if that
+ *   session ended with a machine crash, removes what it may have left torn
+ *   (see the top of gp-sync.c), in either mode;
+ * - with %GP_SYNC_BATCH, starts deferral (gp_safeio_defer_begin()): the
+ *   marker, with this boot's ID, is written durably just before the first
+ *   deferred write, so a run with nothing to do writes nothing.
+ * Call gp_sync_session_end() when the run ends, whether it succeeded or
+ * not; it releases the lock.
+ *
+ * Returns: %TRUE when the session started.
+ */
+gboolean
+gp_sync_session_begin_full (GpContext *ctx, GpSyncMode mode, GpSyncFlags flags, GError **error)
+{
   g_return_val_if_fail (session.ctx == NULL, FALSE);
+  g_autoptr (GpLock) lock = lock_store (ctx, flags, error);
+  if (lock == NULL)
+    return FALSE;
   g_autofree char *marker = marker_path (ctx);
   g_autofree char *boot = current_boot_id ();
   g_autoptr (GError) local = NULL;
@@ -600,8 +659,9 @@ gp_sync_session_begin (GpContext *ctx, GError **error)
   session.ctx = ctx;
   session.marker = g_steal_pointer (&marker);
   session.boot = g_steal_pointer (&boot);
+  session.mode = mode;
   /* After a recovery the marker stays until what replaces the torn files
-   * is synced; it now names this boot. */
+   * (and the removals) is synced; it now names this boot. */
   if (old != NULL && !had_marker_same_boot (old, session.boot) && !write_marker (NULL, error))
     {
       session.ctx = NULL;
@@ -611,10 +671,14 @@ gp_sync_session_begin (GpContext *ctx, GError **error)
     }
   session.had_marker = had_marker;
   session.wrote_marker = FALSE;
-  gp_safeio_defer_begin (had_marker ? NULL : write_marker, NULL);
+  session.store_lock = g_steal_pointer (&lock);
   session.store_fd = -1;
-  if (g_getenv ("GRAPHPIPE_NO_FLUSHER") == NULL)
-    flusher_start (ctx);
+  if (mode == GP_SYNC_BATCH)
+    {
+      gp_safeio_defer_begin (had_marker ? NULL : write_marker, NULL);
+      if (g_getenv ("GRAPHPIPE_NO_FLUSHER") == NULL)
+        flusher_start (ctx);
+    }
   return TRUE;
 }
 
@@ -632,8 +696,12 @@ gboolean
 gp_sync_session_end (GpContext *ctx, GError **error)
 {
   g_return_val_if_fail (session.ctx == ctx, FALSE);
-  flusher_stop ();
-  gboolean ok = gp_safeio_defer_end (error);
+  gboolean ok = TRUE;
+  if (session.mode == GP_SYNC_BATCH)
+    {
+      flusher_stop ();
+      ok = gp_safeio_defer_end (error);
+    }
   /* A marker left by a killed run of this boot: what that run wrote may
    * still be only in the page cache. */
   if (ok && session.had_marker)
@@ -653,5 +721,41 @@ gp_sync_session_end (GpContext *ctx, GError **error)
   session.ctx = NULL;
   g_clear_pointer (&session.marker, g_free);
   g_clear_pointer (&session.boot, g_free);
+  g_clear_pointer (&session.store_lock, gp_lock_release);
   return ok;
+}
+
+/**
+ * gp_sync_pipeline_writes:
+ * @pipeline: a pipeline
+ *
+ * Whether running @pipeline writes the store at the context's store root,
+ * so that it needs a write session (gp_sync_session_begin_full()): one of
+ * its stages provides `layers`, `images`, `tags` or `store-writes` (the
+ * capability a third-party stage that writes the store declares), and no
+ * stage sets a `target` option of its own (a private store, such as the
+ * temporary one of the `export-legacy` preset, is nobody else's).
+ *
+ * Returns: %TRUE when it writes the shared store
+ */
+gboolean
+gp_sync_pipeline_writes (GpPipeline *pipeline)
+{
+  static const char *const writes[] = { "layers", "images", "tags", "store-writes", NULL };
+  gboolean found = FALSE;
+  for (guint i = 0; i < gp_pipeline_get_n_stages (pipeline); i++)
+    {
+      GpStage *stage = gp_pipeline_get_stage (pipeline, i);
+      const GpStageDesc *desc = gp_stage_get_desc (stage);
+      for (const GpOption *o = desc->options; o != NULL && o->key != NULL; o++)
+        if (strcmp (o->key, "target") == 0)
+          {
+            const char *t = gp_stage_get_string (stage, "target");
+            if (t != NULL && *t != '\0')
+              return FALSE;
+          }
+      for (const char *const *p = desc->provides; p != NULL && *p != NULL; p++)
+        found = found || g_strv_contains (writes, *p);
+    }
+  return found;
 }

@@ -3,9 +3,12 @@
  * A file is written as an unnamed file in its target directory (O_TMPFILE)
  * and only given a name, a temporary one renamed over the target, when it
  * is complete and flushed to disk: a failed or killed save leaves nothing
- * (a kill between naming and renaming leaves `.<name>.gp-tmp`, which the
- * next save to that name replaces).  Where O_TMPFILE is not available it
- * is written under that temporary name, removed on failure.  Standard output is refused when it is a
+ * (a kill between naming and renaming leaves `.<name>.<pid>-<random>.gp-tmp`,
+ * which the next save to that name removes).  Where O_TMPFILE is not
+ * available it is written under that temporary name, removed on failure.
+ * The temporary name is this run's own and flocked until it is renamed:
+ * concurrent saves to one name never remove or publish each other's
+ * file; each publishes its own whole file.  Standard output is refused when it is a
  * terminal.  Bytes pass through a 1 MiB buffer, optionally through the
  * parallel gzip writer first.
  *
@@ -24,6 +27,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -284,12 +288,71 @@ sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
   return TRUE;
 }
 
-/* The temporary name next to the output, `.<name>.gp-tmp`: the same in
- * every run, so that one left by a killed run is replaced by the next. */
+/* The temporary name next to the output, `.<name>.<pid>-<random>.gp-tmp`:
+ * one of this run's own.  Two saves to one name (no store lock covers an
+ * output file) never write, remove or publish each other's file. */
 static char *
 temp_name (TeOutput *out)
 {
-  return gp_safeio_temp_path_for (out->path);
+  g_autofree char *name = g_strdup_printf (".%s.%d-%08x%s", out->base, (int) getpid (), g_random_int (),
+                                           GP_SAFEIO_TEMP_SUFFIX);
+  return g_build_filename (out->dir, name, NULL);
+}
+
+/* Whether @name is a temporary of the output @base: this format, or the
+ * fixed `.<base>.gp-tmp` of older versions. */
+static gboolean
+is_temp_of (const char *name, const char *base)
+{
+  gsize nb = strlen (base), ns = strlen (GP_SAFEIO_TEMP_SUFFIX), n = strlen (name);
+  if (n < nb + ns + 2 || name[0] != '.' || strncmp (name + 1, base, nb) != 0 || name[nb + 1] != '.'
+      || strcmp (name + n - ns, GP_SAFEIO_TEMP_SUFFIX) != 0)
+    return FALSE;
+  const char *mid = name + nb + 1; /* ".<pid>-<hex>.gp-tmp" or ".gp-tmp" */
+  gsize m = n - (nb + 1) - ns;
+  if (m == 0)
+    return TRUE;
+  gsize i = 1, digits = 0, hex = 0;
+  while (i < m && g_ascii_isdigit (mid[i]))
+    i++, digits++;
+  if (i >= m || mid[i] != '-')
+    return FALSE;
+  for (i++; i < m && g_ascii_isxdigit (mid[i]); i++)
+    hex++;
+  return mid[0] == '.' && i == m && digits > 0 && hex > 0;
+}
+
+/* Removes the temporaries of this output that a killed save left.  A live
+ * save holds an flock on its temporary from its creation to its rename,
+ * so only the unlocked ones are removed.  Best effort: what cannot be
+ * removed (a read-only directory, no flock there) stays. */
+static void
+sweep_dead_temps (TeOutput *out)
+{
+  g_autoptr (GDir) d = g_dir_open (out->dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      if (!is_temp_of (name, out->base))
+        continue;
+      g_autofree char *path = g_build_filename (out->dir, name, NULL);
+      int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      struct stat a, b;
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0 && fstat (fd, &a) == 0 && lstat (path, &b) == 0
+          && a.st_dev == b.st_dev && a.st_ino == b.st_ino && S_ISREG (a.st_mode))
+        (void) unlink (path);
+      close (fd);
+    }
+}
+
+/* Locks the output's file (held until it is renamed into place), so that
+ * no other save's sweep takes it for a dead one. */
+static gboolean
+lock_output (TeOutput *out)
+{
+  return flock (out->fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK;
 }
 
 /* Both open with mode 0666 minus the umask, as open(2) and docker save -o
@@ -297,6 +360,7 @@ temp_name (TeOutput *out)
 static gboolean
 open_file (TeOutput *out, GError **error)
 {
+  sweep_dead_temps (out);
   /* Naming the unnamed file later goes through /proc/self/fd, or needs
    * CAP_DAC_READ_SEARCH (AT_EMPTY_PATH): use O_TMPFILE only when one of
    * them will work.  GP_SAVE_NO_O_TMPFILE=1 forces the fallback (tests). */
@@ -307,28 +371,41 @@ open_file (TeOutput *out, GError **error)
       if (out->fd >= 0)
         {
           out->unnamed = TRUE;
+          (void) lock_output (out);
           return TRUE;
         }
     }
 
-  /* Filesystems without O_TMPFILE support (and old kernels) */
+  /* Filesystems without O_TMPFILE support (and old kernels): a temporary
+   * name of this run's own, locked at once and checked to be still ours
+   * (a sweep of another save may have come between the two). */
   for (int attempt = 0; attempt < 100; attempt++)
     {
       g_autofree char *tmp = temp_name (out);
-      if (!gp_safeio_discard_temp_for (out->path, error))
-        return FALSE;
       out->fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-      if (out->fd >= 0)
+      if (out->fd < 0)
         {
-          out->tmp_path = g_steal_pointer (&tmp);
-          return TRUE;
+          if (errno == EEXIST)
+            continue;
+          break;
         }
-      if (errno != EEXIST)
-        break;
+      struct stat a, b;
+      gboolean locked = lock_output (out);
+      gboolean ours = fstat (out->fd, &a) == 0 && lstat (tmp, &b) == 0 && a.st_ino == b.st_ino
+                      && a.st_dev == b.st_dev;
+      if (!locked || !ours)
+        {
+          if (ours)
+            (void) unlink (tmp);
+          close (out->fd);
+          out->fd = -1;
+          continue;
+        }
+      out->tmp_path = g_steal_pointer (&tmp);
+      return TRUE;
     }
   int errsv = errno;
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-               "%s: cannot create a temporary file in %s: %s", out->display, out->dir,
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: cannot create: %s", out->display,
                g_strerror (errsv));
   return FALSE;
 }
@@ -341,8 +418,6 @@ link_unnamed (TeOutput *out, GError **error)
   for (int attempt = 0; attempt < 100; attempt++)
     {
       g_autofree char *tmp = temp_name (out);
-      if (!gp_safeio_discard_temp_for (out->path, error))
-        return FALSE;
       int rc = linkat (AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
       if (rc != 0 && errno != EEXIST)
         rc = linkat (out->fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH);
@@ -579,6 +654,16 @@ te_output_commit (TeOutput *out, GError **error)
   if (out->unnamed && !link_unnamed (out, error))
     return FALSE;
   gp_safeio_crash_point ("save: output complete under its temporary name");
+  /* Renamed while still open: the flock on it keeps other saves' sweeps
+   * off it until it has its final name. */
+  if (g_rename (out->tmp_path, out->path) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "%s: cannot rename %s into place: %s", out->display, out->tmp_path,
+                   g_strerror (errsv));
+      return FALSE;
+    }
   int fd = out->fd;
   out->fd = -1;
   out->owns_fd = FALSE;
@@ -587,14 +672,7 @@ te_output_commit (TeOutput *out, GError **error)
       int errsv = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: close failed: %s",
                    out->display, g_strerror (errsv));
-      return FALSE;
-    }
-  if (g_rename (out->tmp_path, out->path) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   "%s: cannot rename %s into place: %s", out->display, out->tmp_path,
-                   g_strerror (errsv));
+      g_clear_pointer (&out->tmp_path, g_free);
       return FALSE;
     }
   g_clear_pointer (&out->tmp_path, g_free);
