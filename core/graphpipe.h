@@ -35,5 +35,6 @@
 #include "gp-preset.h"
 #include "gp-pipeline.h"
 #include "gp-sync.h"
+#include "gp-sync-session.h"
 
 #undef GP_INSIDE_GRAPHPIPE_H

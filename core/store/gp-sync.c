@@ -39,10 +39,12 @@
 #include "config.h"
 
 #include "gp-sync.h"
+#include "gp-sync-private.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,12 +52,10 @@
 #include <json-glib/json-glib.h>
 #include <zlib.h>
 
-#include "gp-context.h"
 #include "gp-digest.h"
 #include "gp-error.h"
 #include "gp-graph.h"
 #include "gp-lock.h"
-#include "gp-pipeline.h"
 #include "gp-safeio.h"
 #include "gp-store.h"
 
@@ -77,29 +77,29 @@ current_boot_id (void)
 }
 
 static char *
-marker_path (GpContext *ctx)
+marker_path (const GpSyncSink *sink)
 {
-  return g_build_filename (gp_context_get_store_root (ctx), MARKER_NAME, NULL);
+  return g_build_filename (sink->store_root, MARKER_NAME, NULL);
 }
 
 static void
-info (GpContext *ctx, const char *format, ...) G_GNUC_PRINTF (2, 3);
+info (const GpSyncSink *sink, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
-info (GpContext *ctx, const char *format, ...)
+info (const GpSyncSink *sink, const char *format, ...)
 {
   va_list args;
   va_start (args, format);
   g_autofree char *message = g_strdup_vprintf (format, args);
   va_end (args);
-  GpEvent event = { .kind = GP_EVENT_ITEM_DONE, .message = message };
-  gp_context_emit (ctx, &event);
+  if (sink->info != NULL)
+    sink->info (sink->user_data, message);
 }
 
 /* ---- the recovery sweep ---- */
 
 typedef struct {
-  GpContext *ctx;
+  const GpSyncSink *sink;
   guint removed;
   /* The unsynced window: from the marker's creation (less a margin) to
    * the start of the running kernel.  What was created or changed in it
@@ -151,7 +151,7 @@ drop (Sweep *sw, const char *path, const char *why, GError **error)
   if (!gp_safeio_remove_tree (path, error))
     return FALSE;
   sw->removed++;
-  info (sw->ctx, "unsynced run: removed %s (%s); it is rebuilt", path, why);
+  info (sw->sink, "unsynced run: removed %s (%s); it is rebuilt", path, why);
   return TRUE;
 }
 
@@ -224,9 +224,9 @@ file_is_empty (const char *path)
 static gboolean
 sweep_checkpoints (Sweep *sw, GpStore *store, GError **error)
 {
-  GpContext *ctx = sw->ctx;
-  const char *root = gp_context_get_root (ctx);
-  const char *dest = gp_context_get_store_root (ctx);
+  const GpSyncSink *sink = sw->sink;
+  const char *root = sink->root;
+  const char *dest = sink->store_root;
   static const char *const helpers[] = { GP_GRAPH_HELPER_DIFFID, GP_GRAPH_HELPER_SIZE, GP_GRAPH_HELPER_TARDATA, NULL };
   guint n = 0;
 
@@ -265,7 +265,7 @@ sweep_checkpoints (Sweep *sw, GpStore *store, GError **error)
         }
     }
   if (n > 0)
-    info (ctx, "unsynced run: removed %u migration checkpoint files; every layer is checksummed again", n);
+    info (sink, "unsynced run: removed %u migration checkpoint files; every layer is checksummed again", n);
   return TRUE;
 }
 
@@ -396,7 +396,7 @@ sweep_refs_and_containers (Sweep *sw, GpStore *store, GError **error)
                            repos, g_strerror (errno));
               return FALSE;
             }
-          info (sw->ctx, "unsynced run: %s was unreadable (%s); moved to %s, the tags are migrated again",
+          info (sw->sink, "unsynced run: %s was unreadable (%s); moved to %s, the tags are migrated again",
                 repos, local->message, aside);
         }
     }
@@ -430,15 +430,15 @@ sweep_refs_and_containers (Sweep *sw, GpStore *store, GError **error)
 }
 
 static gboolean
-recover (GpContext *ctx, const char *old_boot, const struct stat *marker_st, GError **error)
+recover (const GpSyncSink *sink, const char *old_boot, const struct stat *marker_st, GError **error)
 {
-  GpStore *store = gp_context_get_store (ctx, error);
+  GpStore *store = sink->get_store (sink->user_data, error);
   if (store == NULL)
     return FALSE;
-  info (ctx, "%s/%s: an earlier run was cut short by a machine crash or reboot (boot %s) before its "
+  info (sink, "%s/%s: an earlier run was cut short by a machine crash or reboot (boot %s) before its "
         "final sync; checking what it may have left incomplete",
-        gp_context_get_store_root (ctx), MARKER_NAME, old_boot);
-  Sweep sw = { ctx, 0, 0, 0 };
+        sink->store_root, MARKER_NAME, old_boot);
+  Sweep sw = { sink, 0, 0, 0 };
   /* A margin for coarse file system clocks; a boot before the marker
    * (a clock set back) leaves the window open up to now. */
   sw.window_start = marker_st != NULL ? ctime_ns (marker_st) - 2 * (gint64) 1000000000 : 0;
@@ -450,8 +450,9 @@ recover (GpContext *ctx, const char *old_boot, const struct stat *marker_st, GEr
           && (!sweep_layers (&sw, store, error) || !sweep_images (&sw, store, error)
               || !sweep_refs_and_containers (&sw, store, error))))
     return FALSE;
-  gp_context_add_counter (ctx, "unsynced run: torn files removed", sw.removed);
-  return gp_safeio_fsync_dir (gp_context_get_store_root (ctx), error);
+  if (sink->add_counter != NULL)
+    sink->add_counter (sink->user_data, "unsynced run: torn files removed", sw.removed);
+  return gp_safeio_fsync_dir (sink->store_root, error);
 }
 
 /* ---- the session ---- */
@@ -459,7 +460,8 @@ recover (GpContext *ctx, const char *old_boot, const struct stat *marker_st, GEr
 /* One session at a time per process (runs of a batch come one after the
  * other). */
 static struct {
-  GpContext *ctx;
+  gboolean active;
+  gpointer owner; /* the sink's user_data: who began it */
   char *marker;
   char *boot;
   gboolean had_marker; /* left by a killed run of this boot */
@@ -498,10 +500,10 @@ flusher_main (gpointer data)
 }
 
 static void
-flusher_start (GpContext *ctx)
+flusher_start (const GpSyncSink *sink)
 {
   session.stop = FALSE;
-  session.store_fd = open (gp_context_get_store_root (ctx), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  session.store_fd = open (sink->store_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (session.store_fd >= 0)
     session.flusher = g_thread_try_new ("gp-flush", flusher_main, NULL, NULL);
 }
@@ -562,9 +564,9 @@ sync_fs_of (const char *path, GError **error)
 /* Takes the store's write lock (gp-lock.c): at once, or after waiting
  * with GP_SYNC_WAIT (saying for whom). */
 static GpLock *
-lock_store (GpContext *ctx, GpSyncFlags flags, GError **error)
+lock_store (const GpSyncSink *sink, GpSyncFlags flags, GError **error)
 {
-  const char *dir = gp_context_get_store_root (ctx);
+  const char *dir = sink->store_root;
   g_autoptr (GError) busy = NULL;
   GpLock *lock = gp_lock_dir (dir, GP_LOCK_DEFAULT, NULL, &busy);
   if (lock != NULL)
@@ -575,58 +577,20 @@ lock_store (GpContext *ctx, GpSyncFlags flags, GError **error)
       return NULL;
     }
   g_autofree char *who = gp_lock_describe_holder (dir);
-  info (ctx, "%s: waiting for the graphpipe run writing it (%s) to end", dir,
+  info (sink, "%s: waiting for the graphpipe run writing it (%s) to end", dir,
         who != NULL ? who : "process unknown");
-  return gp_lock_dir (dir, GP_LOCK_WAIT, gp_context_get_cancellable (ctx), error);
+  return gp_lock_dir (dir, GP_LOCK_WAIT, sink->cancellable, error);
 }
 
-/**
- * gp_sync_session_begin:
- * @ctx: the context of a run that writes the store at
- *   gp_context_get_store_root()
- * @error: return location for a #GError
- *
- * gp_sync_session_begin_full() with %GP_SYNC_BATCH and no waiting.
- *
- * Returns: %TRUE when the session started.
- */
+/* gp_sync_session_begin_full() on what @sink says. */
 gboolean
-gp_sync_session_begin (GpContext *ctx, GError **error)
+_gp_sync_session_begin (const GpSyncSink *sink, GpSyncMode mode, GpSyncFlags flags, GError **error)
 {
-  return gp_sync_session_begin_full (ctx, GP_SYNC_BATCH, GP_SYNC_DEFAULT, error);
-}
-
-/**
- * gp_sync_session_begin_full:
- * @ctx: the context of a run that writes the store at
- *   gp_context_get_store_root() (an existing directory)
- * @mode: how the writes are made durable
- * @flags: #GpSyncFlags
- * @error: return location for a #GError
- *
- * Starts the write session of a run, before it writes anything:
- * - takes the store's write lock (gp_lock_dir()): another run writing the
- *   same store makes this fail at once with %G_IO_ERROR_BUSY naming it,
- *   or with %GP_SYNC_WAIT wait for it;
- * - checks the marker an earlier batch session may have left; if that
- *   session ended with a machine crash, removes what it may have left torn
- *   (see the top of gp-sync.c), in either mode;
- * - with %GP_SYNC_BATCH, starts deferral (gp_safeio_defer_begin()): the
- *   marker, with this boot's ID, is written durably just before the first
- *   deferred write, so a run with nothing to do writes nothing.
- * Call gp_sync_session_end() when the run ends, whether it succeeded or
- * not; it releases the lock.
- *
- * Returns: %TRUE when the session started.
- */
-gboolean
-gp_sync_session_begin_full (GpContext *ctx, GpSyncMode mode, GpSyncFlags flags, GError **error)
-{
-  g_return_val_if_fail (session.ctx == NULL, FALSE);
-  g_autoptr (GpLock) lock = lock_store (ctx, flags, error);
+  g_return_val_if_fail (!session.active, FALSE);
+  g_autoptr (GpLock) lock = lock_store (sink, flags, error);
   if (lock == NULL)
     return FALSE;
-  g_autofree char *marker = marker_path (ctx);
+  g_autofree char *marker = marker_path (sink);
   g_autofree char *boot = current_boot_id ();
   g_autoptr (GError) local = NULL;
   gsize len;
@@ -648,7 +612,7 @@ gp_sync_session_begin_full (GpContext *ctx, GpSyncMode mode, GpSyncFlags flags, 
       else
         {
           struct stat mst;
-          if (!recover (ctx, *was_id ? was_id : "unknown", lstat (marker, &mst) == 0 ? &mst : NULL, error))
+          if (!recover (sink, *was_id ? was_id : "unknown", lstat (marker, &mst) == 0 ? &mst : NULL, error))
             {
               g_prefix_error (error, "recovering from an unsynced run: ");
               return FALSE;
@@ -656,7 +620,8 @@ gp_sync_session_begin_full (GpContext *ctx, GpSyncMode mode, GpSyncFlags flags, 
           had_marker = TRUE;
         }
     }
-  session.ctx = ctx;
+  session.active = TRUE;
+  session.owner = sink->user_data;
   session.marker = g_steal_pointer (&marker);
   session.boot = g_steal_pointer (&boot);
   session.mode = mode;
@@ -664,7 +629,8 @@ gp_sync_session_begin_full (GpContext *ctx, GpSyncMode mode, GpSyncFlags flags, 
    * (and the removals) is synced; it now names this boot. */
   if (old != NULL && !had_marker_same_boot (old, session.boot) && !write_marker (NULL, error))
     {
-      session.ctx = NULL;
+      session.active = FALSE;
+      session.owner = NULL;
       g_clear_pointer (&session.marker, g_free);
       g_clear_pointer (&session.boot, g_free);
       return FALSE;
@@ -677,25 +643,17 @@ gp_sync_session_begin_full (GpContext *ctx, GpSyncMode mode, GpSyncFlags flags, 
     {
       gp_safeio_defer_begin (had_marker ? NULL : write_marker, NULL);
       if (g_getenv ("GRAPHPIPE_NO_FLUSHER") == NULL)
-        flusher_start (ctx);
+        flusher_start (sink);
     }
   return TRUE;
 }
 
-/**
- * gp_sync_session_end:
- * @ctx: the context given to gp_sync_session_begin()
- * @error: return location for a #GError
- *
- * Syncs every file system the run wrote to (one syncfs() each), then
- * removes the marker durably.  When the sync fails the marker stays.
- *
- * Returns: %TRUE when everything the run wrote is durable.
- */
+/* gp_sync_session_end() on what @sink says (the sink of the same owner
+ * as at the start). */
 gboolean
-gp_sync_session_end (GpContext *ctx, GError **error)
+_gp_sync_session_end (const GpSyncSink *sink, GError **error)
 {
-  g_return_val_if_fail (session.ctx == ctx, FALSE);
+  g_return_val_if_fail (session.active && session.owner == sink->user_data, FALSE);
   gboolean ok = TRUE;
   if (session.mode == GP_SYNC_BATCH)
     {
@@ -705,8 +663,8 @@ gp_sync_session_end (GpContext *ctx, GError **error)
   /* A marker left by a killed run of this boot: what that run wrote may
    * still be only in the page cache. */
   if (ok && session.had_marker)
-    ok = sync_fs_of (gp_context_get_store_root (ctx), error)
-         && (gp_context_get_root (ctx) == NULL || sync_fs_of (gp_context_get_root (ctx), error));
+    ok = sync_fs_of (sink->store_root, error)
+         && (sink->root == NULL || sync_fs_of (sink->root, error));
   if (ok && (session.had_marker || session.wrote_marker))
     {
       if (unlink (session.marker) < 0 && errno != ENOENT)
@@ -716,46 +674,12 @@ gp_sync_session_end (GpContext *ctx, GError **error)
           ok = FALSE;
         }
       else
-        ok = gp_safeio_fsync_dir (gp_context_get_store_root (ctx), error);
+        ok = gp_safeio_fsync_dir (sink->store_root, error);
     }
-  session.ctx = NULL;
+  session.active = FALSE;
+  session.owner = NULL;
   g_clear_pointer (&session.marker, g_free);
   g_clear_pointer (&session.boot, g_free);
   g_clear_pointer (&session.store_lock, gp_lock_release);
   return ok;
-}
-
-/**
- * gp_sync_pipeline_writes:
- * @pipeline: a pipeline
- *
- * Whether running @pipeline writes the store at the context's store root,
- * so that it needs a write session (gp_sync_session_begin_full()): one of
- * its stages provides `layers`, `images`, `tags` or `store-writes` (the
- * capability a third-party stage that writes the store declares), and no
- * stage sets a `target` option of its own (a private store, such as the
- * temporary one of the `export-legacy` preset, is nobody else's).
- *
- * Returns: %TRUE when it writes the shared store
- */
-gboolean
-gp_sync_pipeline_writes (GpPipeline *pipeline)
-{
-  static const char *const writes[] = { "layers", "images", "tags", "store-writes", NULL };
-  gboolean found = FALSE;
-  for (guint i = 0; i < gp_pipeline_get_n_stages (pipeline); i++)
-    {
-      GpStage *stage = gp_pipeline_get_stage (pipeline, i);
-      const GpStageDesc *desc = gp_stage_get_desc (stage);
-      for (const GpOption *o = desc->options; o != NULL && o->key != NULL; o++)
-        if (strcmp (o->key, "target") == 0)
-          {
-            const char *t = gp_stage_get_string (stage, "target");
-            if (t != NULL && *t != '\0')
-              return FALSE;
-          }
-      for (const char *const *p = desc->provides; p != NULL && *p != NULL; p++)
-        found = found || g_strv_contains (writes, *p);
-    }
-  return found;
 }

@@ -1,13 +1,11 @@
 /* graphpipe - a write session on a store: one writer at a time, recovery
  * from a crashed run, batched durability (gp-sync.c says how it stays
- * crash-safe). */
+ * crash-safe).  A run begins and ends one with gp_sync_session_begin_full()
+ * and gp_sync_session_end() of gp-sync-session.h. */
 #pragma once
 
-
 #include "gp-macros.h"
-#include "gp-context.h"
 #include "gp-lock.h"
-#include "gp-pipeline.h"
 
 G_BEGIN_DECLS
 
@@ -36,11 +34,5 @@ typedef enum {
   GP_SYNC_DEFAULT = 0,
   GP_SYNC_WAIT = 1 << 0,
 } GpSyncFlags;
-
-GP_API gboolean gp_sync_session_begin (GpContext *ctx, GError **error);
-GP_API gboolean gp_sync_session_begin_full (GpContext *ctx, GpSyncMode mode, GpSyncFlags flags,
-                                            GError **error);
-GP_API gboolean gp_sync_session_end (GpContext *ctx, GError **error);
-GP_API gboolean gp_sync_pipeline_writes (GpPipeline *pipeline);
 
 G_END_DECLS
