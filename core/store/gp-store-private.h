@@ -39,4 +39,19 @@ char *_gp_go_trim_space (const char *s, gsize len);
 gboolean _gp_store_ensure_dir (GpStore *store, const char *top, const char *rest, guint mode,
                                GError **error);
 
+/* @s is a `sha256:<hex>` digest; otherwise %GP_DATA_ERROR_DIGEST (or the
+ * digest's own error) prefixed with @what. */
+gboolean _gp_store_check_sha256 (const char *s, const char *what, GError **error);
+
+/* A small store file read whole (at most 64 KiB); a missing one sets
+ * %G_IO_ERROR_NOT_FOUND. */
+char *_gp_store_read_small (const char *path, gsize *out_len, GError **error);
+
+/* `sha256:<hex>` for each entry of @dir named by 64 hex digits that is a
+ * directory (@want_dir) or a regular file; none when @dir is missing. */
+GPtrArray *_gp_store_list_hex_entries (const char *dir, gboolean want_dir, GError **error);
+
+/* strcmp() of two elements of a GPtrArray of strings (g_ptr_array_sort). */
+gint _gp_store_cmp_strv_items (gconstpointer a, gconstpointer b);
+
 G_END_DECLS
