@@ -230,43 +230,6 @@ gp_context_remove_sink (GpContext *ctx, guint sink_id)
 }
 
 /**
- * gp_context_get_current_stage:
- * @ctx: a context
- *
- * Returns: (nullable) (transfer none): the name of the stage the pipeline
- *   is running, or %NULL between stages
- *
- * Since: 0.1
- */
-const char *
-gp_context_get_current_stage (GpContext *ctx)
-{
-  g_return_val_if_fail (ctx != NULL, NULL);
-  return ctx->current_stage;
-}
-
-/**
- * gp_context_set_current_stage:
- * @ctx: a context
- * @stage: (nullable): a stage name
- *
- * Sets the stage events and report entries are attributed to when they
- * name none.  The pipeline calls this around each stage; call it only
- * while no stage is running.
- *
- * Since: 0.1
- */
-void
-gp_context_set_current_stage (GpContext *ctx, const char *stage)
-{
-  g_return_if_fail (ctx != NULL);
-  g_mutex_lock (&ctx->lock);
-  g_free (ctx->current_stage);
-  ctx->current_stage = g_strdup (stage);
-  g_mutex_unlock (&ctx->lock);
-}
-
-/**
  * gp_context_emit:
  * @ctx: a context
  * @event: the event; its strings are only borrowed
@@ -302,6 +265,22 @@ gp_context_emit (GpContext *ctx, const GpEvent *event)
   g_rec_mutex_unlock (&ctx->emit_lock);
 }
 
+/* Emits an event of @kind that counts: @item, @done of @total, @bytes. */
+static void
+emit_counts (GpContext *ctx, GpEventKind kind, const char *item, guint64 done,
+             guint64 total, guint64 bytes, const char *message)
+{
+  GpEvent event = {
+    .kind = kind,
+    .item = item,
+    .done = done,
+    .total = total,
+    .bytes = bytes,
+    .message = message,
+  };
+  gp_context_emit (ctx, &event);
+}
+
 /**
  * gp_context_emit_item_done:
  * @ctx: a context
@@ -331,15 +310,7 @@ gp_context_emit_item_done (GpContext *ctx, const char *item, guint64 done,
       va_end (args);
     }
 
-  GpEvent event = {
-    .kind = GP_EVENT_ITEM_DONE,
-    .item = item,
-    .done = done,
-    .total = total,
-    .bytes = bytes,
-    .message = message,
-  };
-  gp_context_emit (ctx, &event);
+  emit_counts (ctx, GP_EVENT_ITEM_DONE, item, done, total, bytes, message);
 }
 
 /**
@@ -359,12 +330,5 @@ gp_context_emit_progress (GpContext *ctx, const char *item, guint64 done,
                           guint64 total, guint64 bytes)
 {
   g_return_if_fail (ctx != NULL);
-  GpEvent event = {
-    .kind = GP_EVENT_PROGRESS,
-    .item = item,
-    .done = done,
-    .total = total,
-    .bytes = bytes,
-  };
-  gp_context_emit (ctx, &event);
+  emit_counts (ctx, GP_EVENT_PROGRESS, item, done, total, bytes, NULL);
 }

@@ -430,6 +430,43 @@ gp_context_set_layers_root (GpContext *ctx, const char *layers_root)
   ctx->layers_root = g_strdup (layers_root);
 }
 
+/**
+ * gp_context_get_current_stage:
+ * @ctx: a context
+ *
+ * Returns: (nullable) (transfer none): the name of the stage the pipeline
+ *   is running, or %NULL between stages
+ *
+ * Since: 0.1
+ */
+const char *
+gp_context_get_current_stage (GpContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+  return ctx->current_stage;
+}
+
+/**
+ * gp_context_set_current_stage:
+ * @ctx: a context
+ * @stage: (nullable): a stage name
+ *
+ * Sets the stage events and report entries are attributed to when they
+ * name none.  The pipeline calls this around each stage; call it only
+ * while no stage is running.
+ *
+ * Since: 0.1
+ */
+void
+gp_context_set_current_stage (GpContext *ctx, const char *stage)
+{
+  g_return_if_fail (ctx != NULL);
+  g_mutex_lock (&ctx->lock);
+  g_free (ctx->current_stage);
+  ctx->current_stage = g_strdup (stage);
+  g_mutex_unlock (&ctx->lock);
+}
+
 /* ---- variables ---- */
 
 /**
