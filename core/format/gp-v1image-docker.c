@@ -75,6 +75,21 @@ go_atoi_lenient (const char *s, gsize n)
   return neg ? (gint64) (0 - un) : (gint64) un;
 }
 
+/* The number of the dot-separated part of @s (@len bytes) at *@pos;
+ * moves *@pos past it, or sets *@done after the last part. */
+static gint64
+next_version_part (const char *s, gsize len, gsize *pos, gboolean *done)
+{
+  const char *dot = memchr (s + *pos, '.', len - *pos);
+  gsize end = dot ? (gsize) (dot - s) : len;
+  gint64 v = go_atoi_lenient (s + *pos, end - *pos);
+  if (dot)
+    *pos = end + 1;
+  else
+    *done = TRUE;
+  return v;
+}
+
 static gint
 version_compare_len (const char *a, gsize alen, const char *b, gsize blen)
 {
@@ -84,27 +99,8 @@ version_compare_len (const char *a, gsize alen, const char *b, gsize blen)
   /* strings.Split always yields at least one (possibly empty) part. */
   while (!a_done || !b_done)
     {
-      gint64 av = 0, bv = 0;
-      if (!a_done)
-        {
-          const char *dot = memchr (a + ai, '.', alen - ai);
-          gsize end = dot ? (gsize) (dot - a) : alen;
-          av = go_atoi_lenient (a + ai, end - ai);
-          if (dot)
-            ai = end + 1;
-          else
-            a_done = TRUE;
-        }
-      if (!b_done)
-        {
-          const char *dot = memchr (b + bi, '.', blen - bi);
-          gsize end = dot ? (gsize) (dot - b) : blen;
-          bv = go_atoi_lenient (b + bi, end - bi);
-          if (dot)
-            bi = end + 1;
-          else
-            b_done = TRUE;
-        }
+      gint64 av = a_done ? 0 : next_version_part (a, alen, &ai, &a_done);
+      gint64 bv = b_done ? 0 : next_version_part (b, blen, &bi, &b_done);
       if (av > bv)
         return 1;
       if (bv > av)
