@@ -186,16 +186,10 @@ gp_store_get_v2_metadata (GpStore *store, const char *diff_id, GError **error)
     }
   g_autofree char *path = diffid_path (store, diff_id);
   gsize len;
-  g_autoptr (GError) local = NULL;
-  g_autofree char *data = gp_safeio_read_file (path, METADATA_MAX, &len, &local);
+  g_autofree char *data = _gp_store_read_object (path, METADATA_MAX, &len, "no metadata for", diff_id,
+                                                 error);
   if (data == NULL)
-    {
-      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
-        g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "%s: no metadata for %s", path, diff_id);
-      else
-        g_propagate_error (error, g_steal_pointer (&local));
-      return NULL;
-    }
+    return NULL;
   return gp_v2_metadata_parse (data, len, path, error);
 }
 

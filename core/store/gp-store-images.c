@@ -51,16 +51,10 @@ gp_store_get_image_config (GpStore *store, const char *image_id, GError **error)
     return NULL;
   g_autofree char *path = content_path (store, image_id);
   gsize len;
-  g_autoptr (GError) local = NULL;
-  g_autofree char *data = gp_safeio_read_file (path, CONFIG_MAX, &len, &local);
+  g_autofree char *data = _gp_store_read_object (path, CONFIG_MAX, &len, "no such image", image_id,
+                                                 error);
   if (data == NULL)
-    {
-      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
-        g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "%s: no such image %s", path, image_id);
-      else
-        g_propagate_error (error, g_steal_pointer (&local));
-      return NULL;
-    }
+    return NULL;
   g_autofree char *digest = gp_sha256_digest_of (data, len);
   if (strcmp (digest, image_id) != 0)
     {

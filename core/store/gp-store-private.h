@@ -47,6 +47,11 @@ gboolean _gp_store_check_sha256 (const char *s, const char *what, GError **error
  * %G_IO_ERROR_NOT_FOUND. */
 char *_gp_store_read_small (const char *path, gsize *out_len, GError **error);
 
+/* A store object of at most @max_size bytes read whole; a missing one is
+ * %GP_DATA_ERROR_MISSING "<path>: <missing> <name>". */
+char *_gp_store_read_object (const char *path, gsize max_size, gsize *out_len, const char *missing,
+                             const char *name, GError **error);
+
 /* `sha256:<hex>` for each entry of @dir named by 64 hex digits that is a
  * directory (@want_dir) or a regular file; none when @dir is missing. */
 GPtrArray *_gp_store_list_hex_entries (const char *dir, gboolean want_dir, GError **error);

@@ -86,6 +86,24 @@ _gp_store_read_small (const char *path, gsize *out_len, GError **error)
   return gp_safeio_read_file (path, SMALL_FILE_MAX, out_len, error);
 }
 
+/* Reads a store object of at most @max_size bytes; a missing one is
+ * %GP_DATA_ERROR_MISSING "<path>: <missing> <name>". */
+char *
+_gp_store_read_object (const char *path, gsize max_size, gsize *out_len, const char *missing,
+                       const char *name, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  char *data = gp_safeio_read_file (path, max_size, out_len, &local);
+  if (data == NULL)
+    {
+      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "%s: %s %s", path, missing, name);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+    }
+  return data;
+}
+
 /* Go's strconv.ParseInt(s, 10, 64), no trimming. */
 static gboolean
 parse_go_int64 (const char *s, gsize len, gint64 *out)
