@@ -541,6 +541,25 @@ gp_tar_writer_write_header (GpTarWriter       *writer,
   return TRUE;
 }
 
+/* Whether @len more content bytes fit in the current entry; if not, the
+ * writer fails for good. */
+static gboolean
+check_room (GpTarWriter *writer, guint64 len, GError **error)
+{
+  if (!check_usable (writer, error))
+    return FALSE;
+  if (len > writer->remaining)
+    {
+      writer->failed = TRUE;
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
+                   "tar writer: write too long (%" G_GUINT64_FORMAT
+                   " bytes, %" G_GUINT64_FORMAT " left in the entry)",
+                   len, writer->remaining);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * gp_tar_writer_write_data:
  * @writer: a writer
@@ -564,17 +583,8 @@ gp_tar_writer_write_data (GpTarWriter *writer,
   g_return_val_if_fail (writer != NULL, FALSE);
   g_return_val_if_fail (buf != NULL || len == 0, FALSE);
 
-  if (!check_usable (writer, error))
+  if (!check_room (writer, len, error))
     return FALSE;
-  if (len > writer->remaining)
-    {
-      writer->failed = TRUE;
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
-                   "tar writer: write too long (%" G_GSIZE_FORMAT
-                   " bytes, %" G_GUINT64_FORMAT " left in the entry)",
-                   len, writer->remaining);
-      return FALSE;
-    }
   if (!emit (writer, buf, len, error))
     return FALSE;
   writer->remaining -= len;
@@ -603,17 +613,8 @@ gp_tar_writer_skip_data (GpTarWriter *writer,
 {
   g_return_val_if_fail (writer != NULL, FALSE);
 
-  if (!check_usable (writer, error))
+  if (!check_room (writer, len, error))
     return FALSE;
-  if (len > writer->remaining)
-    {
-      writer->failed = TRUE;
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
-                   "tar writer: write too long (%" G_GUINT64_FORMAT
-                   " bytes, %" G_GUINT64_FORMAT " left in the entry)",
-                   len, writer->remaining);
-      return FALSE;
-    }
   writer->offset += len;
   writer->remaining -= len;
   return TRUE;
