@@ -25,8 +25,8 @@ hexval (guchar c)
 }
 
 /* Go's getu4: the code unit of a `\uXXXX` escape at p, or -1. */
-static gint32
-getu4 (const guchar *p, gsize len)
+gint32
+_gp_json_getu4 (const guchar *p, gsize len)
 {
   if (len < 6 || p[0] != '\\' || p[1] != 'u')
     return -1;
@@ -101,7 +101,7 @@ gp_json_unquote (const char *raw, gsize len)
             {
             case 'u':
               {
-                gint32 rr = getu4 (s + r, n - r);
+                gint32 rr = _gp_json_getu4 (s + r, n - r);
                 if (rr < 0)
                   {
                     r += 2;
@@ -110,7 +110,7 @@ gp_json_unquote (const char *raw, gsize len)
                 r += 6;
                 if (rr >= 0xD800 && rr < 0xE000)
                   {
-                    gint32 rr1 = getu4 (s + r, n - r);
+                    gint32 rr1 = _gp_json_getu4 (s + r, n - r);
                     if (rr < 0xDC00 && rr1 >= 0xDC00 && rr1 < 0xE000)
                       {
                         r += 6;

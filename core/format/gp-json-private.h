@@ -43,4 +43,8 @@ gboolean _gp_json_key_is_plain (const char *raw, gsize len);
  * appended to @out (gp_json_append_compact() without the check). */
 void _gp_json_append_compact_valid (GString *out, const char *data, gsize len);
 
+/* Go's getu4: the UTF-16 code unit of the `\uXXXX` escape at @p (@len
+ * bytes available), or -1 when there is none. */
+gint32 _gp_json_getu4 (const guchar *p, gsize len);
+
 G_END_DECLS

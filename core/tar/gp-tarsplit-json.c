@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gp-json.h"
+#include "gp-json-private.h"
 
 
 
@@ -29,32 +30,29 @@ _gp_ts_json_skip_ws (Parse *ps)
     ps->p++;
 }
 
-static int
-hexval (guint8 c)
+gboolean
+_gp_ts_json_parse_key (Parse *ps, GByteArray *key)
 {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
+  _gp_ts_json_skip_ws (ps);
+  if (!_gp_ts_json_parse_string (ps, key))
+    return FALSE;
+  _gp_ts_json_skip_ws (ps);
+  if (ps->p >= ps->end || *ps->p != ':')
+    {
+      ps->err = "expected ':'";
+      return FALSE;
+    }
+  ps->p++;
+  return TRUE;
 }
 
 static gboolean
 get_u4 (const guint8 *p, const guint8 *end, gunichar *out)
 {
-  if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+  gint32 v = _gp_json_getu4 (p, (gsize) (end - p));
+  if (v < 0)
     return FALSE;
-  gunichar v = 0;
-  for (int i = 2; i < 6; i++)
-    {
-      int h = hexval (p[i]);
-      if (h < 0)
-        return FALSE;
-      v = v * 16 + h;
-    }
-  *out = v;
+  *out = (gunichar) v;
   return TRUE;
 }
 
@@ -272,16 +270,8 @@ _gp_ts_json_skip_value (Parse *ps, int depth)
           {
             if (obj)
               {
-                _gp_ts_json_skip_ws (ps);
-                if (!_gp_ts_json_parse_string (ps, NULL))
+                if (!_gp_ts_json_parse_key (ps, NULL))
                   return FALSE;
-                _gp_ts_json_skip_ws (ps);
-                if (ps->p >= ps->end || *ps->p != ':')
-                  {
-                    ps->err = "expected ':'";
-                    return FALSE;
-                  }
-                ps->p++;
               }
             if (!_gp_ts_json_skip_value (ps, depth + 1))
               return FALSE;

@@ -19,6 +19,9 @@ typedef struct {
 
 void _gp_ts_json_skip_ws (Parse *ps);
 gboolean _gp_ts_json_parse_string (Parse *ps, GByteArray *out);
+/* A member's key (into @key, or only checked when NULL) and its colon,
+ * with the whitespace around them. */
+gboolean _gp_ts_json_parse_key (Parse *ps, GByteArray *key);
 gboolean _gp_ts_json_parse_literal (Parse *ps, const char *lit);
 gboolean _gp_ts_json_skip_value (Parse *ps, int depth);
 gboolean _gp_ts_json_key_matches (const guint8 *key, gsize len, const char *field);

@@ -290,16 +290,8 @@ parse_entry (GpTarSplitReader *r, Parse *ps, Fields *f)
     }
   for (;;)
     {
-      _gp_ts_json_skip_ws (ps);
-      if (!_gp_ts_json_parse_string (ps, key))
+      if (!_gp_ts_json_parse_key (ps, key))
         return FALSE;
-      _gp_ts_json_skip_ws (ps);
-      if (ps->p >= ps->end || *ps->p != ':')
-        {
-          ps->err = "expected ':'";
-          return FALSE;
-        }
-      ps->p++;
       _gp_ts_json_skip_ws (ps);
       gboolean ok;
       if (_gp_ts_json_key_matches (key->data, key->len, "type"))
