@@ -169,6 +169,35 @@ append_entries (GString *out, GPtrArray *report, GpReportKind kind)
   g_string_append_c (out, ']');
 }
 
+/* Appends `{"key":value,...}` for @keys, each value by @value. */
+static void
+append_object (GString *out, GpContext *ctx, char **keys,
+               void (*value) (GString *out, GpContext *ctx, const char *key))
+{
+  g_string_append_c (out, '{');
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      append_string (out, keys[i]);
+      g_string_append_c (out, ':');
+      value (out, ctx, keys[i]);
+    }
+  g_string_append_c (out, '}');
+}
+
+static void
+append_counter (GString *out, GpContext *ctx, const char *name)
+{
+  g_string_append_printf (out, "%" G_GINT64_FORMAT, gp_context_get_counter (ctx, name));
+}
+
+static void
+append_image_id (GString *out, GpContext *ctx, const char *v1_id)
+{
+  append_string (out, gp_context_lookup_image_id (ctx, v1_id));
+}
+
 /**
  * gp_cli_report_build:
  * @command: the command (`migrate`, `run`, `save`)
@@ -210,29 +239,12 @@ gp_cli_report_build (const char *command, const char *preset, GpCliOptions *opts
   append_string (out, error_message);
 
   append_key (out, &first, "counters");
-  g_string_append_c (out, '{');
   g_auto (GStrv) names = gp_context_list_counters (ctx);
-  for (guint i = 0; names[i] != NULL; i++)
-    {
-      if (i > 0)
-        g_string_append_c (out, ',');
-      append_string (out, names[i]);
-      g_string_append_printf (out, ":%" G_GINT64_FORMAT, gp_context_get_counter (ctx, names[i]));
-    }
-  g_string_append_c (out, '}');
+  append_object (out, ctx, names, append_counter);
 
   append_key (out, &first, "mapping");
-  g_string_append_c (out, '{');
   g_auto (GStrv) v1_ids = gp_context_list_v1_ids (ctx);
-  for (guint i = 0; v1_ids[i] != NULL; i++)
-    {
-      if (i > 0)
-        g_string_append_c (out, ',');
-      append_string (out, v1_ids[i]);
-      g_string_append_c (out, ':');
-      append_string (out, gp_context_lookup_image_id (ctx, v1_ids[i]));
-    }
-  g_string_append_c (out, '}');
+  append_object (out, ctx, v1_ids, append_image_id);
 
   GpGraph *graph = gp_context_get_slot (ctx, SLOT_LEGACY_GRAPH);
   g_autoptr (GString) skipped = g_string_new (NULL);
