@@ -1,4 +1,4 @@
-/* Tests for core/gp-archive: Docker's archiver and the fallback Diff. */
+/* Tests for core/tar/gp-archive: Docker's archiver and the fallback Diff. */
 #include "config.h"
 
 #ifndef _GNU_SOURCE
