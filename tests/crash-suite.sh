@@ -67,12 +67,6 @@ rand () {
 }
 
 # ---- listings ----
-# snapshot ROOT: every entry without times, and the sha256 of every file.
-snapshot () {
-  (cd "$1" && LC_ALL=C find . -mindepth 1 -printf '%P\t%y\t%m\t%U:%G\t%s\t%n\t%l\n' |
-     awk -F '\t' 'BEGIN { OFS = "\t" } $2 == "d" { $5 = "-" } { print }' | LC_ALL=C sort &&
-   LC_ALL=C find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
-}
 # source_view ROOT: the entries of the pristine root as they are in ROOT
 # (link counts left out: Docker's .migration-tardata is a hard link to
 # tar-data.json.gz).

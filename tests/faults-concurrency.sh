@@ -31,8 +31,8 @@ images=${GP_FAULTS_IMAGES:-2000}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 
-[ -x "$MKBENCH" ] || { echo "1..0 # SKIP $MKBENCH not built"; exit 0; }
-command -v flock > /dev/null 2>&1 || { echo "1..0 # SKIP flock(1) missing"; exit 0; }
+[ -x "$MKBENCH" ] || skip_all "$MKBENCH not built"
+command -v flock > /dev/null 2>&1 || skip_all "flock(1) missing (Debian package util-linux)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-faults-conc-XXXXXX") || exit 99
 mounts=""
@@ -45,12 +45,6 @@ cleanup () {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# snapshot ROOT: every entry without times, and the sha256 of every file.
-snapshot () {
-  (cd "$1" && LC_ALL=C find . -mindepth 1 -printf '%P\t%y\t%m\t%U:%G\t%s\t%n\t%l\n' |
-     awk -F '\t' 'BEGIN { OFS = "\t" } $2 == "d" { $5 = "-" } { print }' | LC_ALL=C sort &&
-   LC_ALL=C find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
-}
 # leftovers DIR: temporaries, markers and lock files under DIR.
 leftovers () {
   find "$1" \( -name '*.gp-tmp' -o -name '*.gp-lock' -o -name '*.gp-target' -o -name '.graphpipe-unsynced' \
@@ -300,7 +294,7 @@ else
   ro_how="a directory without write permission"
 fi
 if [ -z "$ro_how" ]; then
-  ok "save into a read-only directory: SKIP cannot mount a tmpfs ($(cat "$tmp/mount.err")) # SKIP"
+  skip "save into a read-only directory" "cannot mount a tmpfs ($(cat "$tmp/mount.err"))"
 else
   for tmpfile in 0 1; do
     GP_SAVE_NO_O_TMPFILE=$tmpfile "$GRAPHPIPE" save -q --root "$store" -o "$rodir/out.tar" "$(head -1 "$tmp/tags")" \

@@ -23,14 +23,6 @@ faults_cleanup () {
 trap faults_cleanup EXIT
 trap 'exit 1' INT TERM
 
-# snapshot DIR: every entry (type, mode, owner, size, links, symlink
-# target; no times) and the sha256 of every file.
-snapshot () {
-  (cd "$1" && LC_ALL=C find . -mindepth 1 -printf '%P\t%y\t%m\t%U:%G\t%s\t%n\t%l\n' |
-     awk -F '\t' 'BEGIN { OFS = "\t" } $2 == "d" { $5 = "-" } { print }' | LC_ALL=C sort &&
-   LC_ALL=C find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
-}
-
 # The pristine legacy root, and the v1 ID of each tag of it.
 "$MKLEGACY" "$fixture" "$tmp/pristine" > /dev/null || bail_out "gp-mklegacy failed"
 chmod 755 "$tmp/pristine"

@@ -1,7 +1,7 @@
 # Minimal TAP helpers for the migration test scripts (sourced).
 # ok MSG / not_ok MSG / ok_eq GOT WANT MSG / diag TEXT / bail_out TEXT /
 # skip MSG REASON / plan N / skip_all REASON / done_testing.  The plan is
-# printed at the end.
+# printed at the end.  snapshot DIR lists a tree for comparisons.
 #
 # Skips: a check or script that cannot run here says why (TAP "# SKIP
 # reason").  With GP_REQUIRE_ALL set (quickstart.sh test as root, the CI
@@ -129,4 +129,13 @@ done_testing () {
   fi
   echo "1..$gp_tap_n"
   [ "$gp_tap_failed" = 0 ]
+}
+
+# snapshot DIR: every entry below DIR (path, type, mode, owner, size but
+# for directories, link count, symlink target; no times), then the
+# sha256 of every file: two trees are the same when their snapshots are.
+snapshot () {
+  (cd "$1" && LC_ALL=C find . -mindepth 1 -printf '%P\t%y\t%m\t%U:%G\t%s\t%n\t%l\n' |
+     awk -F '\t' 'BEGIN { OFS = "\t" } $2 == "d" { $5 = "-" } { print }' | LC_ALL=C sort &&
+   LC_ALL=C find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
 }
