@@ -51,7 +51,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gp-archive.h"
+#include "gp-layerfs-archive.h"
 #include "gp-json.h"
 #include "gp-layerfs.h"
 #include "gp-tarsplit.h"

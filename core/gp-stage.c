@@ -174,6 +174,24 @@ lookup_option (GpStage *stage, const char *key, const char *func)
   return option;
 }
 
+/* The value text of @key, an option of @type (@what names the type in
+ * the message); %NULL when it has none, or, with a critical, when the
+ * stage has no such option or it is of another type. */
+static const char *
+typed_value (GpStage *stage, const char *key, GpOptionType type, const char *what,
+             const char *func)
+{
+  const GpOption *option = lookup_option (stage, key, func);
+  if (option == NULL)
+    return NULL;
+  if (option->type != type)
+    {
+      g_critical ("%s: option '%s' of stage '%s' is not %s", func, key, stage->desc->name, what);
+      return NULL;
+    }
+  return g_hash_table_lookup (stage->values, key);
+}
+
 /**
  * gp_stage_get_string:
  * @stage: a stage instance
@@ -212,16 +230,7 @@ gp_stage_get_int (GpStage *stage, const char *key)
 {
   g_return_val_if_fail (stage != NULL, 0);
   g_return_val_if_fail (key != NULL, 0);
-  const GpOption *option = lookup_option (stage, key, G_STRFUNC);
-  if (option == NULL)
-    return 0;
-  if (option->type != GP_OPTION_INT)
-    {
-      g_critical ("%s: option '%s' of stage '%s' is not an int", G_STRFUNC, key,
-                  stage->desc->name);
-      return 0;
-    }
-  const char *text = g_hash_table_lookup (stage->values, key);
+  const char *text = typed_value (stage, key, GP_OPTION_INT, "an int", G_STRFUNC);
   gint64 value = 0;
   if (text != NULL)
     _gp_option_parse_int (text, &value);
@@ -242,16 +251,7 @@ gp_stage_get_bool (GpStage *stage, const char *key)
 {
   g_return_val_if_fail (stage != NULL, FALSE);
   g_return_val_if_fail (key != NULL, FALSE);
-  const GpOption *option = lookup_option (stage, key, G_STRFUNC);
-  if (option == NULL)
-    return FALSE;
-  if (option->type != GP_OPTION_BOOL)
-    {
-      g_critical ("%s: option '%s' of stage '%s' is not a bool", G_STRFUNC, key,
-                  stage->desc->name);
-      return FALSE;
-    }
-  const char *text = g_hash_table_lookup (stage->values, key);
+  const char *text = typed_value (stage, key, GP_OPTION_BOOL, "a bool", G_STRFUNC);
   gboolean value = FALSE;
   if (text != NULL)
     _gp_option_parse_bool (text, &value);

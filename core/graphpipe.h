@@ -22,6 +22,7 @@
 #include "gp-tarwriter.h"
 #include "gp-pgzip.h"
 #include "gp-archive.h"
+#include "gp-layerfs-archive.h"
 #include "gp-safeio.h"
 #include "gp-reference.h"
 #include "gp-store.h"
@@ -34,5 +35,6 @@
 #include "gp-preset.h"
 #include "gp-pipeline.h"
 #include "gp-sync.h"
+#include "gp-sync-session.h"
 
 #undef GP_INSIDE_GRAPHPIPE_H

@@ -66,7 +66,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
-#include "gp-archive.h"
+#include "gp-layerfs-archive.h"
 #include "gp-error.h"
 #include "gp-json.h"
 #include "gp-layerfs.h"

@@ -1,11 +1,11 @@
-/* Tests for core/gp-archive: Docker's archiver and the fallback Diff. */
+/* Tests for core/tar/gp-archive: Docker's archiver and the fallback Diff. */
 #include "config.h"
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
-#include "gp-archive.h"
+#include "gp-layerfs-archive.h"
 
 #include "gp-error.h"
 #include "gp-test-util.h"

@@ -1,4 +1,4 @@
-/* Tests for core/gp-json: Go encoding/json byte rules (FORMATS.md §6). */
+/* Tests for core/format/gp-json: Go encoding/json byte rules (FORMATS.md §6). */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Tests for core/gp-layerfs: driver layouts and the safe open beneath a
+/* Tests for core/store/gp-layerfs: driver layouts and the safe open beneath a
  * layer directory (both the openat2 path and the fallback walk). */
 #include "config.h"
 

@@ -15,7 +15,7 @@
 #include "gp-io.h"
 #include "gp-safeio.h"
 #include "gp-lock.h"
-#include "gp-sync.h"
+#include "gp-sync-session.h"
 
 typedef struct {
   char *dir;

@@ -1,4 +1,4 @@
-/* Tests for core/gp-tarwriter: Go 1.5 archive/tar header bytes. */
+/* Tests for core/tar/gp-tarwriter: Go 1.5 archive/tar header bytes. */
 #include "config.h"
 
 #include "gp-tarwriter.h"

@@ -1,4 +1,4 @@
-/* Tests for core/gp-v1image: Docker's image structs, config building,
+/* Tests for core/format/gp-v1image: Docker's image structs, config building,
  * save v1 IDs and container rewrite (FORMATS.md §4.7, §5.5-§5.7, §6.8,
  * §6.9, §7.2-§7.3, §9), against spec vectors and Docker 1.10.3 golden data. */
 #include "config.h"
