@@ -25,30 +25,9 @@ void te_output_free (TeOutput *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TeOutput, te_output_free)
 
-/* ---- te-resolve.c: names -> images (FORMATS.md §7.1) ---- */
-
-/**
- * TeImage:
- * @id: the image ID, `sha256:<hex>`
- * @tags: (element-type utf8): the tagged references attached to it, as
- *   `<name>:<tag>`, in the order they were attached
- *
- * One image to save.
- */
-typedef struct {
-  char *id;
-  GPtrArray *tags;
-} TeImage;
-
-void te_image_free (TeImage *image);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TeImage, te_image_free)
-
-char **te_split_names (const char *images);
-GPtrArray *te_resolve_names (GpStore *store, const char *const *names, GError **error);
-
 /* ---- te-export.c: the docker save stream (FORMATS.md §7.2-§7.5) ---- */
 
-gboolean te_export (GpContext *ctx, GpStore *store, GPtrArray *images, const char *output,
-                    gboolean gzip, GError **error);
+gboolean te_export (GpContext *ctx, GPtrArray *images, const char *output, gboolean gzip,
+                    GError **error);
 
 G_END_DECLS
