@@ -474,7 +474,7 @@ gp_image_get_layers (GpImage *image)
  * @images: (element-type GpImage) (transfer none): the images selected, in
  *   the order they are to be written
  *
- * Publishes the image set (the `images` capability) for later stages.
+ * Publishes the image set (the `image-set` capability) for later stages.
  */
 void
 gp_context_set_images (GpContext *ctx, GPtrArray *images)

@@ -1,7 +1,7 @@
 /* graphpipe - the image model: what a source hands a sink.
  *
  * A source stage (docker-store, ...) resolves the names the user gave and
- * puts the images it found into the context (the `images` capability); a
+ * puts the images it found into the context (the `image-set` capability); a
  * sink stage (tar-export, ...) reads them from there and writes them out.
  * An image is its ID, its config bytes exactly as stored, the references
  * the source attached to it and its layers, bottom first.  A layer is its
@@ -26,9 +26,11 @@ G_BEGIN_DECLS
  * GP_IMAGES_CAPABILITY:
  *
  * The capability a source provides and a sink requires: the context's
- * image set (gp_context_set_images(), gp_context_get_images()).
+ * image set (gp_context_set_images(), gp_context_get_images()).  Not
+ * `images`: that one says a stage writes image configs into the store
+ * (build-configs), which makes a run take the store's write lock.
  */
-#define GP_IMAGES_CAPABILITY "images"
+#define GP_IMAGES_CAPABILITY "image-set"
 
 typedef struct _GpImageLayer GpImageLayer;
 typedef struct _GpImage GpImage;

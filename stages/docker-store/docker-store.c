@@ -1,7 +1,7 @@
 /* docker-store: the source of `graphpipe save`.  Resolves the names given
  * against a Docker 1.10+ store (any driver with tar-split data: vfs, aufs,
  * overlay, overlay2, btrfs; the driver files under --layers-from when set)
- * and publishes the images (the `images` capability): config bytes as
+ * and publishes the images (the `image-set` capability): config bytes as
  * stored, references, and layers whose tar is rebuilt from tar-split data
  * and the driver's files when a sink streams it.
  *

@@ -1,4 +1,4 @@
-/* oci-export: write the images a source stage selected (the `images`
+/* oci-export: write the images a source stage selected (the `image-set`
  * capability) as an OCI image layout (image-spec 1.0): `oci-layout`,
  * `index.json` with one manifest descriptor per tag (annotation
  * `org.opencontainers.image.ref.name`), `blobs/sha256/`.

@@ -1,4 +1,4 @@
-/* tar-export: write the images a source stage selected (the `images`
+/* tar-export: write the images a source stage selected (the `image-set`
  * capability) as a `docker save` tarball, streaming, without a daemon
  * (FORMATS.md §7). */
 #include "config.h"

@@ -1,6 +1,6 @@
 /* tar-export: the `docker save` stream (FORMATS.md §7.2-§7.5).
  *
- * The images come from a source stage (the `images` capability, see
+ * The images come from a source stage (the `image-set` capability, see
  * gp-images.h: docker-store for a Docker 1.10+ store), which checked the
  * store's content and knows every layer tar's length.  What this stage
  * derives (v1 IDs, layer json) is checked in a planning pass before the
