@@ -175,7 +175,11 @@ put_layer (Oci *oci, GpImage *image, GpImageLayer *layer, GError **error)
 
   g_autofree char *path = blob_path (oci, d->digest);
   if (g_hash_table_contains (oci->written, d->digest))
-    return g_unlink (tmp) == 0 || TRUE;
+    {
+      /* the same blob from another DiffID: keep the one written */
+      (void) g_unlink (tmp);
+      return TRUE;
+    }
   if (g_rename (tmp, path) != 0)
     {
       int e = errno;
