@@ -29,6 +29,7 @@
 #include "gp-graph.h"
 #include "gp-event.h"
 #include "gp-context.h"
+#include "gp-images.h"
 #include "gp-progress.h"
 #include "gp-stage.h"
 #include "gp-loader.h"

@@ -8,6 +8,14 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <gio/gio.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <json-glib/json-glib.h>
 
 static char *migrated_root_dir;
 static GPtrArray *tmpdirs;
@@ -318,3 +326,256 @@ save_util_assert_bytes_equal (GBytes *got, GBytes *want, const char *what)
            "; first difference at offset %" G_GSIZE_FORMAT " (in or after member %s)",
            what, glen, wlen, off, member);
 }
+
+/* ---- comparing a tree with the store's files (umoci, OCI tests) ---- */
+
+typedef struct {
+  char *path;
+  struct stat st;
+  char *target;  /* symlinks */
+  char *sha256;  /* regular files */
+} TreeEntry;
+
+static void
+tree_entry_free (TreeEntry *e)
+{
+  g_free (e->path);
+  g_free (e->target);
+  g_free (e->sha256);
+  g_free (e);
+}
+
+static char *
+file_sha256 (int dfd, const char *name)
+{
+  int fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    g_error ("%s: cannot open: %s", name, g_strerror (errno));
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  guchar buf[65536];
+  ssize_t n;
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    g_checksum_update (sum, buf, n);
+  if (n < 0)
+    g_error ("%s: cannot read: %s", name, g_strerror (errno));
+  close (fd);
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+/* Every entry beneath @dfd (opened on the tree's @prefix), depth first,
+ * symbolic links not followed. */
+static void
+tree_walk (int dfd, const char *prefix, GPtrArray *out)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int dup_fd = dup (dfd);
+  g_assert_cmpint (dup_fd, >=, 0);
+  DIR *d = fdopendir (dup_fd);
+  g_assert_nonnull (d);
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  closedir (d);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      TreeEntry *e = g_new0 (TreeEntry, 1);
+      e->path = *prefix ? g_strconcat (prefix, "/", name, NULL) : g_strdup (name);
+      if (fstatat (dfd, name, &e->st, AT_SYMLINK_NOFOLLOW) < 0)
+        g_error ("%s: cannot stat: %s", e->path, g_strerror (errno));
+      g_ptr_array_add (out, e);
+      if (S_ISLNK (e->st.st_mode))
+        {
+          char buf[4096];
+          ssize_t n = readlinkat (dfd, name, buf, sizeof buf - 1);
+          g_assert_cmpint (n, >=, 0);
+          buf[n] = '\0';
+          e->target = g_strdup (buf);
+        }
+      else if (S_ISREG (e->st.st_mode))
+        e->sha256 = file_sha256 (dfd, name);
+      else if (S_ISDIR (e->st.st_mode))
+        {
+          int sub = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub < 0)
+            g_error ("%s: cannot open: %s", e->path, g_strerror (errno));
+          tree_walk (sub, e->path, out);
+          close (sub);
+        }
+    }
+}
+
+static int
+entry_cmp (gconstpointer a, gconstpointer b)
+{
+  const TreeEntry *x = *(TreeEntry *const *) a, *y = *(TreeEntry *const *) b;
+  return strcmp (x->path, y->path);
+}
+
+static char
+type_char (mode_t m)
+{
+  if (S_ISREG (m)) return 'f';
+  if (S_ISDIR (m)) return 'd';
+  if (S_ISLNK (m)) return 'l';
+  if (S_ISCHR (m)) return 'c';
+  if (S_ISBLK (m)) return 'b';
+  if (S_ISFIFO (m)) return 'p';
+  if (S_ISSOCK (m)) return 's';
+  return '?';
+}
+
+/* The tree under @dir as text, one line per entry in path order: path,
+ * type, mode, owner (when @owners), size, mtime, content hash, link
+ * target or device, and for a name hard-linked to others in the tree the
+ * first of them (inode numbers differ between trees, the grouping must
+ * not). */
+char *
+save_util_tree_listing (const char *dir, gboolean owners)
+{
+  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    g_error ("%s: cannot open: %s", dir, g_strerror (errno));
+  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) tree_entry_free);
+  tree_walk (dfd, "", entries);
+  close (dfd);
+  g_ptr_array_sort (entries, entry_cmp);
+
+  /* inode -> its names in the tree (path order) */
+  g_autoptr (GHashTable) first = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) count = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      TreeEntry *e = g_ptr_array_index (entries, i);
+      if (S_ISDIR (e->st.st_mode))
+        continue;
+      g_autofree char *key = g_strdup_printf ("%ju:%ju", (uintmax_t) e->st.st_dev, (uintmax_t) e->st.st_ino);
+      if (!g_hash_table_contains (first, key))
+        g_hash_table_insert (first, g_strdup (key), e->path);
+      g_hash_table_insert (count, g_strdup (key),
+                           GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (count, key)) + 1));
+    }
+
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      TreeEntry *e = g_ptr_array_index (entries, i);
+      const struct stat *st = &e->st;
+      g_autofree char *key = g_strdup_printf ("%ju:%ju", (uintmax_t) st->st_dev, (uintmax_t) st->st_ino);
+      const char *group = "-";
+      if (!S_ISDIR (st->st_mode) && GPOINTER_TO_UINT (g_hash_table_lookup (count, key)) > 1)
+        group = g_hash_table_lookup (first, key);
+      g_autofree char *extra = NULL;
+      if (S_ISLNK (st->st_mode))
+        extra = g_strdup (e->target);
+      else if (S_ISCHR (st->st_mode) || S_ISBLK (st->st_mode))
+        extra = g_strdup_printf ("%u,%u", major (st->st_rdev), minor (st->st_rdev));
+      else if (S_ISREG (st->st_mode))
+        extra = g_strdup (e->sha256);
+      else
+        extra = g_strdup ("-");
+      g_autofree char *owner = owners ? g_strdup_printf ("%u:%u", st->st_uid, st->st_gid) : g_strdup ("-");
+      g_autofree char *size = S_ISDIR (st->st_mode) ? g_strdup ("-")
+                                                    : g_strdup_printf ("%jd", (intmax_t) st->st_size);
+      g_string_append_printf (s, "%s\t%c\t%04o\t%s\t%s\t%jd\t%s\tlink=%s\n", e->path, type_char (st->st_mode),
+                              (unsigned) (st->st_mode & 07777), owner, size, (intmax_t) st->st_mtim.tv_sec,
+                              extra, group);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* Line-by-line difference, for the failure message. */
+char *
+save_util_listing_diff (const char *want, const char *got)
+{
+  g_auto (GStrv) w = g_strsplit (want, "\n", -1);
+  g_auto (GStrv) g = g_strsplit (got, "\n", -1);
+  g_autoptr (GHashTable) ws = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) gs = g_hash_table_new (g_str_hash, g_str_equal);
+  for (char **p = w; *p; p++)
+    g_hash_table_add (ws, *p);
+  for (char **p = g; *p; p++)
+    g_hash_table_add (gs, *p);
+  GString *s = g_string_new (NULL);
+  guint n = 0;
+  for (char **p = w; *p && n < 20; p++)
+    if (**p && !g_hash_table_contains (gs, *p))
+      g_string_append_printf (s, "\n  store:  %s", *p), n++;
+  for (char **p = g; *p && n < 40; p++)
+    if (**p && !g_hash_table_contains (ws, *p))
+      g_string_append_printf (s, "\n  got:    %s", *p), n++;
+  return g_string_free (s, FALSE);
+}
+
+static JsonObject *
+load_object (JsonParser *p, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  if (!json_parser_load_from_file (p, path, &error))
+    g_error ("%s: %s", path, error->message);
+  return json_node_get_object (json_parser_get_root (p));
+}
+
+static int
+str_ptr_cmp (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The tags of the store (name:tag -> image ID), without digest references. */
+GPtrArray *
+save_util_store_tags (const char *root)
+{
+  g_autofree char *path = g_build_filename (root, "image/vfs/repositories.json", NULL);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  JsonObject *repos = json_object_get_object_member (load_object (p, path), "Repositories");
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GList) names = json_object_get_members (repos);
+  for (GList *l = names; l; l = l->next)
+    {
+      g_autoptr (GList) refs = json_object_get_members (json_object_get_object_member (repos, l->data));
+      for (GList *r = refs; r; r = r->next)
+        if (strchr (r->data, '@') == NULL)
+          g_ptr_array_add (out, g_strdup (r->data));
+    }
+  g_ptr_array_sort (out, str_ptr_cmp);
+  return out;
+}
+
+/* The vfs directory of the image's top layer, read from the store alone. */
+char *
+save_util_store_top_layer_dir (const char *root, const char *ref)
+{
+  g_autofree char *rpath = g_build_filename (root, "image/vfs/repositories.json", NULL);
+  g_autoptr (JsonParser) rp = json_parser_new ();
+  JsonObject *repos = json_object_get_object_member (load_object (rp, rpath), "Repositories");
+  g_autofree char *name = g_strndup (ref, strrchr (ref, ':') - ref);
+  const char *id = json_object_get_string_member (json_object_get_object_member (repos, name), ref);
+  g_assert_true (g_str_has_prefix (id, "sha256:"));
+
+  g_autofree char *cpath = g_build_filename (root, "image/vfs/imagedb/content/sha256", id + 7, NULL);
+  g_autoptr (JsonParser) cp = json_parser_new ();
+  JsonArray *diff_ids = json_object_get_array_member (
+    json_object_get_object_member (load_object (cp, cpath), "rootfs"), "diff_ids");
+  guint n = json_array_get_length (diff_ids);
+  g_assert_cmpuint (n, >, 0);
+
+  /* ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)) */
+  g_autofree char *chain = g_strdup (json_array_get_string_element (diff_ids, 0));
+  for (guint i = 1; i < n; i++)
+    {
+      g_autofree char *s = g_strconcat (chain, " ", json_array_get_string_element (diff_ids, i), NULL);
+      g_autofree char *hex = g_compute_checksum_for_string (G_CHECKSUM_SHA256, s, -1);
+      g_free (chain);
+      chain = g_strconcat ("sha256:", hex, NULL);
+    }
+  g_autofree char *idpath = g_build_filename (root, "image/vfs/layerdb/sha256", chain + 7, "cache-id", NULL);
+  g_autofree char *cache_id = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!g_file_get_contents (idpath, &cache_id, NULL, &error))
+    g_error ("%s: %s", idpath, error->message);
+  return g_build_filename (root, "vfs/dir", cache_id, NULL);
+}
+

@@ -37,6 +37,11 @@ int save_util_run (const char *const *argv, const char *stdout_path, char **out_
 int save_util_run_graphpipe (const char *const *args, const char *stdout_path, char **out_stderr);
 gboolean save_util_have_program (const char *name);
 
+char *save_util_tree_listing (const char *dir, gboolean owners);
+char *save_util_listing_diff (const char *want, const char *got);
+GPtrArray *save_util_store_tags (const char *root);
+char *save_util_store_top_layer_dir (const char *root, const char *ref);
+
 void save_util_assert_bytes_equal (GBytes *got, GBytes *want, const char *what);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
-/* graphpipe save [-o FILE|-] [--compress=none|gzip|auto] NAME...: the
- * shipped preset 'save', with the variables output, compress and images
- * (the names joined by single spaces). */
+/* graphpipe save [-o FILE|-] [--compress=none|gzip|auto] [--format=F] NAME...:
+ * the shipped preset 'save' (--format docker-archive, the default) or
+ * 'save-oci' (oci-archive, oci-dir: with ${format} set too), with the
+ * variables output, compress and images (the names joined by single
+ * spaces). */
 #include "config.h"
 
 #include <errno.h>
@@ -16,6 +18,7 @@ gp_cmd_save (int argc, char **argv)
   g_autofree char *output = NULL;
   g_autofree char *compress = NULL;
   g_autofree char *preset = NULL;
+  g_autofree char *format = NULL;
   gboolean check = FALSE;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -23,6 +26,10 @@ gp_cmd_save (int argc, char **argv)
     { "compress", 0, 0, G_OPTION_ARG_STRING, &compress,
       "gzip the tarball on all cores: gzip, none, or auto (default: gzip when FILE ends "
       "in .gz or .tgz)", "none|gzip|auto" },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format,
+      "docker-archive (default: docker save of Docker 1.10.3), oci-archive (an OCI image "
+      "layout as a tar) or oci-dir (an OCI image layout directory, -o DIR)",
+      "docker-archive|oci-archive|oci-dir" },
     { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
       "Validate the pipeline and print the plan; run nothing", NULL },
     { "layers-from", 0, 0, G_OPTION_ARG_FILENAME, &opts.layers_from,
@@ -50,6 +57,18 @@ gp_cmd_save (int argc, char **argv)
   if (strcmp (compress, "none") != 0 && strcmp (compress, "gzip") != 0
       && strcmp (compress, "auto") != 0)
     return gp_cli_usage_error ("save", "--compress=%s: expected none, gzip or auto", compress);
+  gboolean oci = FALSE;
+  if (format != NULL && strcmp (format, "docker-archive") != 0)
+    {
+      if (strcmp (format, "oci-archive") != 0 && strcmp (format, "oci-dir") != 0)
+        return gp_cli_usage_error ("save", "--format=%s: expected docker-archive, oci-archive "
+                                   "or oci-dir", format);
+      if (preset != NULL)
+        return gp_cli_usage_error ("save", "--format=%s: not with --preset", format);
+      if (strcmp (format, "oci-dir") == 0 && (output == NULL || strcmp (output, "-") == 0))
+        return gp_cli_usage_error ("save", "--format=oci-dir: give the directory with -o DIR");
+      oci = TRUE;
+    }
   if (output == NULL)
     output = g_strdup ("-");
   else if (*output == '\0')
@@ -101,7 +120,9 @@ gp_cmd_save (int argc, char **argv)
     "output", output,
     "compress", compress,
     "images", images,
+    oci ? "format" : NULL, format,
     NULL
   };
-  return gp_cli_run_preset ("save", &opts, preset != NULL ? preset : "save", check, vars);
+  return gp_cli_run_preset ("save", &opts, oci ? "save-oci" : preset != NULL ? preset : "save",
+                            check, vars);
 }

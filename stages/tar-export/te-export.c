@@ -1,16 +1,17 @@
 /* tar-export: the `docker save` stream (FORMATS.md §7.2-§7.5).
  *
- * Everything that can fail on the store's content (configs, v1 IDs, layer
- * records, the tar-split metadata that gives each layer tar's length) is
- * checked in a planning pass before the output is opened.  The stream is
+ * The images come from a source stage (the `image-set` capability, see
+ * gp-images.h: docker-store for a Docker 1.10+ store), which checked the
+ * store's content and knows every layer tar's length.  What this stage
+ * derives (v1 IDs, layer json) is checked in a planning pass before the
+ * output is opened.  The stream is
  * then written in the order Docker's archiver walks its temporary
  * directory: top-level names sorted byte-wise (layer directories with
  * VERSION, json, layer.tar; `<image-id>.json` configs), manifest.json,
- * repositories.  Each layer tar is reassembled once from tar-split and the
- * driver's files straight into the output, hashed on the way and checked
- * against its DiffID.  When the output is a regular file (positioned), the
+ * repositories.  Each layer tar is streamed once by the source straight
+ * into the output, checked against its DiffID on the way.  When the output is a regular file (positioned), the
  * planning pass has given every layer tar's offset, so up to --jobs
- * workers rebuild layers at once, each into its own span (pwrite), while
+ * workers stream layers at once, each into its own span (pwrite), while
  * the main thread writes the rest of the stream around the spans; other
  * outputs get the layers one after the other.
  */
@@ -31,17 +32,17 @@ typedef struct {
   char *v1_id;
   char *diff_id;
   char *chain_id;
-  char *cache_id;
-  char *tar_split_path;
+  GpImageLayer *source;  /* the source's layer (a reference) */
+  const char *image_id;  /* the first image that reached it, for messages */
   guint64 tar_size;
-  GError *measure_error; /* from the parallel measuring pass */
   GBytes *json;
   gint64 mtime;
   guint32 mtime_nsec;
 } TeLayer;
 
 typedef struct {
-  TeImage *image; /* borrowed */
+  GpImage *image; /* borrowed */
+  GPtrArray *tags; /* char *, borrowed: its references that are tags */
   const char *hex;
   char *config_name; /* <hex>.json */
   GBytes *config_raw;
@@ -59,14 +60,11 @@ typedef struct {
 
 typedef struct {
   GpContext *ctx;
-  GpStore *store;
-  const GpDriver *driver;
   GPtrArray *images;     /* TePlanImage * */
   GHashTable *layers;    /* v1 ID -> TeLayer * (owned) */
   GArray *top;           /* TeTop */
   GBytes *manifest;
   GBytes *repositories;  /* NULL when no tag was attached */
-  GPtrArray *order;      /* TeLayer *, borrowed, in planning order */
   guint jobs;            /* worker threads */
   guint64 layer_bytes;
 } TePlan;
@@ -77,9 +75,7 @@ te_layer_free (TeLayer *layer)
   g_free (layer->v1_id);
   g_free (layer->diff_id);
   g_free (layer->chain_id);
-  g_free (layer->cache_id);
-  g_free (layer->tar_split_path);
-  g_clear_error (&layer->measure_error);
+  g_clear_pointer (&layer->source, gp_image_layer_unref);
   g_clear_pointer (&layer->json, g_bytes_unref);
   g_free (layer);
 }
@@ -88,6 +84,7 @@ static void
 te_plan_image_free (TePlanImage *pi)
 {
   g_free (pi->config_name);
+  g_clear_pointer (&pi->tags, g_ptr_array_unref);
   g_clear_pointer (&pi->config_raw, g_bytes_unref);
   g_clear_pointer (&pi->config, gp_image_config_free);
   g_clear_pointer (&pi->layers, g_ptr_array_unref);
@@ -98,7 +95,6 @@ static void
 te_plan_clear (TePlan *plan)
 {
   g_clear_pointer (&plan->images, g_ptr_array_unref);
-  g_clear_pointer (&plan->order, g_ptr_array_unref);
   g_clear_pointer (&plan->layers, g_hash_table_unref);
   g_clear_pointer (&plan->top, g_array_unref);
   g_clear_pointer (&plan->manifest, g_bytes_unref);
@@ -116,42 +112,6 @@ go_time_split (const GpGoTime *t, gint64 *out_sec, guint32 *out_nsec)
 
 /* ---- planning ------------------------------------------------------------ */
 
-/* Length of the tar stream a tar-split file describes: every segment's
- * bytes plus every file entry's recorded size.  Reads metadata only. */
-static gboolean
-measure_tar_split (const char *path, guint64 *out_size, GCancellable *cancellable,
-                   GError **error)
-{
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    {
-      int errsv = errno;
-      g_set_error (error, errsv == ENOENT ? GP_DATA_ERROR : G_IO_ERROR,
-                   errsv == ENOENT ? GP_DATA_ERROR_MISSING : g_io_error_from_errno (errsv),
-                   "%s: cannot open: %s", path, g_strerror (errsv));
-      return FALSE;
-    }
-  g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, path, GP_TAR_SPLIT_FLAGS_SIZES_ONLY);
-  guint64 size = 0;
-  for (;;)
-    {
-      const GpTarSplitEntry *entry = NULL;
-      if (!gp_tar_split_reader_next (reader, &entry, error))
-        return FALSE;
-      if (entry == NULL)
-        break;
-      if (entry->type == GP_TAR_SPLIT_ENTRY_SEGMENT)
-        size += entry->payload_len;
-      else
-        size += (guint64) entry->size;
-      if ((gp_tar_split_reader_get_n_entries (reader) & 4095) == 0
-          && g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-    }
-  *out_size = size;
-  return TRUE;
-}
-
 static gboolean
 plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const char *chain_id,
             const GpV1Image *v1, const char *parent_v1_id, GError **error)
@@ -164,10 +124,13 @@ plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const cha
     }
 
   const GString *diff_id = g_ptr_array_index (pi->config->diff_ids, i);
+  GpImageLayer *source = g_ptr_array_index (gp_image_get_layers (pi->image), i);
   layer = g_new0 (TeLayer, 1);
   layer->v1_id = g_strdup (v1_id);
   layer->diff_id = g_strndup (diff_id->str, diff_id->len);
   layer->chain_id = g_strdup (chain_id);
+  layer->source = gp_image_layer_ref (source);
+  layer->image_id = gp_image_get_id (pi->image);
   layer->mtime = pi->mtime;
   layer->mtime_nsec = pi->mtime_nsec;
   g_hash_table_insert (plan->layers, layer->v1_id, layer);
@@ -177,94 +140,63 @@ plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const cha
   if (layer->json == NULL)
     return FALSE;
 
-  g_autoptr (GpLayerRecord) rec = gp_store_get_layer (plan->store, chain_id, error);
-  if (rec == NULL)
-    {
-      g_prefix_error (error, "image %s: layer %u (%s): ", pi->image->id, i, layer->diff_id);
-      return FALSE;
-    }
-  if (g_strcmp0 (rec->diff_id, layer->diff_id) != 0)
+  if (g_strcmp0 (gp_image_layer_get_diff_id (source), layer->diff_id) != 0)
     {
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
-                   "image %s: layer %u: layerdb record %s has diff %s, the config says %s",
-                   pi->image->id, i, chain_id, rec->diff_id, layer->diff_id);
+                   "image %s: layer %u: the source's layer has diff %s, the config says %s",
+                   gp_image_get_id (pi->image), i, gp_image_layer_get_diff_id (source),
+                   layer->diff_id);
       return FALSE;
     }
-  layer->cache_id = g_strdup (rec->cache_id);
-  layer->tar_split_path = g_strdup (rec->tar_split_path);
-  /* measured later, on all workers */
-  g_ptr_array_add (plan->order, layer);
-  return TRUE;
-}
-
-static void
-measure_worker (gpointer data, gpointer user_data)
-{
-  TeLayer *layer = data;
-  TePlan *plan = user_data;
-  if (!measure_tar_split (layer->tar_split_path, &layer->tar_size,
-                          gp_context_get_cancellable (plan->ctx), &layer->measure_error))
-    g_prefix_error (&layer->measure_error, "layer %s: ", layer->diff_id);
-}
-
-/* Measures every layer's tar (parsing its tar-split data: the bulk of the
- * planning work) on up to plan->jobs threads; reports the first failure
- * in planning order. */
-static gboolean
-measure_layers (TePlan *plan, GError **error)
-{
-  guint n = plan->order->len;
-  guint threads = MIN (MIN (plan->jobs, MAX_WORKERS), n);
-  GThreadPool *pool = NULL;
-  if (threads > 1)
-    pool = g_thread_pool_new (measure_worker, plan, (gint) threads, FALSE, NULL);
-  gboolean parallel = pool != NULL;
-  if (parallel)
+  /* the header precedes the data: the length must be known */
+  gint64 size = gp_image_layer_get_size (source);
+  if (size < 0)
     {
-      for (guint i = 0; i < n; i++)
-        g_thread_pool_push (pool, g_ptr_array_index (plan->order, i), NULL);
-      g_thread_pool_free (pool, FALSE, TRUE);
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
+                   "image %s: layer %s: its length is not known before streaming "
+                   "- not implemented", gp_image_get_id (pi->image), layer->diff_id);
+      return FALSE;
     }
-  for (guint i = 0; i < n; i++)
-    {
-      TeLayer *layer = g_ptr_array_index (plan->order, i);
-      if (!parallel)
-        measure_worker (layer, plan);
-      if (layer->measure_error != NULL)
-        {
-          g_propagate_error (error, g_steal_pointer (&layer->measure_error));
-          return FALSE;
-        }
-      plan->layer_bytes += layer->tar_size;
-    }
+  layer->tar_size = (guint64) size;
+  plan->layer_bytes += layer->tar_size;
   return TRUE;
 }
 
 static gboolean
-plan_image (TePlan *plan, TeImage *image, GError **error)
+plan_image (TePlan *plan, GpImage *gimage, GError **error)
 {
-  /* IDs come from repositories.json too: check before slicing them */
-  if (!gp_digest_check_sha256 (image->id, -1, error))
+  const char *image_id = gp_image_get_id (gimage);
+  /* sources check IDs; they are sliced here, so check again */
+  if (!gp_digest_check_sha256 (image_id, -1, error))
     {
-      g_prefix_error (error, "image ID %s: ", image->id);
+      g_prefix_error (error, "image ID %s: ", image_id);
       return FALSE;
     }
   TePlanImage *pi = g_new0 (TePlanImage, 1);
   g_ptr_array_add (plan->images, pi);
-  pi->image = image;
-  pi->hex = image->id + strlen ("sha256:");
+  pi->image = gimage;
+  pi->hex = image_id + strlen ("sha256:");
   pi->config_name = g_strconcat (pi->hex, ".json", NULL);
   pi->layers = g_ptr_array_new ();
+  pi->tags = g_ptr_array_new ();
+  GPtrArray *refs = gp_image_get_references (gimage);
+  for (guint i = 0; i < refs->len; i++)
+    if (strchr (g_ptr_array_index (refs, i), '@') == NULL)
+      g_ptr_array_add (pi->tags, g_ptr_array_index (refs, i));
 
-  pi->config_raw = gp_store_get_image_config (plan->store, image->id, error);
-  if (pi->config_raw == NULL)
-    return FALSE;
+  if (gp_image_get_config (gimage) == NULL)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "image %s: no config",
+                   image_id);
+      return FALSE;
+    }
+  pi->config_raw = g_bytes_ref (gp_image_get_config (gimage));
   gsize len;
   const char *data = g_bytes_get_data (pi->config_raw, &len);
   pi->config = gp_image_config_parse (data, len, error);
   if (pi->config == NULL)
     {
-      g_prefix_error (error, "image %s: ", image->id);
+      g_prefix_error (error, "image %s: ", image_id);
       return FALSE;
     }
   guint n = pi->config->diff_ids ? pi->config->diff_ids->len : 0;
@@ -272,7 +204,14 @@ plan_image (TePlan *plan, TeImage *image, GError **error)
     {
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
                    "image %s has no layers: empty export - not implemented "
-                   "(docker save refuses images without layers too)", image->id);
+                   "(docker save refuses images without layers too)", image_id);
+      return FALSE;
+    }
+  if (gp_image_get_layers (gimage)->len != n)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
+                   "image %s: the source gives %u layers, the config %u diff_ids", image_id,
+                   gp_image_get_layers (gimage)->len, n);
       return FALSE;
     }
   go_time_split (&pi->config->v1.created, &pi->mtime, &pi->mtime_nsec);
@@ -284,7 +223,7 @@ plan_image (TePlan *plan, TeImage *image, GError **error)
       const GString *diff_id = g_ptr_array_index (pi->config->diff_ids, i);
       if (!gp_digest_check_sha256 (diff_id->str, diff_id->len, error))
         {
-          g_prefix_error (error, "image %s: diff_ids[%u]: ", image->id, i);
+          g_prefix_error (error, "image %s: diff_ids[%u]: ", image_id, i);
           return FALSE;
         }
       char *next = i == 0 ? g_strndup (diff_id->str, diff_id->len)
@@ -297,7 +236,7 @@ plan_image (TePlan *plan, TeImage *image, GError **error)
       g_autofree char *digest = gp_v1image_create_id (v1, chain, parent_digest, error);
       if (digest == NULL)
         {
-          g_prefix_error (error, "image %s: layer %u: ", image->id, i);
+          g_prefix_error (error, "image %s: layer %u: ", image_id, i);
           return FALSE;
         }
       const char *parent_v1 = parent_digest ? parent_digest + strlen ("sha256:") : NULL;
@@ -327,14 +266,14 @@ build_manifest (TePlan *plan)
       g_string_append (s, "{\"Config\":");
       gp_json_append_string (s, pi->config_name, strlen (pi->config_name));
       g_string_append (s, ",\"RepoTags\":");
-      if (pi->image->tags->len == 0)
+      if (pi->tags->len == 0)
         g_string_append (s, "null");
       else
         {
           g_string_append_c (s, '[');
-          for (guint j = 0; j < pi->image->tags->len; j++)
+          for (guint j = 0; j < pi->tags->len; j++)
             {
-              const char *tag = g_ptr_array_index (pi->image->tags, j);
+              const char *tag = g_ptr_array_index (pi->tags, j);
               if (j > 0)
                 g_string_append_c (s, ',');
               gp_json_append_string (s, tag, strlen (tag));
@@ -373,9 +312,9 @@ build_repositories (TePlan *plan)
     {
       TePlanImage *pi = g_ptr_array_index (plan->images, i);
       TeLayer *top = g_ptr_array_index (pi->layers, pi->layers->len - 1);
-      for (guint j = 0; j < pi->image->tags->len; j++)
+      for (guint j = 0; j < pi->tags->len; j++)
         {
-          const char *ref = g_ptr_array_index (pi->image->tags, j);
+          const char *ref = g_ptr_array_index (pi->tags, j);
           const char *colon = strrchr (ref, ':');
           g_assert (colon != NULL);
           g_autofree char *name = g_strndup (ref, colon - ref);
@@ -427,13 +366,10 @@ make_plan (TePlan *plan, GPtrArray *images, GError **error)
   plan->layers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         (GDestroyNotify) te_layer_free);
   plan->top = g_array_new (FALSE, TRUE, sizeof (TeTop));
-  plan->order = g_ptr_array_new ();
 
   for (guint i = 0; i < images->len; i++)
     if (!plan_image (plan, g_ptr_array_index (images, i), error))
       return FALSE;
-  if (!measure_layers (plan, error))
-    return FALSE;
 
   for (guint i = 0; i < plan->images->len; i++)
     {
@@ -537,61 +473,14 @@ write_dir (TeWriter *w, const char *name, gint64 mtime, guint32 nsec, GError **e
   return gp_tar_writer_write_header (w->tar, &h, error);
 }
 
-static int
-open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **error)
-{
-  GpLayerDir *dir = user_data;
-  return gp_layer_dir_open_file (dir, name, name_len, NULL, error);
-}
-
-/* Rebuilds @layer's tar from its tar-split data and the driver's files
- * into @write, and checks its length and DiffID.  Any thread. */
+/* Streams @layer's tar from the source into @write, verified against
+ * its length and DiffID.  Any thread. */
 static gboolean
 assemble_layer (TePlan *plan, TeLayer *layer, GpWriteFunc write, gpointer write_data,
                 GError **error)
 {
-  g_autoptr (GpLayerDir) dir = gp_layer_dir_open_driver (plan->driver,
-                                                        gp_store_get_layers_root (plan->store),
-                                                        layer->cache_id, error);
-  if (dir == NULL)
-    {
-      g_prefix_error (error, "layer %s (cache-id %s): ", layer->diff_id, layer->cache_id);
-      return FALSE;
-    }
-  int fd = open (layer->tar_split_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    {
-      int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "layer %s: %s: %s",
-                   layer->diff_id, layer->tar_split_path, g_strerror (errsv));
-      return FALSE;
-    }
-  g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, layer->tar_split_path,
-                                                                 GP_TAR_SPLIT_FLAGS_NONE);
-  GpTarSplitStats stats = { 0 };
-  if (!gp_tar_split_assemble (reader, open_layer_file, dir, write, write_data,
-                              gp_context_get_cancellable (plan->ctx), &stats, error))
-    {
-      g_prefix_error (error, "layer %s (cache-id %s): ", layer->diff_id, layer->cache_id);
-      return FALSE;
-    }
-  if (stats.tar_size != layer->tar_size)
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
-                   "layer %s (cache-id %s): rebuilt tar has %" G_GUINT64_FORMAT
-                   " bytes, its tar-split data describes %" G_GUINT64_FORMAT,
-                   layer->diff_id, layer->cache_id, stats.tar_size, layer->tar_size);
-      return FALSE;
-    }
-  if (strcmp (stats.diff_id, layer->diff_id) != 0)
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
-                   "layer %s (cache-id %s): could not verify layer data: "
-                   "the rebuilt tar hashes to %s",
-                   layer->diff_id, layer->cache_id, stats.diff_id);
-      return FALSE;
-    }
-  return TRUE;
+  return gp_image_layer_stream (layer->source, layer->image_id, write, write_data,
+                                gp_context_get_cancellable (plan->ctx), error);
 }
 
 static void
@@ -936,8 +825,7 @@ write_stream (TePlan *plan, TeOutput *out, GError **error)
 /**
  * te_export:
  * @ctx: the run's context
- * @store: the store to read
- * @images: (element-type TeImage): the resolved images, in save order
+ * @images: (element-type GpImage): the source's images, in save order
  * @output: a file name or `-`
  * @gzip: compress the stream
  * @error: return location for a #GError
@@ -945,13 +833,11 @@ write_stream (TePlan *plan, TeOutput *out, GError **error)
  * Plans and writes the `docker save` tarball.
  */
 gboolean
-te_export (GpContext *ctx, GpStore *store, GPtrArray *images, const char *output,
-           gboolean gzip, GError **error)
+te_export (GpContext *ctx, GPtrArray *images, const char *output, gboolean gzip, GError **error)
 {
-  TePlan plan = { .ctx = ctx, .store = store, .jobs = gp_context_get_jobs (ctx) };
+  TePlan plan = { .ctx = ctx, .jobs = gp_context_get_jobs (ctx) };
 
-  plan.driver = gp_driver_lookup (gp_store_get_driver (store), error);
-  if (plan.driver == NULL || !make_plan (&plan, images, error))
+  if (!make_plan (&plan, images, error))
     {
       te_plan_clear (&plan);
       return FALSE;
@@ -963,8 +849,8 @@ te_export (GpContext *ctx, GpStore *store, GPtrArray *images, const char *output
       for (guint i = 0; i < plan.images->len; i++)
         {
           TePlanImage *pi = g_ptr_array_index (plan.images, i);
-          gp_context_emit_item_done (ctx, pi->image->id, i + 1, plan.images->len, 0,
-                                     "would save image %s (%u layers)", pi->image->id,
+          gp_context_emit_item_done (ctx, gp_image_get_id (pi->image), i + 1, plan.images->len, 0,
+                                     "would save image %s (%u layers)", gp_image_get_id (pi->image),
                                      pi->layers->len);
         }
       gp_context_emit_item_done (ctx, output, plan.images->len, plan.images->len,

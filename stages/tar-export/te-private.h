@@ -3,52 +3,13 @@
 
 #include <graphpipe.h>
 
+#include "te-output.h"
+
 G_BEGIN_DECLS
-
-/* ---- te-output.c: the output file or stream ---- */
-
-typedef struct _TeOutput TeOutput;
-
-gboolean te_output_check (const char *output, gboolean check_tty, GError **error);
-gboolean te_output_wants_gzip (const char *output, const char *compress);
-TeOutput *te_output_open (const char *output, gboolean gzip, guint jobs,
-                          GCancellable *cancellable, GError **error);
-gboolean te_output_write (gpointer out, const void *buf, gsize len, GError **error);
-guint64 te_output_get_bytes (TeOutput *out);
-gboolean te_output_is_positioned (TeOutput *out);
-gboolean te_output_reserve (TeOutput *out, guint64 len, guint64 *out_offset, GError **error);
-gboolean te_output_pwrite (TeOutput *out, guint64 offset, const void *buf, gsize len,
-                           GError **error);
-void te_output_start_writeback (TeOutput *out, guint64 offset, guint64 len);
-gboolean te_output_commit (TeOutput *out, GError **error);
-void te_output_free (TeOutput *out);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TeOutput, te_output_free)
-
-/* ---- te-resolve.c: names -> images (FORMATS.md §7.1) ---- */
-
-/**
- * TeImage:
- * @id: the image ID, `sha256:<hex>`
- * @tags: (element-type utf8): the tagged references attached to it, as
- *   `<name>:<tag>`, in the order they were attached
- *
- * One image to save.
- */
-typedef struct {
-  char *id;
-  GPtrArray *tags;
-} TeImage;
-
-void te_image_free (TeImage *image);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TeImage, te_image_free)
-
-char **te_split_names (const char *images);
-GPtrArray *te_resolve_names (GpStore *store, const char *const *names, GError **error);
 
 /* ---- te-export.c: the docker save stream (FORMATS.md §7.2-§7.5) ---- */
 
-gboolean te_export (GpContext *ctx, GpStore *store, GPtrArray *images, const char *output,
-                    gboolean gzip, GError **error);
+gboolean te_export (GpContext *ctx, GPtrArray *images, const char *output, gboolean gzip,
+                    GError **error);
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* tar-export: the output file or stream.
+/* The output file or stream of the save sinks (tar-export, oci-export).
  *
  * A file is written as an unnamed file in its target directory (O_TMPFILE)
  * and only given a name, a temporary one renamed over the target, when it
@@ -21,7 +21,7 @@
  */
 #include "config.h"
 
-#include "te-private.h"
+#include "te-output.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,722 @@
+/* graphpipe - the image model a source hands a sink (see gp-images.h),
+ * and resolving the names the user gave (FORMATS.md §7.1).
+ *
+ * Name resolution follows Docker 1.10.3's rules plus the 1.11 rule for a
+ * bare 64-hex image ID.  The result is the list of images in the order
+ * they were first reached, each with the references attached to it.  An
+ * unknown or ambiguous name is an error that lists what there is.
+ */
+#include "config.h"
+
+#include "gp-images.h"
+
+#include <string.h>
+
+#include "gp-digest.h"
+#include "gp-error.h"
+#include "gp-reference.h"
+
+/* How many candidates an error message lists at most. */
+#define MAX_CANDIDATES 12
+
+struct _GpImageLayer {
+  gint ref_count;
+  char *diff_id;
+  gint64 size;
+  char *blob_digest;
+  char *blob_media_type;
+  gint64 blob_size;
+  const GpImageLayerFuncs *funcs;
+  gpointer data;
+  GDestroyNotify destroy;
+};
+
+struct _GpImage {
+  gint ref_count;
+  char *id;
+  GBytes *config;
+  GPtrArray *references; /* char * */
+  GPtrArray *layers;     /* GpImageLayer * */
+};
+
+/* ---- layers ------------------------------------------------------------- */
+
+/**
+ * gp_image_layer_new:
+ * @diff_id: the DiffID, `sha256:<hex>`
+ * @size: the length of the uncompressed tar, or -1 when the source does
+ *   not know it before streaming
+ * @funcs: the layer's vtable (static storage)
+ * @data: (nullable): the source's data for @funcs
+ * @destroy: (nullable): frees @data with the layer
+ *
+ * Returns: (transfer full): a new layer
+ */
+GpImageLayer *
+gp_image_layer_new (const char *diff_id, gint64 size, const GpImageLayerFuncs *funcs,
+                    gpointer data, GDestroyNotify destroy)
+{
+  g_return_val_if_fail (diff_id != NULL && funcs != NULL && funcs->stream_tar != NULL, NULL);
+  GpImageLayer *layer = g_new0 (GpImageLayer, 1);
+  layer->ref_count = 1;
+  layer->diff_id = g_strdup (diff_id);
+  layer->size = size;
+  layer->blob_size = -1;
+  layer->funcs = funcs;
+  layer->data = data;
+  layer->destroy = destroy;
+  return layer;
+}
+
+/**
+ * gp_image_layer_ref:
+ * @layer: a layer
+ *
+ * Returns: (transfer full): @layer
+ */
+GpImageLayer *
+gp_image_layer_ref (GpImageLayer *layer)
+{
+  g_atomic_int_inc (&layer->ref_count);
+  return layer;
+}
+
+/**
+ * gp_image_layer_unref:
+ * @layer: (nullable): a layer
+ *
+ * Drops a reference; the last one frees the layer and its source data.
+ */
+void
+gp_image_layer_unref (GpImageLayer *layer)
+{
+  if (layer == NULL || !g_atomic_int_dec_and_test (&layer->ref_count))
+    return;
+  if (layer->destroy != NULL)
+    layer->destroy (layer->data);
+  g_free (layer->diff_id);
+  g_free (layer->blob_digest);
+  g_free (layer->blob_media_type);
+  g_free (layer);
+}
+
+/**
+ * gp_image_layer_get_diff_id:
+ * @layer: a layer
+ *
+ * Returns: the DiffID, `sha256:<hex>` of the uncompressed tar
+ */
+const char *
+gp_image_layer_get_diff_id (GpImageLayer *layer)
+{
+  return layer->diff_id;
+}
+
+/**
+ * gp_image_layer_get_size:
+ * @layer: a layer
+ *
+ * Returns: the length of the uncompressed tar, or -1 if unknown
+ */
+gint64
+gp_image_layer_get_size (GpImageLayer *layer)
+{
+  return layer->size;
+}
+
+/**
+ * gp_image_layer_get_data:
+ * @layer: a layer
+ *
+ * Returns: (nullable): the source's data given to gp_image_layer_new()
+ */
+gpointer
+gp_image_layer_get_data (GpImageLayer *layer)
+{
+  return layer->data;
+}
+
+/**
+ * gp_image_layer_set_blob:
+ * @layer: a layer whose vtable has @stream_blob
+ * @digest: the blob's digest, `sha256:<hex>`
+ * @media_type: its media type as the source records it
+ * @size: its length, or -1 if unknown
+ *
+ * Describes the compressed blob the source holds for the layer.  Only
+ * before the layer is published.
+ */
+void
+gp_image_layer_set_blob (GpImageLayer *layer, const char *digest, const char *media_type,
+                         gint64 size)
+{
+  g_return_if_fail (layer->funcs->stream_blob != NULL);
+  g_free (layer->blob_digest);
+  g_free (layer->blob_media_type);
+  layer->blob_digest = g_strdup (digest);
+  layer->blob_media_type = g_strdup (media_type);
+  layer->blob_size = size;
+}
+
+/**
+ * gp_image_layer_get_blob_digest:
+ * @layer: a layer
+ *
+ * Returns: (nullable): the compressed blob's digest, %NULL without a blob
+ */
+const char *
+gp_image_layer_get_blob_digest (GpImageLayer *layer)
+{
+  return layer->blob_digest;
+}
+
+/**
+ * gp_image_layer_get_blob_media_type:
+ * @layer: a layer
+ *
+ * Returns: (nullable): the compressed blob's media type, %NULL without a blob
+ */
+const char *
+gp_image_layer_get_blob_media_type (GpImageLayer *layer)
+{
+  return layer->blob_media_type;
+}
+
+/**
+ * gp_image_layer_get_blob_size:
+ * @layer: a layer
+ *
+ * Returns: the compressed blob's length, -1 if unknown or without a blob
+ */
+gint64
+gp_image_layer_get_blob_size (GpImageLayer *layer)
+{
+  return layer->blob_size;
+}
+
+typedef struct {
+  GpWriteFunc write;
+  gpointer write_data;
+  GpSha256 sha;
+  guint64 len;
+} HashingWrite;
+
+static gboolean
+hashing_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  HashingWrite *h = user_data;
+  gp_sha256_update (&h->sha, buf, len);
+  h->len += len;
+  return h->write (h->write_data, buf, len, error);
+}
+
+static gboolean
+counting_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  HashingWrite *h = user_data;
+  h->len += len;
+  return h->write (h->write_data, buf, len, error);
+}
+
+/* Streams through @func and checks the length and digest of what went. */
+static gboolean
+stream_checked (GpImageLayer *layer, GpImageLayerStreamFunc func, const char *what,
+                const char *expect_digest, gint64 expect_size, const char *image_id,
+                GpWriteFunc write, gpointer write_data, GCancellable *cancellable,
+                GError **error)
+{
+  HashingWrite h = { .write = write, .write_data = write_data };
+  gp_sha256_init (&h.sha);
+  g_autofree char *digest = NULL;
+  /* A source that hashes on the way saves the second hash; the length is
+   * counted either way. */
+  gboolean hashes = layer->funcs->computes_digest;
+  if (!func (layer, hashes ? counting_write : hashing_write, &h, cancellable,
+             hashes ? &digest : NULL, error))
+    {
+      g_prefix_error (error, "image %s: layer %s: ", image_id ? image_id : "?", layer->diff_id);
+      return FALSE;
+    }
+  if (!hashes)
+    {
+      digest = g_malloc (GP_DIGEST_SHA256_LEN + 1);
+      gp_sha256_finish_digest (&h.sha, digest);
+    }
+  else if (digest == NULL)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
+                   "image %s: layer %s: the source did not hash the %s", image_id ? image_id : "?",
+                   layer->diff_id, what);
+      return FALSE;
+    }
+  if (expect_size >= 0 && h.len != (guint64) expect_size)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
+                   "image %s: layer %s: the %s has %" G_GUINT64_FORMAT " bytes, the source said %"
+                   G_GINT64_FORMAT, image_id ? image_id : "?", layer->diff_id, what, h.len,
+                   expect_size);
+      return FALSE;
+    }
+  if (strcmp (digest, expect_digest) != 0)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
+                   "image %s: layer %s: could not verify layer data: the %s hashes to %s",
+                   image_id ? image_id : "?", layer->diff_id, what, digest);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * gp_image_layer_stream:
+ * @layer: a layer
+ * @image_id: (nullable): the image it is streamed for, named in errors
+ * @write: where the uncompressed tar goes
+ * @write_data: data for @write
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Streams the layer's uncompressed tar to @write and checks its digest
+ * against the DiffID (and its length against the size, when known): a
+ * mismatch is a %GP_DATA_ERROR_VERIFY (%GP_DATA_ERROR_SIZE) error naming
+ * the image and the layer, after the bytes were written.  Thread-safe.
+ *
+ * Returns: %TRUE when the whole, verified tar was written
+ */
+gboolean
+gp_image_layer_stream (GpImageLayer *layer, const char *image_id, GpWriteFunc write,
+                       gpointer write_data, GCancellable *cancellable, GError **error)
+{
+  return stream_checked (layer, layer->funcs->stream_tar, "layer tar", layer->diff_id,
+                         layer->size, image_id, write, write_data, cancellable, error);
+}
+
+/**
+ * gp_image_layer_stream_blob:
+ * @layer: a layer with a blob (gp_image_layer_get_blob_digest())
+ * @image_id: (nullable): the image it is streamed for, named in errors
+ * @write: where the compressed blob goes
+ * @write_data: data for @write
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Like gp_image_layer_stream() for the compressed blob, checked against
+ * the blob's digest.  %GP_DATA_ERROR_MISSING without a blob.
+ *
+ * Returns: %TRUE when the whole, verified blob was written
+ */
+gboolean
+gp_image_layer_stream_blob (GpImageLayer *layer, const char *image_id, GpWriteFunc write,
+                            gpointer write_data, GCancellable *cancellable, GError **error)
+{
+  if (layer->blob_digest == NULL || layer->funcs->stream_blob == NULL)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                   "image %s: layer %s: the source has no compressed blob",
+                   image_id ? image_id : "?", layer->diff_id);
+      return FALSE;
+    }
+  return stream_checked (layer, layer->funcs->stream_blob, "blob", layer->blob_digest,
+                         layer->blob_size, image_id, write, write_data, cancellable, error);
+}
+
+/* ---- images ------------------------------------------------------------- */
+
+/**
+ * gp_image_new:
+ * @id: the image ID, `sha256:<hex>`
+ *
+ * Returns: (transfer full): a new image without config, references or
+ *   layers
+ */
+GpImage *
+gp_image_new (const char *id)
+{
+  GpImage *image = g_new0 (GpImage, 1);
+  image->ref_count = 1;
+  image->id = g_strdup (id);
+  image->references = g_ptr_array_new_with_free_func (g_free);
+  image->layers = g_ptr_array_new_with_free_func ((GDestroyNotify) gp_image_layer_unref);
+  return image;
+}
+
+/**
+ * gp_image_ref:
+ * @image: an image
+ *
+ * Returns: (transfer full): @image
+ */
+GpImage *
+gp_image_ref (GpImage *image)
+{
+  g_atomic_int_inc (&image->ref_count);
+  return image;
+}
+
+/**
+ * gp_image_unref:
+ * @image: (nullable): an image
+ *
+ * Drops a reference; the last one frees the image.
+ */
+void
+gp_image_unref (GpImage *image)
+{
+  if (image == NULL || !g_atomic_int_dec_and_test (&image->ref_count))
+    return;
+  g_free (image->id);
+  g_clear_pointer (&image->config, g_bytes_unref);
+  g_ptr_array_unref (image->references);
+  g_ptr_array_unref (image->layers);
+  g_free (image);
+}
+
+/**
+ * gp_image_get_id:
+ * @image: an image
+ *
+ * Returns: the image ID, `sha256:<hex>`
+ */
+const char *
+gp_image_get_id (GpImage *image)
+{
+  return image->id;
+}
+
+/**
+ * gp_image_set_config:
+ * @image: an image
+ * @config: the config bytes exactly as the source stores them
+ *
+ * Sets the config (a reference is taken).
+ */
+void
+gp_image_set_config (GpImage *image, GBytes *config)
+{
+  g_bytes_ref (config);
+  g_clear_pointer (&image->config, g_bytes_unref);
+  image->config = config;
+}
+
+/**
+ * gp_image_get_config:
+ * @image: an image
+ *
+ * Returns: (transfer none) (nullable): the raw config bytes, never
+ *   re-encoded: their sha256 is the image ID
+ */
+GBytes *
+gp_image_get_config (GpImage *image)
+{
+  return image->config;
+}
+
+/**
+ * gp_image_add_reference:
+ * @image: an image
+ * @reference: `<name>:<tag>` or `<name>@<digest>`, as the source records it
+ *
+ * Attaches a reference, unless it is attached already.
+ */
+void
+gp_image_add_reference (GpImage *image, const char *reference)
+{
+  for (guint i = 0; i < image->references->len; i++)
+    if (strcmp (g_ptr_array_index (image->references, i), reference) == 0)
+      return;
+  g_ptr_array_add (image->references, g_strdup (reference));
+}
+
+/**
+ * gp_image_get_references:
+ * @image: an image
+ *
+ * Returns: (transfer none) (element-type utf8): the references, in the
+ *   order they were attached (tags contain no `@`, digests do)
+ */
+GPtrArray *
+gp_image_get_references (GpImage *image)
+{
+  return image->references;
+}
+
+/**
+ * gp_image_add_layer:
+ * @image: an image
+ * @layer: the next layer up (a reference is taken)
+ *
+ * Appends a layer; layers are added bottom first.
+ */
+void
+gp_image_add_layer (GpImage *image, GpImageLayer *layer)
+{
+  g_ptr_array_add (image->layers, gp_image_layer_ref (layer));
+}
+
+/**
+ * gp_image_get_layers:
+ * @image: an image
+ *
+ * Returns: (transfer none) (element-type GpImageLayer): the layers,
+ *   bottom first; their DiffIDs are the config's rootfs.diff_ids
+ */
+GPtrArray *
+gp_image_get_layers (GpImage *image)
+{
+  return image->layers;
+}
+
+/* ---- the context's image set -------------------------------------------- */
+
+/**
+ * gp_context_set_images:
+ * @ctx: the run's context
+ * @images: (element-type GpImage) (transfer none): the images selected, in
+ *   the order they are to be written
+ *
+ * Publishes the image set (the `image-set` capability) for later stages.
+ */
+void
+gp_context_set_images (GpContext *ctx, GPtrArray *images)
+{
+  gp_context_set_slot (ctx, GP_IMAGES_CAPABILITY, g_ptr_array_ref (images),
+                       (GDestroyNotify) g_ptr_array_unref);
+}
+
+/**
+ * gp_context_get_images:
+ * @ctx: the run's context
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer none) (element-type GpImage): the image set an
+ *   earlier source stage published, or %NULL with @error set
+ */
+GPtrArray *
+gp_context_get_images (GpContext *ctx, GError **error)
+{
+  GPtrArray *images = gp_context_get_slot (ctx, GP_IMAGES_CAPABILITY);
+  if (images == NULL)
+    g_set_error_literal (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                         "no images: no source stage published an image set");
+  return images;
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+/**
+ * gp_image_names_split:
+ * @names: (nullable): names separated by white space or `;`
+ *
+ * Returns: (transfer full): the non-empty names, in order
+ */
+char **
+gp_image_names_split (const char *names)
+{
+  g_autoptr (GPtrArray) b = g_ptr_array_new ();
+  const char *p = names ? names : "";
+
+  while (*p)
+    {
+      while (*p && (g_ascii_isspace (*p) || *p == ';'))
+        p++;
+      const char *start = p;
+      while (*p && !g_ascii_isspace (*p) && *p != ';')
+        p++;
+      if (p > start)
+        g_ptr_array_add (b, g_strndup (start, p - start));
+    }
+  g_ptr_array_add (b, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&b), FALSE);
+}
+
+typedef struct {
+  GpStore *store;
+  GpRepositories *repos;
+  GPtrArray *images;   /* GpImage *, in order of first addition */
+  GHashTable *by_id;   /* id -> GpImage * (borrowed) */
+} Resolver;
+
+static void
+add_image (Resolver *r, const char *id, const char *reference)
+{
+  GpImage *image = g_hash_table_lookup (r->by_id, id);
+  if (image == NULL)
+    {
+      image = gp_image_new (id);
+      g_ptr_array_add (r->images, image);
+      g_hash_table_insert (r->by_id, image->id, image);
+    }
+  if (reference != NULL)
+    gp_image_add_reference (image, reference);
+}
+
+/* Appends " (<what>: a, b, c, …)" listing up to MAX_CANDIDATES strings. */
+static void
+append_candidates (GString *msg, const char *what, GPtrArray *list)
+{
+  if (list == NULL || list->len == 0)
+    {
+      g_string_append_printf (msg, " (%s: none)", what);
+      return;
+    }
+  g_string_append_printf (msg, " (%s: ", what);
+  for (guint i = 0; i < list->len && i < MAX_CANDIDATES; i++)
+    {
+      if (i > 0)
+        g_string_append (msg, ", ");
+      g_string_append (msg, g_ptr_array_index (list, i));
+    }
+  if (list->len > MAX_CANDIDATES)
+    g_string_append_printf (msg, ", and %u more", list->len - MAX_CANDIDATES);
+  g_string_append_c (msg, ')');
+}
+
+/* An image ID or unique prefix of one (Docker's image store Search). */
+static gboolean
+resolve_prefix (Resolver *r, const char *name, GError **error)
+{
+  GError *local = NULL;
+  g_autofree char *id = gp_store_search_image (r->store, name, &local);
+  if (id != NULL)
+    {
+      add_image (r, id, NULL);
+      return TRUE;
+    }
+  if (!g_error_matches (local, GP_DATA_ERROR, GP_DATA_ERROR_MISSING))
+    {
+      /* ambiguous: the store's message lists every candidate */
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  g_clear_error (&local);
+
+  g_autoptr (GString) msg = g_string_new (NULL);
+  g_string_printf (msg, "No such image: %s", name);
+  g_autoptr (GPtrArray) names = gp_repositories_list_names (r->repos);
+  append_candidates (msg, "repositories", names);
+  g_set_error_literal (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, msg->str);
+  return FALSE;
+}
+
+/* A stored reference string, re-normalised: `<name>:<tag>` or
+ * `<name>@<digest>`. */
+static char *
+reference_string (const char *reference)
+{
+  g_autoptr (GpReference) ref = gp_reference_parse (reference, NULL);
+  if (ref == NULL)
+    return NULL;
+  if (ref->digest != NULL)
+    return g_strconcat (ref->name, "@", ref->digest, NULL);
+  if (ref->tag != NULL)
+    return g_strconcat (ref->name, ":", ref->tag, NULL);
+  return NULL;
+}
+
+static gboolean
+resolve_one (Resolver *r, const char *name, GError **error)
+{
+  gsize len = strlen (name);
+
+  /* Docker 1.11: a bare 64-hex argument is an image ID. */
+  if (len == GP_HEX_SHA256_LEN && gp_hex_is_lower (name, len))
+    {
+      g_autofree char *id = g_strconcat ("sha256:", name, NULL);
+      if (!gp_store_has_image (r->store, id))
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "No such image: %s", name);
+          return FALSE;
+        }
+      add_image (r, id, NULL);
+      return TRUE;
+    }
+
+  g_autoptr (GpReference) ref = gp_reference_parse (name, error);
+  if (ref == NULL)
+    {
+      g_prefix_error (error, "%s: ", name);
+      return FALSE;
+    }
+
+  /* `sha256:<hex prefix>`: an image ID or unique prefix. */
+  if (strcmp (ref->name, "sha256") == 0)
+    return resolve_prefix (r, name, error);
+
+  if (gp_reference_is_name_only (ref))
+    {
+      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (r->repos, ref->name);
+      if (entries == NULL || entries->len == 0)
+        return resolve_prefix (r, name, error);
+      for (guint i = 0; i < entries->len; i++)
+        {
+          GpRepositoryEntry *e = g_ptr_array_index (entries, i);
+          g_autofree char *reference = reference_string (e->reference);
+          add_image (r, e->image_id, reference);
+        }
+      return TRUE;
+    }
+
+  const char *id = gp_repositories_lookup (r->repos, ref);
+  if (id == NULL)
+    {
+      g_autofree char *full = gp_reference_to_string (ref);
+      g_autoptr (GString) msg = g_string_new (NULL);
+      g_string_printf (msg, "%s: reference does not exist", full);
+      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (r->repos, ref->name);
+      if (entries != NULL && entries->len > 0)
+        {
+          g_autoptr (GPtrArray) refs = g_ptr_array_new ();
+          for (guint i = 0; i < entries->len; i++)
+            g_ptr_array_add (refs, ((GpRepositoryEntry *) g_ptr_array_index (entries, i))->reference);
+          g_autofree char *what = g_strdup_printf ("%s has", ref->name);
+          append_candidates (msg, what, refs);
+        }
+      else
+        {
+          g_autoptr (GPtrArray) names = gp_repositories_list_names (r->repos);
+          append_candidates (msg, "repositories", names);
+        }
+      g_set_error_literal (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, msg->str);
+      return FALSE;
+    }
+  g_autofree char *reference = ref->digest != NULL ? g_strconcat (ref->name, "@", ref->digest, NULL)
+                               : ref->tag != NULL  ? g_strconcat (ref->name, ":", ref->tag, NULL)
+                                                   : NULL;
+  add_image (r, id, reference);
+  return TRUE;
+}
+
+/**
+ * gp_image_names_resolve:
+ * @store: the store whose repositories.json and image store are searched
+ * @names: the arguments, %NULL-terminated
+ * @error: return location for a #GError
+ *
+ * Resolves every name (FORMATS.md §7.1): `name` (every reference of the
+ * repository), `name:tag`, `name@digest`, an image ID (64 hex digits,
+ * with or without `sha256:`) or a unique prefix of one.  The images
+ * returned have their ID and the references the names reached (tags as
+ * `<name>:<tag>`, digests as `<name>@<digest>`), nothing else: the source
+ * fills in config and layers.
+ *
+ * Returns: (transfer full) (element-type GpImage): the images in the
+ *   order they were first reached, or %NULL with @error set
+ */
+GPtrArray *
+gp_image_names_resolve (GpStore *store, const char *const *names, GError **error)
+{
+  GpRepositories *repos = gp_store_get_repositories (store, error);
+  if (repos == NULL)
+    return NULL;
+
+  g_autoptr (GPtrArray) images = g_ptr_array_new_with_free_func ((GDestroyNotify) gp_image_unref);
+  g_autoptr (GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  Resolver r = { .store = store, .repos = repos, .images = images, .by_id = by_id };
+
+  gboolean ok = TRUE;
+  for (const char *const *n = names; ok && *n != NULL; n++)
+    ok = resolve_one (&r, *n, error);
+  if (!ok)
+    return NULL;
+  return g_steal_pointer (&images);
+}
