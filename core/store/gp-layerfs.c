@@ -285,6 +285,50 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+/* Whether @path exists and is of the file type @type (S_IFREG, S_IFDIR;
+ * 0: any), following symbolic links.  @strict: a path that cannot be
+ * looked at (permissions, I/O) fails with @error set; otherwise it counts
+ * as not there. */
+static gboolean
+path_is (const char *path, mode_t type, gboolean strict, gboolean *is, GError **error)
+{
+  struct stat st;
+  *is = FALSE;
+  if (stat (path, &st) == 0)
+    {
+      *is = type == 0 || (st.st_mode & S_IFMT) == type;
+      return TRUE;
+    }
+  int e = errno;
+  if (!strict || e == ENOENT || e == ENOTDIR)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot look at it: %s", path,
+               g_strerror (e));
+  return FALSE;
+}
+
+/* gp_driver_detect() and gp_driver_probe(): with @strict, a path that
+ * cannot be looked at fails the detection. */
+static char **
+detect_drivers (const char *root, gboolean strict, GError **error)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  for (const GpDriver *d = drivers; d->name != NULL; d++)
+    {
+      g_autofree char *repos_name = g_strconcat ("repositories-", d->name, NULL);
+      g_autofree char *repos = g_build_filename (root, repos_name, NULL);
+      g_autofree char *home = g_build_filename (root, d->name, NULL);
+      gboolean is_file, is_dir;
+      if (!path_is (repos, S_IFREG, strict, &is_file, error)
+          || !path_is (home, S_IFDIR, strict, &is_dir, error))
+        return NULL;
+      if (is_file || is_dir)
+        g_ptr_array_add (found, g_strdup (d->name));
+    }
+  g_ptr_array_add (found, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&found), FALSE);
+}
+
 /**
  * gp_driver_detect:
  * @root: a Docker data root
@@ -303,19 +347,7 @@ char **
 gp_driver_detect (const char *root)
 {
   g_return_val_if_fail (root != NULL, NULL);
-
-  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
-  for (const GpDriver *d = drivers; d->name != NULL; d++)
-    {
-      g_autofree char *repos_name = g_strconcat ("repositories-", d->name, NULL);
-      g_autofree char *repos = g_build_filename (root, repos_name, NULL);
-      g_autofree char *home = g_build_filename (root, d->name, NULL);
-      if (g_file_test (repos, G_FILE_TEST_IS_REGULAR)
-          || g_file_test (home, G_FILE_TEST_IS_DIR))
-        g_ptr_array_add (found, g_strdup (d->name));
-    }
-  g_ptr_array_add (found, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&found), FALSE);
+  return detect_drivers (root, FALSE, NULL);
 }
 
 /**
@@ -335,23 +367,8 @@ gp_driver_detect (const char *root)
 gboolean
 gp_path_probe (const char *path, gboolean *exists, GError **error)
 {
-  struct stat st;
-
   g_return_val_if_fail (path != NULL && exists != NULL, FALSE);
-  if (stat (path, &st) == 0)
-    {
-      *exists = TRUE;
-      return TRUE;
-    }
-  int e = errno;
-  if (e == ENOENT || e == ENOTDIR)
-    {
-      *exists = FALSE;
-      return TRUE;
-    }
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot look at it: %s", path,
-               g_strerror (e));
-  return FALSE;
+  return path_is (path, 0, TRUE, exists, error);
 }
 
 /**
@@ -384,16 +401,7 @@ gp_driver_probe (const char *root, GError **error)
       return NULL;
     }
   close (fd);
-  for (const GpDriver *d = drivers; d->name != NULL; d++)
-    {
-      g_autofree char *repos_name = g_strconcat ("repositories-", d->name, NULL);
-      g_autofree char *repos = g_build_filename (root, repos_name, NULL);
-      g_autofree char *home = g_build_filename (root, d->name, NULL);
-      gboolean exists;
-      if (!gp_path_probe (repos, &exists, error) || !gp_path_probe (home, &exists, error))
-        return NULL;
-    }
-  return gp_driver_detect (root);
+  return detect_drivers (root, TRUE, error);
 }
 
 /**
