@@ -282,6 +282,23 @@ save_util_run (const char *const *argv, const char *stdout_path, char **out_stdo
   return g_subprocess_get_exit_status (p);
 }
 
+/**
+ * save_util_run_ok:
+ * @argv: the command
+ *
+ * Runs @argv and fails the test (naming the command, its exit status and
+ * its standard error) unless it exits 0; where @argv is a client reading
+ * what graphpipe wrote, that failure is the client rejecting it.
+ */
+void
+save_util_run_ok (const char *const *argv)
+{
+  g_autofree char *err = NULL;
+  int status = save_util_run (argv, NULL, NULL, &err);
+  if (status != 0)
+    g_error ("%s %s failed (exit %d): %s", argv[0], argv[1] ? argv[1] : "", status, err);
+}
+
 int
 save_util_run_graphpipe (const char *const *args, const char *stdout_path, char **out_stderr)
 {

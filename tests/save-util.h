@@ -34,6 +34,7 @@ const SaveMember *save_util_find_member (GPtrArray *members, const char *name);
 char *save_util_graphpipe_path (void);
 int save_util_run (const char *const *argv, const char *stdout_path, char **out_stdout,
                    char **out_stderr);
+void save_util_run_ok (const char *const *argv);
 int save_util_run_graphpipe (const char *const *args, const char *stdout_path, char **out_stderr);
 gboolean save_util_have_program (const char *name);
 

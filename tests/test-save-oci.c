@@ -92,16 +92,6 @@ read_blob (const char *layout, const char *digest)
 }
 
 static void
-run_ok (const char *const *argv)
-{
-  g_autofree char *err = NULL;
-  int status = save_util_run (argv, NULL, NULL, &err);
-  if (status != 0)
-    g_error ("%s %s failed (exit %d), so it rejects what graphpipe wrote: %s", argv[0], argv[1],
-             status, err);
-}
-
-static void
 save_oci (const char *root, const char *format, const char *compress, const char *out,
           GPtrArray *refs)
 {
@@ -278,7 +268,7 @@ test_oci_dir (gconstpointer data)
       g_autofree char *bundle = g_strdup_printf ("%s/bundle%u", dir, i);
       const char *unpack[] = { "umoci", "unpack", "--image", image, bundle, NULL };
       const char *unpack_rootless[] = { "umoci", "unpack", "--rootless", "--image", image, bundle, NULL };
-      run_ok (as_root ? unpack : unpack_rootless);
+      save_util_run_ok (as_root ? unpack : unpack_rootless);
       g_autofree char *layer_dir = save_util_store_top_layer_dir (root, ref);
       g_autofree char *rootfs = g_build_filename (bundle, "rootfs", NULL);
       g_autofree char *want = save_util_tree_listing (layer_dir, as_root);
@@ -316,7 +306,7 @@ test_oci_archive (void)
   g_autofree char *unpacked = g_build_filename (dir, "unpacked", NULL);
   g_assert_cmpint (g_mkdir (unpacked, 0755), ==, 0);
   const char *untar[] = { "tar", "-xf", tar, "-C", unpacked, NULL };
-  run_ok (untar);
+  save_util_run_ok (untar);
   check_layout (unpacked, root, tags, FALSE);
 
   for (guint i = 0; i < tags->len; i++)
@@ -325,7 +315,7 @@ test_oci_archive (void)
       g_autofree char *src = g_strconcat ("oci-archive:", tar, ":", ref, NULL);
       g_autofree char *dest = g_strdup_printf ("docker-archive:%s/copy%u.tar:%s", dir, i, ref);
       const char *copy[] = { "skopeo", "copy", "-q", src, dest, NULL };
-      run_ok (copy);
+      save_util_run_ok (copy);
     }
 
   if (!save_util_have_program ("podman"))

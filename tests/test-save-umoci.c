@@ -28,16 +28,6 @@
 #include "save-util.h"
 
 static void
-run_ok (const char *const *argv)
-{
-  g_autofree char *err = NULL;
-  int status = save_util_run (argv, NULL, NULL, &err);
-  if (status != 0)
-    g_error ("%s %s failed (exit %d), so it rejects what graphpipe save wrote: %s", argv[0], argv[1],
-             status, err);
-}
-
-static void
 test_umoci_unpack (void)
 {
   if (!save_util_require_golden ())
@@ -81,13 +71,13 @@ test_umoci_unpack (void)
       g_autofree char *src = g_strconcat ("docker-archive:", tar, ":", ref, NULL);
       g_autofree char *dest = g_strconcat ("oci:", oci, ":", tag, NULL);
       const char *copy[] = { "skopeo", "copy", "-q", src, dest, NULL };
-      run_ok (copy);
+      save_util_run_ok (copy);
 
       g_autofree char *image = g_strconcat (oci, ":", tag, NULL);
       g_autofree char *bundle = g_build_filename (dir, tag, NULL);
       const char *unpack[] = { "umoci", "unpack", "--image", image, bundle, NULL };
       const char *unpack_rootless[] = { "umoci", "unpack", "--rootless", "--image", image, bundle, NULL };
-      run_ok (as_root ? unpack : unpack_rootless);
+      save_util_run_ok (as_root ? unpack : unpack_rootless);
 
       g_autofree char *layer_dir = save_util_store_top_layer_dir (root, ref);
       g_autofree char *rootfs = g_build_filename (bundle, "rootfs", NULL);

@@ -700,15 +700,6 @@ read_trimmed (const char *path)
   return g_strstrip (g_strdup (s));
 }
 
-static void
-run_ok (const char *const *argv)
-{
-  g_autofree char *err = NULL;
-  int status = save_util_run (argv, NULL, NULL, &err);
-  if (status != 0)
-    g_error ("%s failed (%d): %s", argv[0], status, err);
-}
-
 /* A Docker 20+ overlay2 root built from the migrated vfs store: the same
  * imagedb and repositories.json, layerdb records with random 64-hex cache
  * IDs (as overlay2 uses), each layer's own files under
@@ -732,7 +723,7 @@ test_overlay2 (void)
   g_autofree char *unpacked = g_build_filename (work, "all", NULL);
   g_assert_cmpint (g_mkdir (unpacked, 0700), ==, 0);
   const char *untar[] = { "tar", "-xf", all, "-C", unpacked, NULL };
-  run_ok (untar);
+  save_util_run_ok (untar);
 
   g_autofree char *img = g_build_filename (root, "image/overlay2", NULL);
   g_autofree char *ov = g_build_filename (root, "overlay2", NULL);
@@ -743,7 +734,7 @@ test_overlay2 (void)
   g_autofree char *src_imagedb = g_build_filename (src_img, "imagedb", NULL);
   g_autofree char *src_repos = g_build_filename (src_img, "repositories.json", NULL);
   const char *cp[] = { "cp", "-a", src_imagedb, src_repos, img, NULL };
-  run_ok (cp);
+  save_util_run_ok (cp);
 
   /* layerdb: every record, with a fresh cache-id; diff dirs from the layer
    * tars (manifest order gives layer.tar per diff ID via its sha256). */
@@ -778,7 +769,7 @@ test_overlay2 (void)
       g_autofree char *from = g_build_filename (src_layerdb, e, NULL);
       g_autofree char *to = g_build_filename (layerdb, e, NULL);
       const char *cpl[] = { "cp", "-a", from, to, NULL };
-      run_ok (cpl);
+      save_util_run_ok (cpl);
 
       g_autofree char *diff_path = g_build_filename (to, "diff", NULL);
       g_autofree char *diff_id = read_trimmed (diff_path);
@@ -798,7 +789,7 @@ test_overlay2 (void)
       g_assert_cmpint (g_mkdir_with_parents (diff_dir, 0755), ==, 0);
       g_assert_cmpint (g_mkdir_with_parents (work_dir, 0700), ==, 0);
       const char *x[] = { "tar", "--numeric-owner", "-p", "-xf", layer_tar, "-C", diff_dir, NULL };
-      run_ok (x);
+      save_util_run_ok (x);
       /* overlay2 bookkeeping: a short link name */
       g_autofree char *short_id = g_strndup (cache_id->str, 26);
       g_autofree char *link_file = g_build_filename (layer_dir, "link", NULL);
