@@ -201,3 +201,32 @@ gp_cli_describe_root (const char *root)
   g_autofree char *list = g_strjoinv (", ", (char **) all->pdata);
   return g_strconcat ("it holds: ", list, NULL);
 }
+
+/* With --driver D on a root: refuses a D that has no image/D store under
+ * the root ("--driver D: no image/D store under ROOT (it holds: ...)",
+ * exit 2); with @when_holding, only when the root holds data of some
+ * driver.  A store that cannot be looked at fails the command (exit 1).
+ * Returns GP_EXIT_OK to go on, else the exit status (the message printed). */
+int
+gp_cli_check_driver_store (const char *command, GpCliOptions *opts, gboolean when_holding)
+{
+  if (opts->root == NULL || opts->driver == NULL)
+    return GP_EXIT_OK;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *store = g_build_filename (opts->root, "image", opts->driver, NULL);
+  gboolean exists;
+  if (!gp_path_probe (store, &exists, &error))
+    return gp_cli_fail (command, opts, "%s", error->message);
+  if (exists)
+    return GP_EXIT_OK;
+  if (when_holding)
+    {
+      g_auto (GStrv) detected = gp_driver_detect (opts->root);
+      g_auto (GStrv) stores = gp_driver_list_stores (opts->root);
+      if (detected[0] == NULL && stores[0] == NULL)
+        return GP_EXIT_OK;
+    }
+  g_autofree char *holds = gp_cli_describe_root (opts->root);
+  return gp_cli_usage_error (command, "--driver %s: no image/%s store under %s (%s)", opts->driver,
+                             opts->driver, opts->root, holds);
+}

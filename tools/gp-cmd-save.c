@@ -92,18 +92,8 @@ gp_cmd_save (int argc, char **argv)
           return gp_cli_fail ("save", &opts, "%s: cannot read the image stores: %s", image,
                               g_strerror (e));
         }
-      if (preset == NULL && opts.driver != NULL)
-        {
-          g_autofree char *store = g_build_filename (image, opts.driver, NULL);
-          if (!gp_path_probe (store, &exists, &error))
-            return gp_cli_fail ("save", &opts, "%s", error->message);
-          if (!exists)
-            {
-              g_autofree char *holds = gp_cli_describe_root (opts.root);
-              return gp_cli_usage_error ("save", "--driver %s: no image/%s store under %s (%s)",
-                                         opts.driver, opts.driver, opts.root, holds);
-            }
-        }
+      if (preset == NULL && (status = gp_cli_check_driver_store ("save", &opts, FALSE)) != GP_EXIT_OK)
+        return status;
     }
 
   /* Another preset (export-legacy) may migrate first, which needs the

@@ -59,20 +59,9 @@ verify_root (GpCliOptions *opts_, gpointer user_data)
       g_auto (GStrv) probed = gp_driver_probe (opts.root, &error);
       if (probed == NULL)
         return gp_cli_fail ("verify", &opts, "%s", error->message);
-      if (opts.driver != NULL)
-        {
-          g_autofree char *store = g_build_filename (opts.root, "image", opts.driver, NULL);
-          gboolean exists;
-          if (!gp_path_probe (store, &exists, &error))
-            return gp_cli_fail ("verify", &opts, "%s", error->message);
-          g_auto (GStrv) stores = gp_driver_list_stores (opts.root);
-          if (!exists && (probed[0] != NULL || stores[0] != NULL))
-            {
-              g_autofree char *holds = gp_cli_describe_root (opts.root);
-              return gp_cli_usage_error ("verify", "--driver %s: no image/%s store under %s (%s)",
-                                         opts.driver, opts.driver, opts.root, holds);
-            }
-        }
+      int status = gp_cli_check_driver_store ("verify", &opts, TRUE);
+      if (status != GP_EXIT_OK)
+        return status;
     }
 
   /* Without --driver: the one driver the data root holds data of (as
