@@ -515,7 +515,8 @@ gp_cli_source_stage (const char *kind)
  * source stage that reads it: `image/` (a Docker 1.10+ root) is
  * docker-store; `overlay-images/` or `vfs-images/` (podman, CRI-O,
  * buildah) containers-storage; `io.containerd.metadata.v1.bolt/` (a
- * containerd root) containerd.  Anything else (a legacy graph too:
+ * containerd root; or under containerd/daemon/, containerd/ or
+ * docker/containerd/daemon/: a Docker root, a disk's /var/lib) containerd.  Anything else (a legacy graph too:
  * `--source legacy`) is docker-store, whose errors then say what is
  * missing.
  *
@@ -529,6 +530,12 @@ gp_cli_detect_source (const char *root)
   if (root_has (root, "overlay-images", NULL) || root_has (root, "vfs-images", NULL))
     return "containers-storage";
   if (root_has (root, "io.containerd.metadata.v1.bolt", NULL))
+    return "containerd";
+  /* a Docker data root whose dockerd ran its own containerd, or a disk's
+   * /var/lib with a containerd root */
+  if (root_has (root, "containerd", "daemon", "io.containerd.metadata.v1.bolt", NULL)
+      || root_has (root, "containerd", "io.containerd.metadata.v1.bolt", NULL)
+      || root_has (root, "docker", "containerd", "daemon", "io.containerd.metadata.v1.bolt", NULL))
     return "containerd";
   return "docker-store";
 }
