@@ -5,7 +5,10 @@
  *
  * The config blob is the source's config bytes exactly; layers are the
  * uncompressed tars (blob digest = DiffID) or, with compress=gzip, their
- * gzip (on --jobs threads).  Each blob is written once however many
+ * gzip (on --jobs threads).  A source that kept the registry's bytes (the
+ * manifest, the index it came through, every layer's blob: containerd)
+ * has them written as they are instead, whatever compress says: an exact
+ * re-export, index.json pointing at the index when there is one.  Each blob is written once however many
  * images share it.  The layout is built in a private directory: beside
  * the output for format=oci-dir, renamed to it when complete (an existing
  * output is never replaced); under $TMPDIR for format=oci-archive, then
@@ -194,6 +197,87 @@ put_layer (Oci *oci, GpImage *image, GpImageLayer *layer, GError **error)
   return TRUE;
 }
 
+/* The source's own blob of a layer (contract: gp_image_layer_set_blob()),
+ * copied as it is, checked against its digest on the way. */
+static gboolean
+put_kept_layer (Oci *oci, GpImage *image, GpImageLayer *layer, GError **error)
+{
+  const char *digest = gp_image_layer_get_blob_digest (layer);
+  if (g_hash_table_contains (oci->written, digest))
+    return TRUE;
+  if (!gp_digest_check_sha256 (digest, -1, error))
+    return FALSE;
+  g_autofree char *tmp = g_strdup_printf ("%s/.layer-%u%s", oci->blobs, oci->n_tmp++,
+                                          GP_SAFEIO_TEMP_SUFFIX);
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot create: %s", tmp,
+                   g_strerror (e));
+      return FALSE;
+    }
+  BlobFile f = { .fd = fd, .path = tmp };
+  gp_sha256_init (&f.sha);
+  gboolean ok = gp_image_layer_stream_blob (layer, gp_image_get_id (image), blob_file_write, &f,
+                                            gp_context_get_cancellable (oci->ctx), error);
+  close (fd);
+  g_autofree char *path = blob_path (oci, digest);
+  if (ok && g_rename (tmp, path) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot rename: %s", tmp,
+                   g_strerror (e));
+      ok = FALSE;
+    }
+  if (!ok)
+    return FALSE;
+  g_hash_table_add (oci->written, g_strdup (digest));
+  gp_context_emit_item_done (oci->ctx, digest, g_hash_table_size (oci->written), 0, f.len,
+                             "layer %s: blob %s kept (%" G_GUINT64_FORMAT " bytes)",
+                             gp_image_layer_get_diff_id (layer), digest, f.len);
+  return TRUE;
+}
+
+/* An image whose source kept its manifest (and the index it was reached
+ * through) and every layer's blob: all of them written byte for byte, an
+ * exact re-export; the descriptor index.json names is the index's when
+ * there is one.  NULL with *kept FALSE when the source kept less. */
+static Desc *
+put_kept_image (Oci *oci, GpImage *image, gboolean *kept, GError **error)
+{
+  const char *manifest_mt = NULL, *target_mt = NULL;
+  GBytes *manifest = gp_image_get_manifest (image, &manifest_mt);
+  GBytes *target = gp_image_get_target (image, &target_mt);
+  GPtrArray *layers = gp_image_get_layers (image);
+  *kept = FALSE;
+  if (manifest == NULL || manifest_mt == NULL || gp_image_get_config (image) == NULL)
+    return NULL;
+  for (guint i = 0; i < layers->len; i++)
+    if (gp_image_layer_get_blob_digest (g_ptr_array_index (layers, i)) == NULL)
+      return NULL;
+  *kept = TRUE;
+  Desc *c = put_bytes (oci, MT_CONFIG, gp_image_get_config (image), error);
+  if (c == NULL)
+    return NULL;
+  gboolean same = strcmp (c->digest, gp_image_get_id (image)) == 0;
+  if (!same)
+    g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
+                 "image %s: its config hashes to %s", gp_image_get_id (image), c->digest);
+  desc_free (c);
+  if (!same)
+    return NULL;
+  for (guint i = 0; i < layers->len; i++)
+    if (gp_context_set_error_if_cancelled (oci->ctx, error)
+        || !put_kept_layer (oci, image, g_ptr_array_index (layers, i), error))
+      return NULL;
+  Desc *m = put_bytes (oci, g_intern_string (manifest_mt), manifest, error);
+  if (m == NULL || target == NULL || target_mt == NULL)
+    return m;
+  desc_free (m);
+  return put_bytes (oci, g_intern_string (target_mt), target, error);
+}
+
 static void
 append_desc (GString *s, const Desc *d)
 {
@@ -208,6 +292,10 @@ append_desc (GString *s, const Desc *d)
 static Desc *
 put_image (Oci *oci, GpImage *image, GError **error)
 {
+  gboolean kept;
+  Desc *k = put_kept_image (oci, image, &kept, error);
+  if (kept)
+    return k;
   GBytes *config = gp_image_get_config (image);
   GPtrArray *layers = gp_image_get_layers (image);
   if (config == NULL)
