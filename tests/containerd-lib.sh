@@ -67,3 +67,42 @@ ctrd_stop () {
     ctrd_pid=
   fi
 }
+
+# A private Docker 20.10 daemon (vfs, no networking) to load what we
+# write: dockerd_start DIR; docker ARGS; dockerd_stop.
+dockerd_dir=
+dockerd_pid=
+
+dockerd_start () {
+  dockerd_dir=$1
+  mkdir -p "$dockerd_dir/data" "$dockerd_dir/exec"
+  dockerd --storage-driver vfs --iptables=false --ip-masq=false --bridge=none \
+    --data-root "$dockerd_dir/data" --exec-root "$dockerd_dir/exec" \
+    --pidfile "$dockerd_dir/docker.pid" --host "unix://$dockerd_dir/docker.sock" \
+    > "$dockerd_dir/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  local i
+  for i in $(seq 1 300); do
+    if [ -S "$dockerd_dir/docker.sock" ] && docker version > /dev/null 2>&1; then
+      return 0
+    fi
+    kill -0 "$dockerd_pid" 2> /dev/null || break
+    sleep 0.1
+  done
+  echo "# dockerd did not start; its log:" >&2
+  sed 's/^/#   /' "$dockerd_dir/dockerd.log" | tail -20 >&2
+  dockerd_stop
+  return 1
+}
+
+docker () {
+  command docker --host "unix://$dockerd_dir/docker.sock" "$@"
+}
+
+dockerd_stop () {
+  if [ -n "$dockerd_pid" ]; then
+    kill "$dockerd_pid" 2> /dev/null
+    wait "$dockerd_pid" 2> /dev/null
+    dockerd_pid=
+  fi
+}
