@@ -557,26 +557,51 @@ space_free (Space *s)
   g_free (s);
 }
 
+/* An image record's target.  *fatal: the database itself is damaged
+ * (else only this record is bad, or lacks a key). */
 static gboolean
-read_target (CRoot *root, const GpBoltBucket *image, const char *name, Desc *out, GError **error)
+read_target (CRoot *root, const GpBoltBucket *image, const char *name, Desc *out,
+             gboolean *fatal, GError **error)
 {
   GpBoltBucket target;
   const guint8 *v;
   gsize len;
   gboolean is_bucket;
-  if (!gp_bolt_bucket_get_bucket (root->db, image, "target", &target, error))
-    return FALSE;
+  const char *keys[] = { "digest", "mediatype", "size" };
+  const guint8 *vals[3];
+  gsize lens[3];
   memset (out, 0, sizeof *out);
-  if (!gp_bolt_bucket_get (root->db, &target, "digest", &v, &len, &is_bucket, error))
-    return FALSE;
-  out->digest = value_string (v, len);
-  if (!gp_bolt_bucket_get (root->db, &target, "mediatype", &v, &len, &is_bucket, error))
-    return FALSE;
-  out->media_type = value_string (v, len);
-  out->size = -1;
-  if (!gp_bolt_bucket_get (root->db, &target, "size", &v, &len, &is_bucket, error))
-    return FALSE;
-  if (!decode_varint (v, len, &out->size) || out->size < 0)
+  *fatal = FALSE;
+  gboolean ok = gp_bolt_bucket_get (root->db, image, "target", &v, &len, &is_bucket, error);
+  if (ok && !is_bucket)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
+                   "%s: image %s: target is a value, not a bucket", gp_bolt_get_path (root->db),
+                   name);
+      return FALSE;
+    }
+  ok = ok && gp_bolt_bucket_open_value (root->db, image, "target", v, len, &target, error);
+  for (guint i = 0; ok && i < 3; i++)
+    {
+      ok = gp_bolt_bucket_get (root->db, &target, keys[i], &v, &len, &is_bucket, error);
+      vals[i] = v;
+      lens[i] = len;
+      if (ok && is_bucket)
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
+                       "%s: image %s: target/%s is a bucket, not a value",
+                       gp_bolt_get_path (root->db), name, keys[i]);
+          return FALSE;
+        }
+    }
+  if (!ok)
+    {
+      *fatal = !g_error_matches (*error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING);
+      return FALSE;
+    }
+  out->digest = value_string (vals[0], lens[0]);
+  out->media_type = value_string (vals[1], lens[1]);
+  if (!decode_varint (vals[2], lens[2], &out->size) || out->size < 0)
     {
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
                    "%s: image %s: target size is not a valid varint", gp_bolt_get_path (root->db),
@@ -604,12 +629,13 @@ list_image (const guint8 *key, gsize key_len, const guint8 *value, gsize value_l
     return FALSE;
   Desc target = { 0 };
   g_autoptr (GError) local = NULL;
-  if (!read_target (s->root, &image, name, &target, &local))
+  gboolean fatal;
+  if (!read_target (s->root, &image, name, &target, &fatal, &local))
     {
       desc_clear (&target);
-      /* a damaged database stops everything; a record without a target
-       * fails only when it is asked for */
-      if (!g_error_matches (local, GP_DATA_ERROR, GP_DATA_ERROR_MISSING))
+      /* a damaged database stops everything; a bad record fails only when
+       * it is asked for */
+      if (fatal)
         {
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
