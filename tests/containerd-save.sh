@@ -10,6 +10,8 @@
 #   config, layers, byte for byte) and index.json names the same target;
 # - docker-archive output loads into a private Docker 20.10 daemon with
 #   the image IDs (config digests) ctr's export names;
+# - with --allow-rebuild, a layer whose blob is gone is rebuilt from its
+#   snapshot (a warning), and must still match its DiffID;
 # - --platform picks another manifest of the index, --namespace the
 #   namespace; a name in several namespaces is an error listing them;
 # - the root is found under a Docker data root (containerd/daemon) and a
@@ -27,7 +29,7 @@ golden=$shared/golden/public
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/containerd-lib.sh"
 
-plan 41
+plan 49
 if why=$(ctrd_missing); then
   skip_all "$why"
 fi
@@ -144,6 +146,31 @@ oci_case multi "$tmp/ctr-multi.tar" --platform linux/amd64 example.com/gp/multi:
 oci_case multi-arm64 "$tmp/ctr-multi-arm64.tar" --platform linux/arm64 example.com/gp/multi:1
 oci_case zstd "$tmp/ctr-zstd.tar" example.com/gp/zstd:1
 
+# ---- --allow-rebuild: a garbage-collected blob, its snapshot kept ----
+# myapp:v1's empty layers (the 1024-byte end-of-archive tar, blob =
+# DiffID sha256:5f70bf18...) are rebuilt from their snapshots by Docker's
+# archiver with the same DiffID; busybox's first layer (a tar of 2015)
+# is not, and the image fails.
+empty=5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef
+rebuild=$tmp/rebuild
+cp -a "$root" "$rebuild"
+rm -f "$rebuild/io.containerd.content.v1.content/blobs/sha256/$empty"
+"$GRAPHPIPE" save -q --root "$rebuild" -o "$tmp/rb0.tar" myapp:v1 > "$tmp/log" 2>&1
+[ $? != 0 ] && [ ! -e "$tmp/rb0.tar" ]
+ok_eq "$?" 0 "a garbage-collected layer blob fails without --allow-rebuild"
+ok_grep "$tmp/log" "blob sha256:$empty is not in the content store" "the error names the blob"
+"$GRAPHPIPE" save --root "$rebuild" --allow-rebuild -o "$tmp/rebuilt.docker.tar" myapp:v1 > "$tmp/rb.log" 2>&1
+ok_eq "$?" 0 "--allow-rebuild rebuilds it from its snapshot" || sed 's/^/#   /' "$tmp/rb.log"
+ok_grep "$tmp/rb.log" "is gone; rebuilt from snapshot $rebuild/io.containerd.snapshotter.v1.overlayfs/snapshots/" \
+  "with a warning naming the snapshot"
+first=$(tar -xOf "$tmp/busybox.tar" manifest.json | grep -o '"[0-9a-f]*/layer.tar"' | head -1 | tr -d '"')
+first=$(tar -xOf "$tmp/busybox.tar" "$first" | sha256sum | cut -d' ' -f1)
+rm -f "$rebuild/io.containerd.content.v1.content/blobs/sha256/$first"
+"$GRAPHPIPE" save -q --root "$rebuild" --allow-rebuild --namespace default -o "$tmp/rb1.tar" busybox > "$tmp/log" 2>&1
+[ $? != 0 ] && [ ! -e "$tmp/rb1.tar" ]
+ok_eq "$?" 0 "a rebuilt layer whose tar is not its DiffID fails the image"
+ok_grep "$tmp/log" "layer sha256:$first rebuilt from snapshot" "the error names the layer and the snapshot"
+
 # ---- docker-archive: Docker 20.10 loads it, same image IDs ----
 # config_of CTR_EXPORT_DIR: the image ID (config digest) ctr's export names
 config_of () { grep -o '"Config":"blobs/sha256/[0-9a-f]*"' "$1/manifest.json" | sed 's|.*/|sha256:|; s|"$||'; }
@@ -164,6 +191,11 @@ if dockerd_start "$tmp/docker"; then
       not_ok "$label: Docker's image ID is the config digest ctr exports"
     fi
   done
+  docker rmi -f myapp:v1 > /dev/null 2>&1
+  docker load -i "$tmp/rebuilt.docker.tar" > "$tmp/load.log" 2>&1
+  ok_eq "$?" 0 "the image with a rebuilt layer loads into Docker" || sed 's/^/#   /' "$tmp/load.log"
+  ok_eq "$(docker inspect -f '{{.Id}}' myapp:v1 2>&1)" "$(config_of "$tmp/ctr-myapp")" \
+    "with the same image ID"
   dockerd_stop
 else
   not_ok "a private Docker daemon runs"

@@ -83,6 +83,7 @@ typedef struct {
   char *dir;   /* the containerd root */
   char *blobs; /* its content store's blobs/sha256 */
   GpBolt *db;
+  GpBolt *snap_db; /* the overlayfs snapshotter's metadata.db, once opened */
 } CRoot;
 
 static void
@@ -91,6 +92,7 @@ croot_free (CRoot *r)
   g_free (r->dir);
   g_free (r->blobs);
   g_clear_pointer (&r->db, gp_bolt_free);
+  g_clear_pointer (&r->snap_db, gp_bolt_free);
   g_free (r);
 }
 
@@ -543,6 +545,7 @@ typedef struct {
   GHashTable *by_id;   /* config digest -> Resolved * (borrowed: the first) */
   GHashTable *failed;  /* name -> why it cannot be read */
   const Platform *platform;
+  GpBoltBucket ns_bucket;
   GpBoltBucket images;
 } Space;
 
@@ -694,6 +697,7 @@ list_namespace (const guint8 *key, gsize key_len, const guint8 *value, gsize val
   s->by_id = g_hash_table_new (g_str_hash, g_str_equal);
   s->failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_ptr_array_add (l->spaces, s);
+  s->ns_bucket = nsb;
   const guint8 *v;
   gsize len;
   gboolean images_is_bucket;
@@ -801,6 +805,7 @@ find_roots (const char *root, GError **error)
 typedef enum { COMP_NONE, COMP_GZIP, COMP_ZSTD } Compression;
 
 typedef struct {
+  char *snapshot; /* rebuilt from this snapshot's fs directory (no blob) */
   char *path;     /* the blob */
   char *blob_digest;
   char *media_type;
@@ -815,6 +820,7 @@ typedef struct {
 static void
 ctr_layer_free (CtrLayer *l)
 {
+  g_free (l->snapshot);
   g_free (l->path);
   g_free (l->blob_digest);
   g_free (l->media_type);
@@ -844,6 +850,20 @@ static gboolean
 stream_layer (CtrLayer *l, gboolean raw, GpWriteFunc write, gpointer write_data,
               GCancellable *cancellable, GError **error)
 {
+  if (l->snapshot != NULL)
+    {
+      /* the blob is gone: Docker's archiver on the snapshot's files */
+      g_autoptr (GpLayerDir) dir = gp_layer_dir_open (l->snapshot, error);
+      if (dir == NULL || raw)
+        {
+          if (dir != NULL)
+            g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                         "blob %s is gone (the layer was rebuilt from %s)", l->blob_digest,
+                         l->snapshot);
+          return FALSE;
+        }
+      return gp_archive_tar_dir (dir, GP_ARCHIVE_NONE, write, write_data, cancellable, error);
+    }
   struct stat st;
   int fd = open_blob (l->path, l->blob_digest, &st, error);
   if (fd < 0)
@@ -1038,9 +1058,15 @@ measure_worker (gpointer data, gpointer user_data)
   gp_sha256_finish_digest (&m.sha, digest);
   if (strcmp (digest, l->diff_id) != 0)
     {
-      g_set_error (&l->measure_error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
-                   "blob %s (%s): its tar hashes to %s, the config's DiffID is %s", l->blob_digest,
-                   l->path, digest, l->diff_id);
+      if (l->snapshot != NULL)
+        g_set_error (&l->measure_error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
+                     "layer %s rebuilt from snapshot %s: its tar hashes to %s, not the "
+                     "config's DiffID (its blob %s is gone)", l->diff_id, l->snapshot, digest,
+                     l->blob_digest);
+      else
+        g_set_error (&l->measure_error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
+                     "blob %s (%s): its tar hashes to %s, the config's DiffID is %s",
+                     l->blob_digest, l->path, digest, l->diff_id);
       return;
     }
   l->tar_size = m.len;
@@ -1161,6 +1187,82 @@ resolve_name (Source *src, const char *name, Space **out_space, GPtrArray **out_
   return FALSE;
 }
 
+/* Go's binary.Uvarint, the whole value. */
+static gboolean
+decode_uvarint (const guint8 *p, gsize len, guint64 *out)
+{
+  guint64 u = 0;
+  for (gsize i = 0; i < len && i < 10; i++)
+    {
+      u |= (guint64) (p[i] & 0x7f) << (7 * i);
+      if ((p[i] & 0x80) == 0)
+        {
+          *out = u;
+          return i + 1 == len;
+        }
+    }
+  return FALSE;
+}
+
+/* The fs directory of the overlayfs snapshot named @chain_id in @s's
+ * namespace: meta.db v1/<ns>/snapshots/overlayfs/<chain>/name is the
+ * snapshotter's key, whose record in its own metadata.db
+ * (v1/snapshots/<key>/id) numbers the directory snapshots/<id>/fs. */
+static char *
+find_snapshot (Space *s, const char *chain_id, GError **error)
+{
+  CRoot *r = s->root;
+  GpBoltBucket snaps, overlay, snap, top, v1, all, rec;
+  const guint8 *v;
+  gsize len;
+  gboolean is_bucket;
+  if (!gp_bolt_bucket_get_bucket (r->db, &s->ns_bucket, "snapshots", &snaps, error)
+      || !gp_bolt_bucket_get_bucket (r->db, &snaps, "overlayfs", &overlay, error)
+      || !gp_bolt_bucket_get_bucket (r->db, &overlay, chain_id, &snap, error)
+      || !gp_bolt_bucket_get (r->db, &snap, "name", &v, &len, &is_bucket, error))
+    return NULL;
+  g_autofree char *key = value_string (v, len);
+  g_autofree char *sdir = g_build_filename (r->dir, "io.containerd.snapshotter.v1.overlayfs", NULL);
+  if (r->snap_db == NULL)
+    {
+      g_autofree char *path = g_build_filename (sdir, "metadata.db", NULL);
+      r->snap_db = gp_bolt_open (path, error);
+      if (r->snap_db == NULL)
+        return NULL;
+    }
+  gp_bolt_root (r->snap_db, &top);
+  guint64 id;
+  if (!gp_bolt_bucket_get_bucket (r->snap_db, &top, "v1", &v1, error)
+      || !gp_bolt_bucket_get_bucket (r->snap_db, &v1, "snapshots", &all, error)
+      || !gp_bolt_bucket_get_bucket (r->snap_db, &all, key, &rec, error)
+      || !gp_bolt_bucket_get (r->snap_db, &rec, "id", &v, &len, &is_bucket, error))
+    return NULL;
+  if (!decode_uvarint (v, len, &id) || id == 0)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID, "%s: snapshot %s: id is not a "
+                   "valid uvarint", gp_bolt_get_path (r->snap_db), key);
+      return NULL;
+    }
+  g_autofree char *idstr = g_strdup_printf ("%" G_GUINT64_FORMAT, id);
+  char *fs = g_build_filename (sdir, "snapshots", idstr, "fs", NULL);
+  if (!g_file_test (fs, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "%s: snapshot %s has no directory",
+                   fs, key);
+      g_free (fs);
+      return NULL;
+    }
+  return fs;
+}
+
+static gboolean
+allow_rebuild (GpContext *ctx)
+{
+  const char *v = gp_context_get_variable (ctx, "allow_rebuild");
+  return v != NULL && *v != '\0' && strcmp (v, "0") != 0 && strcmp (v, "false") != 0
+         && strcmp (v, "no") != 0;
+}
+
 static gboolean
 add_layers (Source *src, Space *s, GpImage *image, const Resolved *res, GPtrArray *blobs,
             GError **error)
@@ -1189,6 +1291,7 @@ add_layers (Source *src, Space *s, GpImage *image, const Resolved *res, GPtrArra
                    res->name, res->layers->len, n);
       return FALSE;
     }
+  g_autofree char *chain = NULL;
   for (guint i = 0; i < n; i++)
     {
       const GString *diff_id = g_ptr_array_index (parsed->diff_ids, i);
@@ -1198,6 +1301,10 @@ add_layers (Source *src, Space *s, GpImage *image, const Resolved *res, GPtrArra
           g_prefix_error (error, "image %s: diff_ids[%u]: ", id, i);
           return FALSE;
         }
+      char *next = i == 0 ? g_strndup (diff_id->str, diff_id->len)
+                          : gp_chain_id (chain, diff_id->str);
+      g_free (chain);
+      chain = next;
       g_ptr_array_add (blobs, g_strdup (d->digest));
       CtrLayer *l = g_hash_table_lookup (src->layers, d->digest);
       if (l != NULL)
@@ -1229,19 +1336,30 @@ add_layers (Source *src, Space *s, GpImage *image, const Resolved *res, GPtrArra
       l->cancellable = g_object_ref (gp_context_get_cancellable (src->ctx));
       g_hash_table_insert (src->layers, g_strdup (d->digest), l);
       g_ptr_array_add (src->order, l);
-      if (access (l->path, F_OK) != 0)
+      if (access (l->path, F_OK) == 0)
+        continue;
+      if (!allow_rebuild (src->ctx))
         {
-          const char *rebuild = gp_context_get_variable (src->ctx, "allow_rebuild");
           g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
-                       "image %s (%s): layer %u: blob %s is not in the content store (%s: it "
-                       "was garbage-collected?)%s", id, res->name, i, d->digest, l->path,
-                       rebuild != NULL && *rebuild != '\0' && strcmp (rebuild, "0") != 0
-                         && strcmp (rebuild, "false") != 0
-                         ? "; --allow-rebuild: rebuilding a layer from its snapshot is not "
-                           "implemented yet"
-                         : "");
+                       "image %s (%s): layer %u: blob %s is not in the content store (%s: "
+                       "garbage-collected?); --allow-rebuild rebuilds it from its snapshot",
+                       id, res->name, i, d->digest, l->path);
           return FALSE;
         }
+      g_autoptr (GError) local = NULL;
+      l->snapshot = find_snapshot (s, chain, &local);
+      if (l->snapshot == NULL)
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                       "image %s (%s): layer %u: blob %s is not in the content store, and its "
+                       "snapshot %s cannot be read: %s", id, res->name, i, d->digest, chain,
+                       local->message);
+          return FALSE;
+        }
+      gp_context_report (src->ctx, GP_REPORT_WARNING, d->digest,
+                         "image %s (%s): layer %u: blob %s is gone; rebuilt from snapshot %s "
+                         "(the bytes differ from the registry's; the DiffID is checked)",
+                         id, res->name, i, d->digest, l->snapshot);
     }
   return TRUE;
 }
@@ -1416,7 +1534,8 @@ containerd_run (GpStage *stage, GpContext *ctx, GError **error)
       CtrLayer *l = value;
       GpImageLayer *layer = gp_image_layer_new (l->diff_id, (gint64) l->tar_size, &ctr_layer_funcs,
                                                 l, (GDestroyNotify) ctr_layer_free);
-      gp_image_layer_set_blob (layer, l->blob_digest, l->media_type, l->blob_size);
+      if (l->snapshot == NULL)
+        gp_image_layer_set_blob (layer, l->blob_digest, l->media_type, l->blob_size);
       g_hash_table_insert (objects, g_strdup (key), layer);
     }
   if (!ok)
