@@ -44,6 +44,21 @@ node_new (GBytes *key, gboolean is_bucket, Node *parent)
   return n;
 }
 
+static void
+node_free (Node *n)
+{
+  if (n->children != NULL)
+    {
+      for (guint i = 0; i < n->children->len; i++)
+        node_free (n->children->pdata[i]);
+      g_ptr_array_unref (n->children);
+    }
+  g_bytes_unref (n->key);
+  if (n->value != NULL)
+    g_bytes_unref (n->value);
+  g_free (n);
+}
+
 static GBytes *
 decode_value (const char *s)
 {
@@ -275,9 +290,13 @@ main (int argc, char **argv)
   put16 (fl + 8, 0x10);
   write_leaf (file, root);
   GError *error = NULL;
-  if (!g_file_set_contents (argv[1], (const char *) file, (gssize) len, &error))
+  gboolean ok = g_file_set_contents (argv[1], (const char *) file, (gssize) len, &error);
+  g_free (file);
+  node_free (root);
+  if (!ok)
     {
       fprintf (stderr, "gp-mkbolt: %s\n", error->message);
+      g_error_free (error);
       return 1;
     }
   return 0;
