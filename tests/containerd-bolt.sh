@@ -1,8 +1,9 @@
 #!/bin/bash
 # The bbolt reader (core/format/gp-bbolt.c) on the meta.db and the
-# overlayfs snapshotter's metadata.db that containerd 1.6 writes: what it
-# reads must be what ctr lists (namespaces, image names and targets,
-# content blobs, snapshots), and damaged copies (truncated, a page's
+# overlayfs snapshotter's metadata.db that containerd 1.6 writes (with
+# branch, overflow and inline pages): what it reads must be what ctr lists
+# (namespaces, image names and targets, labels, content blobs,
+# snapshots), and damaged copies (truncated, a page's
 # header overwritten, a cycle of page ids, a child page beyond the pages
 # in use, broken meta checksums) must give an error naming the file and
 # the page, never a crash or a loop.  TAP.
@@ -17,7 +18,7 @@ golden=$shared/golden/public
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/containerd-lib.sh"
 
-plan 23
+plan 26
 if why=$(ctrd_missing); then
   skip_all "$why"
 fi
@@ -35,6 +36,15 @@ ctr -n default images import "$tmp/busybox.tar" > /dev/null &&
   ctr -n team images import "$tmp/myapp.tar" > /dev/null &&
   ctr -n default images label docker.io/library/busybox:latest gp.test=yes > /dev/null
 ok_eq "$?" 0 "ctr imports the golden saves into two namespaces"
+# Enough names for branch pages, and a label too big for one page (the
+# largest containerd accepts: key and value 4096 bytes) for an overflow
+# page, written by containerd itself.
+big=$(head -c 4093 /dev/zero | tr '\0' v)
+for i in $(seq 1 120); do
+  ctr -n default images tag docker.io/library/busybox:latest "example.com/gp/many:tag-$i" > /dev/null || break
+done &&
+  ctr -n default images label docker.io/library/busybox:latest "big=$big" > /dev/null
+ok_eq "$?" 0 "ctr tags 120 names and sets a 4093-byte label"
 ctr namespaces ls -q | LC_ALL=C sort > "$tmp/want-ns"
 for ns in default team; do
   ctr -n $ns images ls | awk 'NR > 1 { print $1, $2, $3 }' | LC_ALL=C sort > "$tmp/want-images-$ns"
@@ -50,9 +60,13 @@ sha_before=$(sha256sum "$meta" "$snapdb")
 # ---- what the reader sees equals what ctr listed ----
 "$DUMP" "$meta" > "$tmp/dump" 2> "$tmp/err"
 ok_eq "$?" 0 "the reader walks meta.db" || sed 's/^/#   /' "$tmp/err"
-"$DUMP" --check "$meta" 2> "$tmp/err"
+"$DUMP" --check "$meta" > "$tmp/stats" 2> "$tmp/err"
 ok_eq "$?" 0 "gp_bolt_check accepts meta.db" || sed 's/^/#   /' "$tmp/err"
-"$DUMP" --check "$snapdb" 2> "$tmp/err"
+read -r _ n_branch _ n_leaf _ n_overflow _ n_buckets _ n_inline _ n_keys < "$tmp/stats"
+diag "meta.db: $(cat "$tmp/stats")"
+[ "${n_branch:-0}" -ge 1 ] && [ "${n_overflow:-0}" -ge 1 ] && [ "${n_inline:-0}" -ge 1 ]
+ok_eq "$?" 0 "containerd's meta.db has branch, overflow and inline pages, all read"
+"$DUMP" --check "$snapdb" > /dev/null 2> "$tmp/err"
 ok_eq "$?" 0 "gp_bolt_check accepts the overlayfs snapshotter's metadata.db" || sed 's/^/#   /' "$tmp/err"
 
 sed -n 's|^B v1/\([^/]*\)$|\1|p' "$tmp/dump" | LC_ALL=C sort > "$tmp/got-ns"
@@ -75,6 +89,8 @@ for ns in default team; do
 done
 ok_grep "$tmp/dump" "K v1/default/images/docker.io/library/busybox:latest/labels/gp.test yes" \
   "the label set with ctr images label is read"
+ok_grep "$tmp/dump" "K v1/default/images/docker.io/library/busybox:latest/labels/big $big" \
+  "the label on an overflow page is read whole"
 
 # ---- damaged copies ----
 # u64 FILE OFFSET / u32 FILE OFFSET: a little-endian integer of the file.

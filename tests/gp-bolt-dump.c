@@ -4,7 +4,8 @@
  *   B <path>                a bucket (path: keys joined by '/')
  *   K <path> <value>        a key; the value printable as is, else hex:<hex>
  *
- * gp-bolt-dump --check FILE: gp_bolt_check() only.  Errors go to stderr
+ * gp-bolt-dump --check FILE: gp_bolt_check() only, printing what it
+ * walked (`branch N leaf N overflow N buckets N inline N keys N`).  Errors go to stderr
  * and exit 1.  A test helper (tests/containerd-bolt.sh).
  */
 #include "config.h"
@@ -74,8 +75,12 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (GpBolt) db = gp_bolt_open (argv[argc - 1], &error);
   gboolean ok = db != NULL;
-  if (ok && check)
-    ok = gp_bolt_check (db, &error);
+  GpBoltStats stats;
+  if (ok && check && (ok = gp_bolt_check (db, &stats, &error)))
+    printf ("branch %" G_GUINT64_FORMAT " leaf %" G_GUINT64_FORMAT " overflow %" G_GUINT64_FORMAT
+            " buckets %" G_GUINT64_FORMAT " inline %" G_GUINT64_FORMAT " keys %" G_GUINT64_FORMAT
+            "\n", stats.branch_pages, stats.leaf_pages, stats.overflow_pages, stats.buckets,
+            stats.inline_buckets, stats.keys);
   else if (ok)
     {
       GpBoltBucket root;

@@ -377,6 +377,7 @@ typedef struct {
   /* gp_bolt_bucket_get(): the key sought, and what was found */
   const char *want;
   gsize want_len;
+  GpBoltStats *stats; /* gp_bolt_check(): counts, or NULL */
   gboolean found;
   const guint8 *value;
   gsize value_len;
@@ -402,8 +403,12 @@ walk_page (Walk *w, const guint8 *p, gsize span, guint64 pgid, guint depth, GErr
                    db->path, name, where, count, span);
       return -1;
     }
+  if (w->stats != NULL && pgid != 0)
+    w->stats->overflow_pages += span / db->page_size - 1;
   if (flags & FLAG_LEAF)
     {
+      if (w->stats != NULL)
+        w->stats->leaf_pages++;
       for (guint64 i = 0; i < count; i++)
         {
           gsize at = PAGE_HEADER + (gsize) i * ELEMENT_SIZE;
@@ -451,6 +456,8 @@ walk_page (Walk *w, const guint8 *p, gsize span, guint64 pgid, guint depth, GErr
                    GP_BOLT_MAX_DEPTH);
       return -1;
     }
+  if (w->stats != NULL)
+    w->stats->branch_pages++;
   for (guint64 i = 0; i < count; i++)
     {
       gsize at = PAGE_HEADER + (gsize) i * ELEMENT_SIZE;
@@ -630,10 +637,11 @@ typedef struct {
   GpBolt *db;
   const GpBoltBucket *bucket;
   GHashTable *visited; /* every page reached, in all buckets */
+  GpBoltStats *stats;
 } Check;
 
 static gboolean check_bucket (GpBolt *db, const GpBoltBucket *b, GHashTable *visited,
-                              GError **error);
+                              GpBoltStats *stats, GError **error);
 
 static gboolean
 check_entry (const guint8 *key, gsize key_len, const guint8 *value, gsize value_len,
@@ -641,32 +649,45 @@ check_entry (const guint8 *key, gsize key_len, const guint8 *value, gsize value_
 {
   Check *c = user_data;
   if (!is_bucket)
-    return TRUE;
+    {
+      c->stats->keys++;
+      return TRUE;
+    }
   g_autofree char *name = g_utf8_make_valid ((const char *) key, (gssize) key_len);
   GpBoltBucket child;
   return gp_bolt_bucket_open_value (c->db, c->bucket, name, value, value_len, &child, error)
-         && check_bucket (c->db, &child, c->visited, error);
+         && check_bucket (c->db, &child, c->visited, c->stats, error);
 }
 
 static gboolean
-check_bucket (GpBolt *db, const GpBoltBucket *b, GHashTable *visited, GError **error)
+check_bucket (GpBolt *db, const GpBoltBucket *b, GHashTable *visited, GpBoltStats *stats,
+              GError **error)
 {
-  Check c = { .db = db, .bucket = b, .visited = visited };
-  Walk w = { .db = db, .bucket = b, .func = check_entry, .user_data = &c };
+  Check c = { .db = db, .bucket = b, .visited = visited, .stats = stats };
+  Walk w = { .db = db, .bucket = b, .func = check_entry, .user_data = &c, .stats = stats };
+  stats->buckets++;
+  if (b->root == 0)
+    stats->inline_buckets++;
   return walk_bucket (&w, visited, error) >= 0;
 }
 
 /**
  * gp_bolt_check:
  *
- * Walks every page of every bucket, checking each as it is reached.
+ * Walks every page of every bucket, checking each as it is reached; no
+ * page may be reached twice.  @out_stats (nullable) gets what was walked.
  */
 gboolean
-gp_bolt_check (GpBolt *db, GError **error)
+gp_bolt_check (GpBolt *db, GpBoltStats *out_stats, GError **error)
 {
+  GpBoltStats stats = { 0 };
   GpBoltBucket root;
   gp_bolt_root (db, &root);
   g_autoptr (GHashTable) visited = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                                           NULL);
-  return check_bucket (db, &root, visited, error);
+  if (!check_bucket (db, &root, visited, &stats, error))
+    return FALSE;
+  if (out_stats != NULL)
+    *out_stats = stats;
+  return TRUE;
 }

@@ -68,7 +68,23 @@ GP_API gboolean gp_bolt_bucket_get_bucket (GpBolt *db, const GpBoltBucket *bucke
 GP_API gboolean gp_bolt_bucket_open_value (GpBolt *db, const GpBoltBucket *parent,
                                            const char *name, const guint8 *value, gsize len,
                                            GpBoltBucket *out, GError **error);
-GP_API gboolean gp_bolt_check (GpBolt *db, GError **error);
+/**
+ * GpBoltStats:
+ *
+ * What gp_bolt_check() walked: pages of each kind (overflow pages are
+ * those a page spans beyond its first), buckets (the root one too) and
+ * those of them kept inline.
+ */
+typedef struct {
+  guint64 branch_pages;
+  guint64 leaf_pages;
+  guint64 overflow_pages;
+  guint64 buckets;
+  guint64 inline_buckets;
+  guint64 keys;
+} GpBoltStats;
+
+GP_API gboolean gp_bolt_check (GpBolt *db, GpBoltStats *out_stats, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GpBolt, gp_bolt_free)
 

@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
       g_error_free (error);
       return 0;
     }
-  if (!gp_bolt_check (db, &error))
+  if (!gp_bolt_check (db, NULL, &error))
     g_clear_error (&error);
   GpBoltBucket root, v1, ns;
   gp_bolt_root (db, &root);
