@@ -29,7 +29,7 @@ golden=$shared/golden/public
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/containerd-lib.sh"
 
-plan 49
+plan 51
 if why=$(ctrd_missing); then
   skip_all "$why"
 fi
@@ -229,6 +229,15 @@ cmp -s "$tmp/moby.tar" "$tmp/moby-dr.tar" && cmp -s "$tmp/moby.tar" "$tmp/moby-v
 ok_eq "$?" 0 "the same tarball each way"
 tar -xOf "$tmp/moby.tar" manifest.json > "$tmp/moby-manifest.json" 2> /dev/null
 ok_grep "$tmp/moby-manifest.json" '"docker.io/library/busybox:latest"' "the tag is the name containerd records"
+# docker images shows the target's digest as the ID of an image of its
+# containerd store: a prefix of it names the image (untagged)
+target=$(grep -o '"digest":"sha256:[0-9a-f]*"' "$tmp/ctr-busybox/index.json" | head -1 | sed 's/.*sha256:\([0-9a-f]*\)"/\1/')
+"$GRAPHPIPE" save -q --root "$tmp/dockerroot" --namespace moby -o "$tmp/moby-id.tar" "${target:0:12}" > "$tmp/log" 2>&1
+ok_eq "$?" 0 "the ID docker images shows (the target's digest, 12 digits) names the image" ||
+  sed 's/^/#   /' "$tmp/log"
+tar -xOf "$tmp/moby-id.tar" manifest.json > "$tmp/moby-id.json" 2> /dev/null
+ok_grep "$tmp/moby-id.json" "\"Config\":\"$(config_of "$tmp/ctr-busybox" | sed 's/sha256://').json\"" \
+  "its config is the one ctr exports"
 
 # ---- damage: blob, missing blob, meta.db ----
 damaged=$tmp/damaged

@@ -347,6 +347,7 @@ platform_matches (const Platform *want, const char *os, const char *arch, const 
 
 typedef struct {
   char *name;
+  char *target_digest; /* the record's target: the image ID `docker images` shows */
   GBytes *target;  /* the index it was reached through, or NULL */
   char *target_mt;
   GBytes *manifest;
@@ -359,6 +360,7 @@ static void
 resolved_free (Resolved *r)
 {
   g_free (r->name);
+  g_free (r->target_digest);
   g_clear_pointer (&r->target, g_bytes_unref);
   g_free (r->target_mt);
   g_clear_pointer (&r->manifest, g_bytes_unref);
@@ -420,6 +422,7 @@ resolve_target (CRoot *root, const char *name, const Desc *target, const Platfor
     return NULL;
   Resolved *res = g_new0 (Resolved, 1);
   res->name = g_strdup (name);
+  res->target_digest = g_strdup (target->digest);
   const char *manifest_digest = target->digest;
   g_autofree char *chosen_digest = NULL;
   if (is_index_type (target->media_type))
@@ -1145,6 +1148,48 @@ resolve_name (Source *src, const char *name, Space **out_space, GPtrArray **out_
         first_error = g_steal_pointer (&local);
     }
   g_autoptr (GString) label = g_string_new (NULL);
+  if (hits->len == 0 && failure == NULL)
+    {
+      /* Docker's containerd image store shows the target's digest as the
+       * image ID: an ID or unique prefix of one names that image (untagged,
+       * as an ID does) */
+      const char *hex;
+      if (gp_digest_prefix_term (name, &hex) && *hex != '\0' && gp_hex_is_lower (hex, strlen (hex)))
+        for (guint i = 0; i < src->spaces->len; i++)
+          {
+            Space *s = src->spaces->pdata[i];
+            const Resolved *hit = NULL;
+            GHashTableIter it;
+            gpointer value;
+            g_hash_table_iter_init (&it, s->by_name);
+            while (g_hash_table_iter_next (&it, NULL, &value))
+              {
+                const Resolved *r = value;
+                if (!g_str_has_prefix (r->target_digest + strlen ("sha256:"), hex))
+                  continue;
+                if (hit != NULL && strcmp (hit->config.digest, r->config.digest) != 0)
+                  {
+                    g_clear_error (&first_error);
+                    g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_REFERENCE,
+                                 "%s: namespace %s: the ID prefix of several images' targets (%s, %s)",
+                                 name, s->ns, hit->target_digest, r->target_digest);
+                    return FALSE;
+                  }
+                hit = r;
+              }
+            if (hit == NULL)
+              continue;
+            const char *const by_id[] = { hit->config.digest, NULL };
+            GPtrArray *images = gp_image_catalog_resolve (s->catalog, by_id, error);
+            if (images == NULL)
+              {
+                g_clear_error (&first_error);
+                return FALSE;
+              }
+            g_ptr_array_add (hits, s);
+            g_ptr_array_add (found, images);
+          }
+    }
   if (hits->len == 1)
     {
       g_clear_error (&first_error);
