@@ -630,6 +630,9 @@ list_image (const guint8 *key, gsize key_len, const guint8 *value, gsize value_l
   if (!is_bucket)
     return TRUE;
   g_autofree char *name = value_string (key, key_len);
+  /* a key with a NUL byte (not a name) or seen already: left out */
+  if (memchr (key, 0, key_len) != NULL || g_hash_table_contains (s->by_name, name))
+    return TRUE;
   GpBoltBucket image;
   if (!gp_bolt_bucket_open_value (s->root->db, &s->images, name, value, value_len, &image, error))
     return FALSE;
