@@ -210,6 +210,20 @@ setup (GpBolt *db, GError **error)
   return TRUE;
 }
 
+/**
+ * gp_bolt_new_from_data:
+ * @data: (array length=len): the bytes of a database file
+ * @len: their length
+ * @name: (nullable): what errors call it (a file name)
+ * @error: return location for a #GError
+ *
+ * Reads a database from memory (a copy is kept), as gp_bolt_open() does.
+ *
+ * Returns: (transfer full): the database, free with gp_bolt_free(); %NULL
+ *   with @error set (%GP_DATA_ERROR) when neither meta page is valid or
+ *   the data is shorter than the pages the current one counts
+ * Since: 0.1
+ */
 GpBolt *
 gp_bolt_new_from_data (const guint8 *data, gsize len, const char *name, GError **error)
 {
@@ -225,6 +239,20 @@ gp_bolt_new_from_data (const guint8 *data, gsize len, const char *name, GError *
   return db;
 }
 
+/**
+ * gp_bolt_open:
+ * @path: a bbolt database file
+ * @error: return location for a #GError
+ *
+ * Reads the whole file into memory (it is never written or locked) and
+ * picks its current meta page: of the two whose magic, version and FNV-1a
+ * checksum are right, the one with the larger txid.
+ *
+ * Returns: (transfer full): the database, free with gp_bolt_free(); %NULL
+ *   with @error set (%GP_DATA_ERROR_MISSING, %G_IO_ERROR, or
+ *   %GP_DATA_ERROR_INVALID / %GP_DATA_ERROR_SIZE naming @path)
+ * Since: 0.1
+ */
 GpBolt *
 gp_bolt_open (const char *path, GError **error)
 {
@@ -286,6 +314,13 @@ gp_bolt_open (const char *path, GError **error)
   return db;
 }
 
+/**
+ * gp_bolt_free:
+ * @db: (nullable): a database
+ *
+ * Frees @db; the buckets and values read from it are invalid afterwards.
+ * Since: 0.1
+ */
 void
 gp_bolt_free (GpBolt *db)
 {
@@ -296,24 +331,53 @@ gp_bolt_free (GpBolt *db)
   g_free (db);
 }
 
+/**
+ * gp_bolt_get_path:
+ * @db: a database
+ *
+ * Returns: (transfer none): the name errors give it (its file name)
+ * Since: 0.1
+ */
 const char *
 gp_bolt_get_path (GpBolt *db)
 {
   return db->path;
 }
 
+/**
+ * gp_bolt_get_txid:
+ * @db: a database
+ *
+ * Returns: the transaction ID of the meta page in use
+ * Since: 0.1
+ */
 guint64
 gp_bolt_get_txid (GpBolt *db)
 {
   return db->txid;
 }
 
+/**
+ * gp_bolt_get_page_size:
+ * @db: a database
+ *
+ * Returns: its page size in bytes
+ * Since: 0.1
+ */
 guint32
 gp_bolt_get_page_size (GpBolt *db)
 {
   return db->page_size;
 }
 
+/**
+ * gp_bolt_root:
+ * @db: a database
+ * @out: (out caller-allocates): the root bucket
+ *
+ * The root bucket, whose keys are the top-level buckets.
+ * Since: 0.1
+ */
 void
 gp_bolt_root (GpBolt *db, GpBoltBucket *out)
 {
@@ -482,10 +546,7 @@ walk_page (Walk *w, const guint8 *p, gsize span, guint64 pgid, guint depth, GErr
       const guint8 *cp;
       gsize cspan;
       if (!get_page (db, w->bucket, child, &cp, &cspan, error))
-        {
-          g_prefix_error (error, "(from %s) ", where);
-          return -1;
-        }
+        return -1;
       guint64 *key = g_new (guint64, 1);
       *key = child;
       g_hash_table_add (w->visited, key);
@@ -534,6 +595,23 @@ walk_bucket (Walk *w, GHashTable *shared, GError **error)
   return walk_page (w, p, span, b->root, 0, error);
 }
 
+/**
+ * gp_bolt_bucket_foreach:
+ * @db: a database
+ * @bucket: one of its buckets
+ * @func: (scope call): called for each key, in page order
+ * @user_data: passed to @func
+ * @error: return location for a #GError
+ *
+ * Walks the pages of @bucket (not of the buckets nested in it), checking
+ * each as it is reached; the key and value pointers given to @func point
+ * into @db's buffer.
+ *
+ * Returns: %FALSE with @error set when a page is damaged (naming the file,
+ *   bucket and page; %GP_DATA_ERROR_CYCLE for a page reached twice or too
+ *   deep a tree) or @func failed
+ * Since: 0.1
+ */
 gboolean
 gp_bolt_bucket_foreach (GpBolt *db, const GpBoltBucket *bucket, GpBoltForeachFunc func,
                         gpointer user_data, GError **error)
@@ -542,6 +620,20 @@ gp_bolt_bucket_foreach (GpBolt *db, const GpBoltBucket *bucket, GpBoltForeachFun
   return walk_bucket (&w, NULL, error) >= 0;
 }
 
+/**
+ * gp_bolt_bucket_get:
+ * @db: a database
+ * @bucket: one of its buckets
+ * @key: the key sought (a string)
+ * @value: (out) (optional) (transfer none): its value, in @db's buffer
+ * @value_len: (out) (optional): the value's length
+ * @is_bucket: (out) (optional): whether it is a nested bucket
+ * @error: return location for a #GError
+ *
+ * Returns: %FALSE with @error set: %GP_DATA_ERROR_MISSING when there is no
+ *   such key, as gp_bolt_bucket_foreach() for a damaged page
+ * Since: 0.1
+ */
 gboolean
 gp_bolt_bucket_get (GpBolt *db, const GpBoltBucket *bucket, const char *key,
                     const guint8 **value, gsize *value_len, gboolean *is_bucket, GError **error)
@@ -574,6 +666,22 @@ set_name (GpBoltBucket *out, const GpBoltBucket *parent, const char *name)
     g_snprintf (out->name, sizeof out->name, "%s/%s", parent->name, name);
 }
 
+/**
+ * gp_bolt_bucket_open_value:
+ * @db: a database
+ * @parent: (nullable): the bucket holding the value
+ * @name: the key, for messages (the new bucket's path is @parent's/@name)
+ * @value: (array length=len): a nested bucket's value
+ * @len: its length
+ * @out: (out caller-allocates): the bucket
+ * @error: return location for a #GError
+ *
+ * Reads a bucket header (and for an inline bucket the page after it).
+ *
+ * Returns: %FALSE with @error set when the value is too short or the
+ *   nesting deeper than %GP_BOLT_MAX_DEPTH
+ * Since: 0.1
+ */
 gboolean
 gp_bolt_bucket_open_value (GpBolt *db, const GpBoltBucket *parent, const char *name,
                            const guint8 *value, gsize len, GpBoltBucket *out, GError **error)
@@ -612,6 +720,18 @@ gp_bolt_bucket_open_value (GpBolt *db, const GpBoltBucket *parent, const char *n
   return TRUE;
 }
 
+/**
+ * gp_bolt_bucket_get_bucket:
+ * @db: a database
+ * @bucket: one of its buckets
+ * @key: the nested bucket's key
+ * @out: (out caller-allocates): the nested bucket
+ * @error: return location for a #GError
+ *
+ * Returns: %FALSE with @error set: as gp_bolt_bucket_get(), or
+ *   %GP_DATA_ERROR_INVALID when @key holds a plain value
+ * Since: 0.1
+ */
 gboolean
 gp_bolt_bucket_get_bucket (GpBolt *db, const GpBoltBucket *bucket, const char *key,
                            GpBoltBucket *out, GError **error)
@@ -673,9 +793,15 @@ check_bucket (GpBolt *db, const GpBoltBucket *b, GHashTable *visited, GpBoltStat
 
 /**
  * gp_bolt_check:
+ * @db: a database
+ * @out_stats: (out caller-allocates) (optional): what was walked
+ * @error: return location for a #GError
  *
  * Walks every page of every bucket, checking each as it is reached; no
- * page may be reached twice.  @out_stats (nullable) gets what was walked.
+ * page may be reached twice.
+ *
+ * Returns: %FALSE with @error set at the first damaged page
+ * Since: 0.1
  */
 gboolean
 gp_bolt_check (GpBolt *db, GpBoltStats *out_stats, GError **error)
