@@ -29,7 +29,7 @@ golden=$shared/golden/public
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/containerd-lib.sh"
 
-plan 51
+plan 54
 if why=$(ctrd_missing); then
   skip_all "$why"
 fi
@@ -109,6 +109,7 @@ ctrd_start "$tmp/ctrd" || skip_all "containerd does not start here"
     ctr -n moby images import "$tmp/busybox.tar" &&
     ctr -n default images export "$tmp/ctr-busybox.tar" docker.io/library/busybox:latest &&
     ctr -n team images export "$tmp/ctr-myapp.tar" docker.io/library/myapp:v1 &&
+    ctr -n team images export "$tmp/ctr-two.tar" docker.io/library/myapp:v1 docker.io/library/busybox:1.0 &&
     ctr -n default images export "$tmp/ctr-multi.tar" example.com/gp/multi:1 &&
     ctr -n default images export --platform linux/arm64 "$tmp/ctr-multi-arm64.tar" example.com/gp/multi:1 &&
     ctr -n default images export "$tmp/ctr-zstd.tar" example.com/gp/zstd:1
@@ -131,20 +132,21 @@ oci_case () {
   if ! ok_eq "$?" 0 "$label: graphpipe save --format oci-dir $*"; then
     sed 's/^/#   /' "$tmp/log"
     not_ok "$label: blobs as ctr images export"
-    not_ok "$label: index.json names ctr's target"
+    not_ok "$label: index.json names ctr's targets"
     return
   fi
   ok_eq "$(cd "$out/blobs/sha256" && sha256sum * | LC_ALL=C sort)" \
     "$(cd "$tmp/ctr-$label/blobs/sha256" && sha256sum * | LC_ALL=C sort)" \
     "$label: blobs (index, manifest, config, layers) byte for byte as ctr images export"
-  target () { grep -o '"digest":"sha256:[0-9a-f]*"' "$1/index.json" | head -1; }
-  ok_eq "$(target "$out")" "$(target "$tmp/ctr-$label")" "$label: index.json names ctr's target"
+  targets () { grep -o '"digest":"sha256:[0-9a-f]*"' "$1/index.json" | LC_ALL=C sort -u; }
+  ok_eq "$(targets "$out")" "$(targets "$tmp/ctr-$label")" "$label: index.json names ctr's targets"
 }
 oci_case busybox "$tmp/ctr-busybox.tar" --namespace default busybox
 oci_case myapp "$tmp/ctr-myapp.tar" docker.io/library/myapp:v1
 oci_case multi "$tmp/ctr-multi.tar" --platform linux/amd64 example.com/gp/multi:1
 oci_case multi-arm64 "$tmp/ctr-multi-arm64.tar" --platform linux/arm64 example.com/gp/multi:1
 oci_case zstd "$tmp/ctr-zstd.tar" example.com/gp/zstd:1
+oci_case two "$tmp/ctr-two.tar" --namespace team myapp:v1 busybox:1.0
 
 # ---- --allow-rebuild: a garbage-collected blob, its snapshot kept ----
 # myapp:v1's empty layers (the 1024-byte end-of-archive tar, blob =
