@@ -19,6 +19,7 @@ gp_cmd_save (int argc, char **argv)
   g_autofree char *compress = NULL;
   g_autofree char *preset = NULL;
   g_autofree char *format = NULL;
+  g_autofree char *compat = NULL;
   gboolean check = FALSE;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -30,6 +31,9 @@ gp_cmd_save (int argc, char **argv)
       "docker-archive (default: docker save of Docker 1.10.3), oci-archive (an OCI image "
       "layout as a tar) or oci-dir (an OCI image layout directory, -o DIR)",
       "docker-archive|oci-archive|oci-dir" },
+    { "compat", 0, 0, G_OPTION_ARG_STRING, &compat,
+      "With --format docker-archive: write the docker save bytes of Docker 1.10.3 "
+      "(default) or of Docker 20.10 (preset 'save-compat')", "1.10|20.10" },
     { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
       "Validate the pipeline and print the plan; run nothing", NULL },
     { "layers-from", 0, 0, G_OPTION_ARG_FILENAME, &opts.layers_from,
@@ -68,6 +72,15 @@ gp_cmd_save (int argc, char **argv)
       if (strcmp (format, "oci-dir") == 0 && (output == NULL || strcmp (output, "-") == 0))
         return gp_cli_usage_error ("save", "--format=oci-dir: give the directory with -o DIR");
       oci = TRUE;
+    }
+  if (compat != NULL)
+    {
+      if (strcmp (compat, "1.10") != 0 && strcmp (compat, "20.10") != 0)
+        return gp_cli_usage_error ("save", "--compat=%s: expected 1.10 or 20.10", compat);
+      if (oci)
+        return gp_cli_usage_error ("save", "--compat: only with --format docker-archive");
+      if (preset != NULL)
+        return gp_cli_usage_error ("save", "--compat: not with --preset");
     }
   if (output == NULL)
     output = g_strdup ("-");
@@ -110,9 +123,11 @@ gp_cmd_save (int argc, char **argv)
     "output", output,
     "compress", compress,
     "images", images,
-    oci ? "format" : NULL, format,
+    oci ? "format" : compat != NULL ? "compat" : NULL, oci ? format : compat,
     NULL
   };
-  return gp_cli_run_preset ("save", &opts, oci ? "save-oci" : preset != NULL ? preset : "save",
+  return gp_cli_run_preset ("save", &opts,
+                            oci ? "save-oci" : compat != NULL ? "save-compat"
+                                             : preset != NULL ? preset : "save",
                             check, vars);
 }
