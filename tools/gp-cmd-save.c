@@ -1,6 +1,7 @@
-/* graphpipe save [-o FILE|-] [--compress=none|gzip|auto] [--format=F] NAME...:
- * the shipped preset 'save' (--format docker-archive, the default) or
- * 'save-oci' (oci-archive, oci-dir: with ${format} set too), with the
+/* graphpipe save [-o FILE|-] [--compress=none|gzip|auto] [--format=F]
+ * [--compat=1.10|20.10] NAME...: the shipped preset 'save' (--format
+ * docker-archive, the default), 'save-compat' (with --compat: ${compat}
+ * set too) or 'save-oci' (oci-archive, oci-dir: with ${format} set too), with the
  * variables output, compress and images (the names joined by single
  * spaces). */
 #include "config.h"
