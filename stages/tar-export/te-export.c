@@ -128,7 +128,8 @@ go_time_split (const GpGoTime *t, gint64 *out_sec, guint32 *out_nsec)
  * was computed from (see plan_image). */
 static gboolean
 plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const char *chain_id,
-            const GpV1Image *v1, const char *parent_v1_id, GError **error)
+            const GpV1Image *v1, const TeCompat2010 *v1_2010, const char *parent_v1_id,
+            GError **error)
 {
   TeLayer *layer = g_hash_table_lookup (plan->layers, v1_id);
   if (layer != NULL)
@@ -150,7 +151,9 @@ plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const cha
   g_hash_table_insert (plan->layers, layer->v1_id, layer);
   g_ptr_array_add (pi->layers, layer);
 
-  layer->json = gp_v1image_layer_json (v1, v1_id, parent_v1_id, error);
+  layer->json = v1_2010 != NULL
+                  ? te_compat_2010_layer_json (v1_2010, v1, v1_id, parent_v1_id, error)
+                  : gp_v1image_layer_json (v1, v1_id, parent_v1_id, error);
   if (layer->json == NULL)
     return FALSE;
 
@@ -209,88 +212,6 @@ epoch_v1image (const GString *os)
   if (os != NULL && os->len > 0)
     img->os = g_string_new_len (os->str, (gssize) os->len);
   return img;
-}
-
-/* Whether the config object @raw has a member Go would decode into
- * struct field @name. */
-static gboolean
-has_field (const char *raw, gsize len, const char *name, gboolean (*set) (const char *, gsize))
-{
-  GpJsonIter it;
-  if (!gp_json_object_iter_init (&it, raw, len))
-    return FALSE;
-  GString *key = NULL;
-  const char *value;
-  gsize value_len;
-  gboolean found = FALSE;
-  while (!found && gp_json_object_iter_next (&it, &key, &value, &value_len))
-    {
-      found = gp_json_key_equal_fold (name, key->str, key->len) && set (value, value_len);
-      g_string_free (key, TRUE);
-      key = NULL;
-    }
-  return found;
-}
-
-static gboolean
-not_null (const char *raw, gsize len)
-{
-  return !gp_json_is_null (raw, len);
-}
-
-static gboolean
-not_empty_string (const char *raw, gsize len)
-{
-  return !gp_json_is_null (raw, len) && !(len == 2 && raw[0] == '"' && raw[1] == '"');
-}
-
-/* Docker 20.10's V1Image and container.Config differ from 1.10.3's (the
- * structs graphpipe models, FORMATS.md §6.9): PublishService is gone, and
- * Variant, Healthcheck, StopTimeout and Shell were added.  The first is
- * dropped here; a config using the others is refused: its 20.10 v1 IDs
- * are not implemented. */
-static gboolean
-compat_2010_check_config (TePlanImage *pi, GError **error)
-{
-  static const char *const added[] = { "Healthcheck", "StopTimeout", "Shell" };
-  const char *image_id = gp_image_get_id (pi->image);
-  gsize len;
-  const char *raw = g_bytes_get_data (pi->config_raw, &len);
-  const char *what = NULL;
-
-  if (has_field (raw, len, "variant", not_empty_string))
-    what = "variant";
-  GpJsonIter it;
-  GString *key = NULL;
-  const char *value;
-  gsize value_len;
-  if (what == NULL && gp_json_object_iter_init (&it, raw, len))
-    while (what == NULL && gp_json_object_iter_next (&it, &key, &value, &value_len))
-      {
-        if ((gp_json_key_equal_fold ("config", key->str, key->len)
-             || gp_json_key_equal_fold ("container_config", key->str, key->len))
-            && gp_json_kind (value, value_len) == GP_JSON_KIND_OBJECT)
-          for (guint i = 0; i < G_N_ELEMENTS (added) && what == NULL; i++)
-            if (has_field (value, value_len, added[i], not_null))
-              what = added[i];
-        g_string_free (key, TRUE);
-        key = NULL;
-      }
-  if (what != NULL)
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
-                   "image %s: its config has %s, a field Docker 1.10.3's image structs lack: "
-                   "--compat 20.10 v1 IDs for it - not implemented", image_id, what);
-      return FALSE;
-    }
-  GpContainerConfig *configs[] = { &pi->config->v1.container_config, pi->config->v1.config };
-  for (guint i = 0; i < G_N_ELEMENTS (configs); i++)
-    if (configs[i] != NULL && configs[i]->publish_service != NULL)
-      {
-        g_string_free (configs[i]->publish_service, TRUE);
-        configs[i]->publish_service = NULL;
-      }
-  return TRUE;
 }
 
 /* Docker 20.10 names an image's parent (the store's record) in the
@@ -383,10 +304,15 @@ plan_image (TePlan *plan, GpImage *gimage, GError **error)
 
   g_autoptr (GpV1Image) lower_id = NULL;
   g_autoptr (GpV1Image) lower_json = NULL;
+  g_autoptr (TeCompat2010) top_2010 = NULL;
   if (plan->compat == TE_COMPAT_20_10)
     {
-      if (!compat_2010_check_config (pi, error))
-        return FALSE;
+      top_2010 = te_compat_2010_new (pi->config_raw, error);
+      if (top_2010 == NULL)
+        {
+          g_prefix_error (error, "image %s: config: ", image_id);
+          return FALSE;
+        }
       lower_id = epoch_v1image (NULL);
       lower_json = epoch_v1image (pi->config->v1.os);
     }
@@ -411,15 +337,19 @@ plan_image (TePlan *plan, GpImage *gimage, GError **error)
        * json file (not its ID) carries the image's os */
       const GpV1Image *v1 = i == n - 1 ? &pi->config->v1 : lower_id;
       const GpV1Image *json_v1 = i == n - 1 ? &pi->config->v1 : lower_json;
-      g_autofree char *digest = gp_v1image_create_id (v1, chain, parent_digest, error);
+      const TeCompat2010 *v1_2010 = i == n - 1 ? top_2010 : NULL;
+      g_autofree char *digest = v1_2010 != NULL
+                                  ? te_compat_2010_create_id (v1_2010, v1, chain, parent_digest,
+                                                              error)
+                                  : gp_v1image_create_id (v1, chain, parent_digest, error);
       if (digest == NULL)
         {
           g_prefix_error (error, "image %s: layer %u: ", image_id, i);
           return FALSE;
         }
       const char *parent_v1 = parent_digest ? parent_digest + strlen ("sha256:") : NULL;
-      if (!plan_layer (plan, pi, i, digest + strlen ("sha256:"), chain, json_v1, parent_v1,
-                       error))
+      if (!plan_layer (plan, pi, i, digest + strlen ("sha256:"), chain, json_v1, v1_2010,
+                       parent_v1, error))
         return FALSE;
       g_free (parent_digest);
       parent_digest = g_steal_pointer (&digest);

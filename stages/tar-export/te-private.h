@@ -18,4 +18,17 @@ typedef enum {
 gboolean te_export (GpContext *ctx, GPtrArray *images, const char *output, gboolean gzip,
                     TeCompat compat, GError **error);
 
+/* ---- te-compat.c: Docker 20.10's image structs (compat=20.10) ---- */
+
+typedef struct _TeCompat2010 TeCompat2010;
+
+TeCompat2010 *te_compat_2010_new (GBytes *config, GError **error);
+void te_compat_2010_free (TeCompat2010 *c);
+char *te_compat_2010_create_id (const TeCompat2010 *c, const GpV1Image *img,
+                                const char *chain_id, const char *parent, GError **error);
+GBytes *te_compat_2010_layer_json (const TeCompat2010 *c, const GpV1Image *img,
+                                   const char *v1_id, const char *parent_v1_id, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TeCompat2010, te_compat_2010_free)
+
 G_END_DECLS
