@@ -39,7 +39,7 @@ export GRAPHPIPE_NO_SYSTEM_PRESETS=${GRAPHPIPE_NO_SYSTEM_PRESETS:-1}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-plan 27
+plan 29
 fx_require_golden
 fx_require_golden save-busybox.tar.gz
 if [ "$(id -u)" != 0 ]; then
@@ -85,8 +85,10 @@ trap 'exit 130' INT TERM
 
 # ---- 1. the daemon, its images and its saves ----
 
+# GP_DOCKER_DRIVER=vfs|overlay2 chooses (to check the other one by hand)
 driver=vfs
 grep -qw overlay /proc/filesystems 2> /dev/null && driver=overlay2
+driver=${GP_DOCKER_DRIVER:-$driver}
 export DOCKER_HOST=unix://$tmp/docker.sock
 export DOCKER_CONFIG=$tmp/docker-config
 start_dockerd () {
@@ -284,6 +286,25 @@ while IFS='|' read -r name names; do
   fi
   sed 's/^#*/#/' "$tmp/compare.log"
 done < "$tmp/sets"
+
+# the same bytes through a pipe and gzip (sequential writing)
+t0=$(date +%s)
+"$GRAPHPIPE" save -q --root "$droot" --driver "$driver" --compat 20.10 busybox myapp:v1 \
+  > "$tmp/pipe.tar" 2> "$tmp/ours.log" &&
+  "$GRAPHPIPE" save -q --root "$droot" --driver "$driver" --compat 20.10 -o "$tmp/gz.tar.gz" \
+    busybox myapp:v1 2>> "$tmp/ours.log" &&
+  gunzip -c "$tmp/gz.tar.gz" > "$tmp/gz.tar"
+st=$?
+t1=$(date +%s)
+for f in pipe gz; do
+  if [ $st = 0 ] && python3 "$tmp/compare.py" "$tmp/$f.tar" "$t0" "$t1" "$tmp/docker-golden-shared.tar" \
+       > "$tmp/compare.log" 2>&1; then
+    ok "--compat 20.10 to a $f: Docker 20.10's bytes"
+  else
+    not_ok "--compat 20.10 to a $f: Docker 20.10's bytes (exit $st)"
+    sed 's/^/#   | /' "$tmp/ours.log" "$tmp/compare.log"
+  fi
+done
 
 # the parent set names t2's parent; the symlinked one has symlinks
 tar -xOf "$tmp/ours-parent.tar" manifest.json > "$tmp/parent-manifest.json" 2>&1
