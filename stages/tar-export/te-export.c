@@ -14,6 +14,11 @@
  * workers stream layers at once, each into its own span (pwrite), while
  * the main thread writes the rest of the stream around the spans; other
  * outputs get the layers one after the other.
+ *
+ * compat=20.10 writes Docker 20.10's bytes instead (doc/docker-save-20.10.md):
+ * other v1 IDs and json files (te-compat.c), a DiffID's tar written once
+ * and later layer directories holding it given a symlink, owner names,
+ * and the saved parent images in manifest.json.
  */
 #include "config.h"
 
@@ -202,8 +207,8 @@ plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const cha
 #define GO_UNIX_EPOCH G_GINT64_CONSTANT (62135596800)
 
 /* Docker 20.10's record for a layer below an image's top:
- * V1Image{Created: time.Unix(0, 0)} (the daemon's zone: UTC here, see
- * the README), with @os copied in for the json file only. */
+ * V1Image{Created: time.Unix(0, 0)} (in the daemon's zone: UTC assumed,
+ * doc/docker-save-20.10.md), with @os copied in for the json file only. */
 static GpV1Image *
 epoch_v1image (const GString *os)
 {
