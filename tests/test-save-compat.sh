@@ -39,7 +39,7 @@ export GRAPHPIPE_NO_SYSTEM_PRESETS=${GRAPHPIPE_NO_SYSTEM_PRESETS:-1}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-plan 29
+plan 31
 fx_require_golden
 fx_require_golden save-busybox.tar.gz
 if [ "$(id -u)" != 0 ]; then
@@ -170,10 +170,12 @@ diag "t1 $id_t1, t2 $id_t2, t1's first step $id_base"
 cat > "$tmp/sets" << EOF
 single|t1:latest
 two-tag|t1:latest t1:two
+two-tag-reversed|t1:two t1:latest
 id|$id_t2
 repository|t1
 golden-repository|busybox
 golden-shared|busybox myapp:v1
+golden-mixed|busybox:latest myapp:v1 busybox:1.0
 parent|t2:latest t1:latest
 symlinked|t1:latest $id_base
 healthcheck|hc:latest t1:two
