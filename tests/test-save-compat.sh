@@ -336,13 +336,18 @@ fx_extract "$root" || bail_out "cannot extract legacy-root.tar.gz"
   { sed 's/^/#   | /' "$tmp/migrate.log"; bail_out "migrate of the golden root failed"; }
 gunzip -c "$golden/save-busybox_latest.tar.gz" > "$tmp/golden-1.tar"
 gunzip -c "$golden/save-busybox.tar.gz" > "$tmp/golden-2.tar"
+gunzip -c "$golden/save-myapp_v1+busybox_1.0.variant1.tar.gz" > "$tmp/golden-3a.tar"
+gunzip -c "$golden/save-myapp_v1+busybox_1.0.variant2.tar.gz" > "$tmp/golden-3b.tar"
 for c in "--compat=1.10" ""; do
   # shellcheck disable=SC2086
   "$GRAPHPIPE" save -q --root "$root" $c -o "$tmp/g1.tar" busybox:latest > "$tmp/g.log" 2>&1 &&
     # shellcheck disable=SC2086
-    "$GRAPHPIPE" save -q --root "$root" $c -o "$tmp/g2.tar" busybox > "$tmp/g.log" 2>&1
+    "$GRAPHPIPE" save -q --root "$root" $c -o "$tmp/g2.tar" busybox > "$tmp/g.log" 2>&1 &&
+    # shellcheck disable=SC2086
+    "$GRAPHPIPE" save -q --root "$root" $c -o "$tmp/g3.tar" myapp:v1 busybox:1.0 > "$tmp/g.log" 2>&1
   st=$?
-  if [ $st = 0 ] && cmp -s "$tmp/g1.tar" "$tmp/golden-1.tar" && cmp -s "$tmp/g2.tar" "$tmp/golden-2.tar"; then
+  if [ $st = 0 ] && cmp -s "$tmp/g1.tar" "$tmp/golden-1.tar" && cmp -s "$tmp/g2.tar" "$tmp/golden-2.tar" &&
+       { cmp -s "$tmp/g3.tar" "$tmp/golden-3a.tar" || cmp -s "$tmp/g3.tar" "$tmp/golden-3b.tar"; }; then
     ok "save ${c:-without --compat}: Docker 1.10.3's golden bytes"
   else
     not_ok "save ${c:-without --compat}: Docker 1.10.3's golden bytes (exit $st)"
