@@ -33,6 +33,7 @@ packages=(
 client_packages=(
   skopeo podman umoci docker.io
   busybox-static  # tests/test-save-compat.sh: the static binary its images run
+  tzdata          # tests/test-save-compat.sh: a daemon in another time zone
 )
 
 usage () {

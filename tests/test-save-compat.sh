@@ -39,7 +39,7 @@ export GRAPHPIPE_NO_SYSTEM_PRESETS=${GRAPHPIPE_NO_SYSTEM_PRESETS:-1}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-plan 31
+plan 32
 fx_require_golden
 fx_require_golden save-busybox.tar.gz
 if [ "$(id -u)" != 0 ]; then
@@ -91,8 +91,9 @@ grep -qw overlay /proc/filesystems 2> /dev/null && driver=overlay2
 driver=${GP_DOCKER_DRIVER:-$driver}
 export DOCKER_HOST=unix://$tmp/docker.sock
 export DOCKER_CONFIG=$tmp/docker-config
+# start_dockerd [TZ]: the daemon, in the time zone TZ when given
 start_dockerd () {
-  dockerd --data-root "$droot" --storage-driver "$driver" -H "$DOCKER_HOST" \
+  env ${1:+TZ=$1} dockerd --data-root "$droot" --storage-driver "$driver" -H "$DOCKER_HOST" \
     --pidfile "$tmp/dockerd.pid" --exec-root "$tmp/exec" --iptables=false \
     --ip6tables=false --ip-masq=false --bridge=none > "$tmp/dockerd.log" 2>&1 &
   pid=$!
@@ -327,6 +328,39 @@ top_json "$tmp/ours-healthcheck.tar" > "$tmp/hc.json" 2>&1
 ok_grep "$tmp/hc.json" '"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":30000000000,"Retries":2}' \
   "--compat 20.10 writes the Healthcheck of Docker 20.10's structs"
 ok_grep "$tmp/hc.json" '"StopSignal":"SIGINT","Shell":["/bin/sh","-ec"]}' "  and the Shell"
+
+# Docker writes the lower layers' epoch in its local zone, which enters
+# their v1 IDs; graphpipe takes the zone as Go does (TZ, /etc/localtime).
+if [ -f /usr/share/zoneinfo/Europe/London ]; then
+  start_dockerd Europe/London
+  rm -f "$tmp/docker-london.tar"
+  r=0
+  while [ -n "$pid" ] && [ $r -lt 40 ]; do
+    r=$((r + 1))
+    docker save -o "$tmp/candidate.tar" busybox myapp:v1 2> "$tmp/save.log" || break
+    if [ "$(manifest_order "$tmp/candidate.tar")" = "$(manifest_order "$tmp/ours-golden-shared.tar")" ]; then
+      mv "$tmp/candidate.tar" "$tmp/docker-london.tar"
+      break
+    fi
+  done
+  stop_dockerd
+  t0=$(date +%s)
+  TZ=Europe/London "$GRAPHPIPE" save -q --root "$droot" --driver "$driver" --compat 20.10 \
+    -o "$tmp/ours-london.tar" busybox myapp:v1 > "$tmp/ours.log" 2>&1
+  st=$?
+  t1=$(date +%s)
+  if [ $st = 0 ] && [ -f "$tmp/docker-london.tar" ] &&
+       python3 "$tmp/compare.py" "$tmp/ours-london.tar" "$t0" "$t1" "$tmp/docker-london.tar" \
+         > "$tmp/compare.log" 2>&1 &&
+       tar -xOf "$tmp/ours-london.tar" | grep -q '"created":"1970-01-01T01:00:00+01:00"'; then
+    ok "--compat 20.10 with the daemon in Europe/London (+01:00 in 1970): Docker 20.10's bytes"
+  else
+    not_ok "--compat 20.10 with the daemon in Europe/London: Docker 20.10's bytes (exit $st)"
+    sed 's/^/#   | /' "$tmp/ours.log" "$tmp/compare.log" "$tmp/save.log"
+  fi
+else
+  skip "--compat 20.10 with the daemon in another time zone" "no /usr/share/zoneinfo/Europe/London (Debian package tzdata)"
+fi
 
 # ---- 3. --compat 1.10 keeps Docker 1.10.3's bytes; usage errors ----
 

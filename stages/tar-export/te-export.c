@@ -72,6 +72,7 @@ typedef struct {
   GpContext *ctx;
   TeCompat compat;
   gint64 now;            /* --compat 20.10: the save time (symlinked layers) */
+  gint32 epoch_offset;   /* --compat 20.10: the local zone's offset at the epoch */
   GPtrArray *images;     /* TePlanImage * */
   GHashTable *layers;    /* v1 ID -> TeLayer * (owned) */
   GHashTable *by_diff;   /* DiffID -> first TeLayer * with it, save order */
@@ -206,14 +207,29 @@ plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const cha
 /* Seconds from Go's internal epoch (0001-01-01) to the Unix epoch. */
 #define GO_UNIX_EPOCH G_GINT64_CONSTANT (62135596800)
 
+/* The offset from UTC of Go's time.Local at the Unix epoch, as the daemon
+ * would have it on this machine: the zone of TZ (empty: UTC, as Go reads
+ * it), else of /etc/localtime. */
+static gint32
+local_offset_at_epoch (void)
+{
+  const char *tz = g_getenv ("TZ");
+  GTimeZone *zone = tz != NULL && *tz == '\0' ? g_time_zone_new_utc () : g_time_zone_new_local ();
+  gint interval = g_time_zone_find_interval (zone, G_TIME_TYPE_UNIVERSAL, 0);
+  gint32 offset = interval >= 0 ? g_time_zone_get_offset (zone, interval) : 0;
+  g_time_zone_unref (zone);
+  return offset;
+}
+
 /* Docker 20.10's record for a layer below an image's top:
- * V1Image{Created: time.Unix(0, 0)} (in the daemon's zone: UTC assumed,
- * doc/docker-save-20.10.md), with @os copied in for the json file only. */
+ * V1Image{Created: time.Unix(0, 0)}, a time in the daemon's local zone
+ * (doc/docker-save-20.10.md), with @os copied in for the json file only. */
 static GpV1Image *
-epoch_v1image (const GString *os)
+epoch_v1image (const GString *os, gint32 offset)
 {
   GpV1Image *img = gp_v1image_new ();
   img->created.sec = GO_UNIX_EPOCH;
+  img->created.offset = offset;
   if (os != NULL && os->len > 0)
     img->os = g_string_new_len (os->str, (gssize) os->len);
   return img;
@@ -318,8 +334,8 @@ plan_image (TePlan *plan, GpImage *gimage, GError **error)
           g_prefix_error (error, "image %s: config: ", image_id);
           return FALSE;
         }
-      lower_id = epoch_v1image (NULL);
-      lower_json = epoch_v1image (pi->config->v1.os);
+      lower_id = epoch_v1image (NULL, plan->epoch_offset);
+      lower_json = epoch_v1image (pi->config->v1.os, plan->epoch_offset);
     }
 
   g_autofree char *chain = NULL;
@@ -488,6 +504,8 @@ make_plan (TePlan *plan, GPtrArray *images, GError **error)
   plan->by_diff = g_hash_table_new (g_str_hash, g_str_equal);
   plan->top = g_array_new (FALSE, TRUE, sizeof (TeTop));
   plan->now = g_get_real_time () / G_USEC_PER_SEC;
+  if (plan->compat == TE_COMPAT_20_10)
+    plan->epoch_offset = local_offset_at_epoch ();
 
   for (guint i = 0; i < images->len; i++)
     if (!plan_image (plan, g_ptr_array_index (images, i), error))
