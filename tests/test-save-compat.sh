@@ -10,7 +10,9 @@
 #    (whiteouts), hard links, names longer than 100 bytes and non-ASCII
 #    names, an image built on another (a parent in the same save) and one
 #    with SHELL and HEALTHCHECK (fields 1.10.3's structs lack, which
-#    enter the v1 ID).  While it runs, `docker save` writes the
+#    enter the v1 ID); it also loads busybox's layers under crafted
+#    configs (every 20.10-only field, lower-case and null keys, created
+#    before 1970, Go's zero time, and in 2250).  While it runs, `docker save` writes the
 #    reference tarballs: single, two-tag, ID, repository-name,
 #    shared-layer, parent and symlinked-layer sets; a multi-image set
 #    until Docker writes its images in the order of the names, which is
@@ -39,7 +41,7 @@ export GRAPHPIPE_NO_SYSTEM_PRESETS=${GRAPHPIPE_NO_SYSTEM_PRESETS:-1}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-plan 32
+plan 40
 fx_require_golden
 fx_require_golden save-busybox.tar.gz
 if [ "$(id -u)" != 0 ]; then
@@ -122,11 +124,56 @@ if [ -z "$pid" ]; then
 fi
 ok "dockerd 20.10 starts on a private $driver root"
 
+# Crafted images: busybox:latest's layers under configs changed the ways
+# Docker 20.10's structs and clock rules tell apart from 1.10.3's
+# (written as a docker-load tarball; Docker checks each config's digest).
+python3 - "$golden/save-busybox_latest.tar.gz" "$tmp/crafted.tar" << 'EOF'
+import hashlib, io, json, sys, tarfile
+src = tarfile.open(sys.argv[1])
+manifest = json.load(src.extractfile('manifest.json'))
+raw = src.extractfile(manifest[0]['Config']).read()
+def healthcheck(c):
+    c['config'].update({'ArgsEscaped': True, 'StopTimeout': 0, 'Shell': 'sh',
+                        'Healthcheck': {'test': ['CMD-SHELL', 'x <y'], 'Interval': 1,
+                                        'Timeout': 2, 'StartPeriod': 3, 'Retries': 4}})
+    c['container_config'].update({'Healthcheck': {}, 'Shell': [], 'StopTimeout': None})
+def lowercase(c):
+    c['config'].update({'Healthcheck': {'Test': [], 'Retries': 0}, 'Shell': None,
+                        'shell': ['a', 'b'], 'PublishService': 'p'})
+    c['variant'] = ''
+def variant(c):
+    c.pop('os')
+    c['variant'] = 'v7'
+crafts = [('c-health', healthcheck), ('c-lower', lowercase), ('c-variant', variant),
+          ('c-old', lambda c: c.update(created='1960-05-01T10:00:00.5+02:00')),
+          ('c-zero', lambda c: c.update(created='0001-01-01T00:00:00Z')),
+          ('c-far', lambda c: c.update(created='2250-01-01T00:00:00Z'))]
+out = tarfile.open(sys.argv[2], 'w')
+for m in src.getmembers():
+    if '/' in m.name.rstrip('/'):
+        out.addfile(m, src.extractfile(m) if m.isfile() else None)
+    elif m.isdir():
+        out.addfile(m)
+items = []
+def add(name, data):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    out.addfile(info, io.BytesIO(data))
+for tag, change in crafts:
+    c = json.loads(raw)
+    change(c)
+    data = json.dumps(c, separators=(',', ':')).encode()
+    name = hashlib.sha256(data).hexdigest() + '.json'
+    add(name, data)
+    items.append({'Config': name, 'RepoTags': [tag + ':1'], 'Layers': manifest[0]['Layers']})
+add('manifest.json', json.dumps(items).encode())
+out.close()
+EOF
 loaded=0
-for t in save-busybox.tar.gz save-myapp_v1+busybox_1.0.variant1.tar.gz; do
-  docker load -i "$golden/$t" > "$tmp/load.log" 2>&1 || { sed 's/^/#   | /' "$tmp/load.log"; loaded=1; }
+for t in "$golden/save-busybox.tar.gz" "$golden/save-myapp_v1+busybox_1.0.variant1.tar.gz" "$tmp/crafted.tar"; do
+  docker load -i "$t" > "$tmp/load.log" 2>&1 || { sed 's/^/#   | /' "$tmp/load.log"; loaded=1; }
 done
-ok_eq "$loaded" 0 "docker loads the golden saves"
+ok_eq "$loaded" 0 "docker loads the golden saves and the crafted images"
 
 # Images: t1 (whiteouts, a hard link, a 150-byte and a non-ASCII name),
 # t2 built on t1 in one step (t1 is its parent), hc with SHELL and
@@ -180,6 +227,11 @@ golden-mixed|busybox:latest myapp:v1 busybox:1.0
 parent|t2:latest t1:latest
 symlinked|t1:latest $id_base
 healthcheck|hc:latest t1:two
+crafted-healthcheck|c-health:1
+crafted-lower-case|c-lower:1
+crafted-variant|c-variant:1
+crafted-1960|c-old:1
+crafted-zero-time|c-zero:1
 EOF
 # manifest_order TAR: the config names of its manifest.json, in order
 manifest_order () {
@@ -328,6 +380,13 @@ top_json "$tmp/ours-healthcheck.tar" > "$tmp/hc.json" 2>&1
 ok_grep "$tmp/hc.json" '"Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":30000000000,"Retries":2}' \
   "--compat 20.10 writes the Healthcheck of Docker 20.10's structs"
 ok_grep "$tmp/hc.json" '"StopSignal":"SIGINT","Shell":["/bin/sh","-ec"]}' "  and the Shell"
+
+# created in 2250: Docker 20.10 writes PAX mtime records, graphpipe refuses
+"$GRAPHPIPE" save -q --root "$droot" --driver "$driver" --compat 20.10 -o "$tmp/far.tar" c-far:1 \
+  > "$tmp/far.log" 2>&1
+ok_eq "$?" 1 "--compat 20.10 refuses an image created past 2242 (exit 1)"
+ok_grep "$tmp/far.log" "PAX mtime record - not implemented" "  saying why"
+ok_eq "$(ls "$tmp"/far.tar* 2> /dev/null)" "" "  and writing nothing"
 
 # Docker writes the lower layers' epoch in its local zone, which enters
 # their v1 IDs; graphpipe takes the zone as Go does (TZ, /etc/localtime).

@@ -328,6 +328,18 @@ plan_image (TePlan *plan, GpImage *gimage, GError **error)
   g_autoptr (TeCompat2010) top_2010 = NULL;
   if (plan->compat == TE_COMPAT_20_10)
     {
+      /* Docker 20.10 dates its files with `created`, clamped to the epoch
+       * outside [1970, 2262); a time past what the ustar field holds
+       * (2242) it writes with a PAX record, which we do not. */
+      if (pi->mtime > G_GINT64_CONSTANT (077777777777)
+          && pi->mtime < G_GINT64_CONSTANT (9223372036))
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
+                       "image %s: created %" G_GINT64_FORMAT " s after 1970, past what a "
+                       "ustar header holds: Docker 20.10's PAX mtime record - not implemented",
+                       image_id, pi->mtime);
+          return FALSE;
+        }
       top_2010 = te_compat_2010_new (pi->config_raw, error);
       if (top_2010 == NULL)
         {
