@@ -41,7 +41,7 @@ export GRAPHPIPE_NO_SYSTEM_PRESETS=${GRAPHPIPE_NO_SYSTEM_PRESETS:-1}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-plan 40
+plan 41
 fx_require_golden
 fx_require_golden save-busybox.tar.gz
 if [ "$(id -u)" != 0 ]; then
@@ -205,6 +205,8 @@ for n in t1 t2 hc; do
     { sed 's/^/#   | /' "$tmp/build-$n.log" | tail -20; built=1; }
 done
 docker tag t1:latest t1:two
+docker tag t1:latest localhost:5000/team/tool:2.1
+docker tag t1:latest someone/thing:v1
 ok_eq "$built" 0 "docker builds the test images (legacy builder)"
 
 id_t1=$(docker image inspect --format '{{.Id}}' t1:latest)
@@ -221,6 +223,7 @@ two-tag|t1:latest t1:two
 two-tag-reversed|t1:two t1:latest
 id|$id_t2
 repository|t1
+registry-names|localhost:5000/team/tool someone/thing:v1
 golden-repository|busybox
 golden-shared|busybox myapp:v1
 golden-mixed|busybox:latest myapp:v1 busybox:1.0
@@ -245,8 +248,14 @@ save_failed=0
 while IFS='|' read -r name names; do
   want=
   for n in $names; do
-    c=$(docker image inspect --format '{{.Id}}' "$n" | sed 's/^sha256://').json
-    case " $want " in *" $c "*) ;; *) want="${want:+$want }$c" ;; esac
+    # a name, or a repository without a latest tag: its tags in byte order
+    ids=$(docker image inspect --format '{{.Id}}' "$n" 2> /dev/null ||
+          docker images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' "$n" |
+            LC_ALL=C sort | cut -d' ' -f2)
+    for id in $ids; do
+      c=${id#sha256:}.json
+      case " $want " in *" $c "*) ;; *) want="${want:+$want }$c" ;; esac
+    done
   done
   r=0
   while [ $r -lt 40 ]; do
