@@ -3,8 +3,10 @@
 # legacy root (TAP, golden data, root):
 #  - for every golden name set, by tag, repository, image ID and ID
 #    prefix, the docker-archive output is byte for byte migrate + save of
-#    the same names (a migrated copy) and `--preset export-legacy`; the
-#    OCI formats too (oci-archive bytes, oci-dir files);
+#    the same names (a migrated copy), the earlier export-legacy pipeline
+#    (a migration into a temporary store, then save) and `--preset
+#    export-legacy` (now this source); the OCI formats too (oci-archive
+#    bytes, oci-dir files);
 #  - nothing under the root changes and nothing is left under $TMPDIR
 #    (no temporary store);
 #  - bad input: an unknown name, a root that is not a legacy graph, a
@@ -21,7 +23,7 @@ GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-plan 36
+plan 40
 fx_require_golden
 fx_skip_unless_root
 
@@ -48,6 +50,20 @@ case $app_id$bb_id in
 esac
 bb_prefix=$(echo "$bb_id" | cut -c8-19)
 
+mkdir "$tmp/tmpstore"
+cat > "$tmp/via-store.conf" <<'EOC'
+[pipeline]
+description=export-legacy before the legacy-graph source: a migration into a temporary store, then save
+stages=scan-graph;register-layers;build-configs;migrate-tags;docker-store;tar-export
+[scan-graph]
+target=temporary
+[docker-store]
+images=${images}
+[tar-export]
+output=${output}
+compress=${compress}
+EOC
+
 i=0
 for names in "busybox:latest" "busybox" "myapp:v1 busybox:1.0" \
              "legacy/tool:1.6 localhost:5000/team/tool:2.1" "$app_id" "$bb_prefix myapp:v1"; do
@@ -62,11 +78,14 @@ for names in "busybox:latest" "busybox" "myapp:v1 busybox:1.0" \
   if cmp -s "$tmp/ref$i.tar" "$tmp/leg$i.tar"; then ok "[$names] --source legacy = migrate + save, byte for byte"
   else not_ok "[$names] --source legacy = migrate + save, byte for byte"; fi
   if [ $i -le 4 ]; then
-    # shellcheck disable=SC2086
-    TMPDIR=$tmp/t "$GRAPHPIPE" save -q --preset export-legacy --root "$tmp/src" -o "$tmp/exp$i.tar" $names \
-      > "$tmp/e.log" 2>&1
-    if cmp -s "$tmp/exp$i.tar" "$tmp/leg$i.tar"; then ok "[$names] --source legacy = --preset export-legacy"
-    else not_ok "[$names] --source legacy = --preset export-legacy"; sed 's/^/# /' "$tmp/e.log"; fi
+    # the earlier export-legacy: a migration into a temporary store, then save
+    TMPDIR=$tmp/tmpstore "$GRAPHPIPE" run -q "$tmp/via-store.conf" --root "$tmp/src" --driver vfs \
+      -s "images=$names" -s "output=$tmp/exp$i.tar" -s compress=none > "$tmp/e.log" 2>&1
+    if cmp -s "$tmp/exp$i.tar" "$tmp/leg$i.tar"; then ok "[$names] --source legacy = migration into a temporary store + save"
+    else not_ok "[$names] --source legacy = migration into a temporary store + save"; sed 's/^/# /' "$tmp/e.log"; fi
+    "$GRAPHPIPE" save -q --preset export-legacy --root "$tmp/src" -o "$tmp/pre$i.tar" $names > "$tmp/e.log" 2>&1
+    if cmp -s "$tmp/pre$i.tar" "$tmp/leg$i.tar"; then ok "[$names] --preset export-legacy = --source legacy"
+    else not_ok "[$names] --preset export-legacy = --source legacy"; sed 's/^/# /' "$tmp/e.log"; fi
   fi
 done
 

@@ -301,8 +301,8 @@ compare_entries (gconstpointer a, gconstpointer b)
  * normalised to a tag or digest reference; invalid ones are skipped with
  * a warning, a reference already taken keeps its first image. */
 static GpRepositories *
-load_tags (GpContext *ctx, const char *root, const char *driver, GHashTable *v1_to_id,
-           GError **error)
+load_tags (GpContext *ctx, GpGraph *graph, const char *root, const char *driver,
+           GHashTable *v1_to_id, GHashTable *unavailable, GError **error)
 {
   g_autofree char *legacy_name = g_strconcat ("repositories-", driver, NULL);
   g_autofree char *legacy = g_build_filename (root, legacy_name, NULL);
@@ -330,8 +330,6 @@ load_tags (GpContext *ctx, const char *root, const char *driver, GHashTable *v1_
           const GpRepositoryEntry *e = entries->pdata[j];
           const char *key = e->reference;
           const char *image_id = g_hash_table_lookup (v1_to_id, e->image_id);
-          if (image_id == NULL)
-            continue; /* not built: said when the image failed */
           g_autoptr (GError) local_error = NULL;
           GpDigest digest;
           gboolean is_digest = gp_digest_parse (key, -1, &digest, NULL);
@@ -340,6 +338,16 @@ load_tags (GpContext *ctx, const char *root, const char *driver, GHashTable *v1_
           if (named != NULL)
             ref = is_digest ? gp_reference_with_digest (name, key, &local_error)
                             : gp_reference_with_tag (name, key, &local_error);
+          if (image_id == NULL)
+            {
+              /* not built (a warning said why): kept to explain a name */
+              GpGraphImage *node = gp_graph_lookup (graph, e->image_id);
+              if (ref != NULL && node != NULL && node->error != NULL)
+                g_hash_table_insert (unavailable, gp_reference_to_string (ref),
+                                     g_strdup_printf ("image %s not migrated: %s", node->id,
+                                                      node->error->message));
+              continue;
+            }
           if (ref == NULL)
             {
               gp_context_report (ctx, GP_REPORT_WARNING, NULL, "%s: %s:%s skipped: %s",
@@ -522,7 +530,7 @@ legacy_graph_run (GpStage *stage, GpContext *ctx, GError **error)
     {
       GpGraphImage *image = gp_graph_get_image (graph, i);
       if (image->error != NULL && gp_graph_image_take_report (image))
-        gp_context_report (ctx, GP_REPORT_WARNING, NULL, "legacy image %s not available: %s",
+        gp_context_report (ctx, GP_REPORT_WARNING, NULL, "image %s not migrated: %s",
                            image->id, image->error->message);
     }
   gp_context_add_counter (ctx, "legacy images", order->len);
@@ -530,8 +538,10 @@ legacy_graph_run (GpStage *stage, GpContext *ctx, GError **error)
     gp_context_add_counter (ctx, "legacy images failed", n_failed);
 
   /* Names, by Docker's rules, over what a migration would have made. */
-  g_autoptr (GpRepositories) repos = load_tags (ctx, root, gp_driver_get_name (driver), v1_to_id,
-                                                error);
+  g_autoptr (GHashTable) unavailable = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                             g_free);
+  g_autoptr (GpRepositories) repos = load_tags (ctx, graph, root, gp_driver_get_name (driver),
+                                                v1_to_id, unavailable, error);
   if (repos == NULL)
     return FALSE;
   g_autoptr (GpImageCatalog) catalog = gp_image_catalog_new (GP_IMAGE_NAMES_DOCKER);
@@ -550,10 +560,30 @@ legacy_graph_run (GpStage *stage, GpContext *ctx, GError **error)
           gp_image_catalog_add_reference (catalog, e->reference, e->image_id);
         }
     }
+  g_autoptr (GError) resolve_error = NULL;
   g_autoptr (GPtrArray) images = gp_image_catalog_resolve (catalog, (const char *const *) names,
-                                                           error);
+                                                           &resolve_error);
   if (images == NULL)
-    return FALSE;
+    {
+      /* a tag of an image the migration would fail: say why */
+      for (guint i = 0; names[i] != NULL; i++)
+        {
+          g_autoptr (GpReference) ref = gp_reference_parse (names[i], NULL);
+          g_autofree char *full = ref != NULL ? gp_reference_to_string (ref) : NULL;
+          g_autofree char *tagged = full != NULL ? g_strconcat (full, ":latest", NULL) : NULL;
+          const char *why = full != NULL ? g_hash_table_lookup (unavailable, full) : NULL;
+          if (why == NULL && tagged != NULL)
+            why = g_hash_table_lookup (unavailable, tagged);
+          if (why != NULL)
+            {
+              g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "%s not available: %s",
+                           names[i], why);
+              return FALSE;
+            }
+        }
+      g_propagate_error (error, g_steal_pointer (&resolve_error));
+      return FALSE;
+    }
 
   for (guint i = 0; i < images->len; i++)
     {
