@@ -210,9 +210,23 @@ discard (gpointer user_data, const void *buf, gsize len, GError **error)
 }
 
 typedef struct {
+  GpContext *ctx;
   GCancellable *cancellable;
   gboolean strict;
+  guint n_total;
+  gint n_done;
 } Job;
+
+static void
+checksum_done (Job *job, LgLayer *l)
+{
+  guint done = (guint) g_atomic_int_add (&job->n_done, 1) + 1;
+  gp_context_add_counter (job->ctx, "layers checksummed", 1);
+  gp_context_add_counter (job->ctx, "bytes hashed", (gint64) l->tar_size);
+  gp_context_emit_item_done (job->ctx, l->v1_id, done, job->n_total, l->tar_size,
+                             "calculated checksum for layer %s: %s%s", l->v1_id, l->diff_id,
+                             l->from_driver ? " (rebuilt from the driver)" : "");
+}
 
 /* §4.9 C: the layer's DiffID and tar length. */
 static void
@@ -230,6 +244,7 @@ checksum_worker (gpointer data, gpointer user_data)
     {
       l->diff_id = g_strdup (stats.diff_id);
       l->tar_size = stats.tar_size;
+      checksum_done (job, l);
       return;
     }
   if (g_error_matches (route_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -253,6 +268,8 @@ checksum_worker (gpointer data, gpointer user_data)
     l->error = g_error_new (error->domain, error->code,
                             "graph/%s: cannot compute the layer checksum: %s", l->v1_id,
                             error->message);
+  else
+    checksum_done (job, l);
 }
 
 /* Without --driver: the one driver the legacy root holds data of. */
@@ -372,7 +389,8 @@ load_tags (GpContext *ctx, GpGraph *graph, const char *root, const char *driver,
 static gboolean
 checksum_layers (GpContext *ctx, GPtrArray *layers, gboolean strict, GError **error)
 {
-  Job job = { gp_context_get_cancellable (ctx), strict };
+  Job job = { .ctx = ctx, .cancellable = gp_context_get_cancellable (ctx), .strict = strict,
+              .n_total = layers->len };
   guint n = MIN (MIN (MAX (gp_context_get_jobs (ctx), 1), MAX_WORKERS), layers->len);
   if (n > 1)
     {
