@@ -13,7 +13,8 @@
 #     openssl pass over the tarball it wrote;
 #   - the same save as an OCI layout (--format oci-archive to standard
 #     output, --format oci-dir), with its ratio to docker-archive (issue
-#     15's target: within 1.1x, peak RSS unchanged).
+#     15's target: within 1.1x, peak RSS unchanged), and from the legacy
+#     graph itself (--source legacy).
 # Each line gives wall time, CPU time (user+sys), MiB/s of layer bytes
 # and peak RSS (GNU time's maximum resident set size), then the ratios
 # and the issue's targets as PASS/FAIL lines.  These are figures, not
@@ -168,7 +169,13 @@ save_oci () {
     xargs -d '\n' -a "$dir/$1.tags" "$gp" save --format "$3" --root "$dir/$1" --jobs "$2" -o - -q > "$dir/$1.save.tar"
   fi
 }
-export -f floor_openssl floor_cat migrate migrate_each save save_durable save_oci
+# save_legacy NAME JOBS: the same tags straight from the legacy graph
+# (--source legacy: checksums every layer, then streams the named ones).
+save_legacy () {
+  rm -f "$dir/$1.save.tar"
+  xargs -d '\n' -a "$dir/$1.tags" "$gp" save --source legacy --root "$dir/$1" --jobs "$2" -o - -q > "$dir/$1.save.tar"
+}
+export -f floor_openssl floor_cat migrate migrate_each save save_durable save_oci save_legacy
 
 large=large-$gib
 small=large-$(half "$gib")
@@ -237,6 +244,9 @@ rm -rf "$dir/$large.save.oci"
 row "save --format oci-archive --jobs $jobs > FILE" ociA "$bytes"
 row "save --format oci-dir --jobs $jobs -o DIR" ociD "$bytes"
 echo "  (oci-archive wrote $(fmt "$oci_bytes" '%.0f') bytes)"
+measure legS save_legacy "$large" "$jobs"
+row "save --source legacy --jobs $jobs > FILE" legS "$bytes"
+echo "  (straight from graph/, no migration: every layer checksummed, then the tags' layers written)"
 rm -f "$out"
 
 if [ "$can_drop" = yes ]; then
@@ -297,7 +307,7 @@ verdict "$saveN_wall <= 1.2 * $sossl_wall" "save --jobs $jobs > FILE: $(fmt "$sa
 verdict "$ociA_wall <= 1.1 * $saveN_wall" "save --format oci-archive --jobs $jobs > FILE: $(fmt "$ociA_wall" %.2f) s <= 1.1 x docker-archive $(fmt "$saveN_wall" %.2f) s = $(fmt "$(awk -v o="$saveN_wall" 'BEGIN { print 1.1 * o }')" %.2f) s (issue 15)"
 verdict "$ociA_rss <= 1.1 * $saveN_rss + 4096" "peak RSS of oci-archive $(fmt "$ociA_rss" %d) KiB, of docker-archive $(fmt "$saveN_rss" %d) KiB: unchanged (within 10% + 4 MiB; issue 15)"
 maxrss=0
-for v in mig1 migN save1 saveN saveD ociA ociD migS migM migM2 migM2e; do
+for v in mig1 migN save1 saveN saveD ociA ociD legS migS migM migM2 migM2e; do
   r=${v}_rss
   [ "${!r}" -gt "$maxrss" ] && maxrss=${!r}
 done
