@@ -32,6 +32,8 @@ packages=(
 # recommended packages: podman needs its runtime helpers).
 client_packages=(
   skopeo podman umoci docker.io
+  busybox-static  # tests/test-save-compat.sh: the static binary its images run
+  tzdata          # tests/test-save-compat.sh: a daemon in another time zone
 )
 
 usage () {
