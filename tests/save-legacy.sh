@@ -5,8 +5,8 @@
 #    prefix, the docker-archive output is byte for byte migrate + save of
 #    the same names (a migrated copy), the earlier export-legacy pipeline
 #    (a migration into a temporary store, then save) and `--preset
-#    export-legacy` (now this source); the OCI formats too (oci-archive
-#    bytes, oci-dir files);
+#    export-legacy` (now this source); --compat 20.10 and the OCI
+#    formats too (oci-archive bytes, oci-dir files);
 #  - nothing under the root changes and nothing is left under $TMPDIR
 #    (no temporary store);
 #  - bad input: an unknown name, a root that is not a legacy graph, a
@@ -23,7 +23,7 @@ GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-plan 40
+plan 42
 fx_require_golden
 fx_skip_unless_root
 
@@ -92,6 +92,20 @@ done
 gzip -dc < "$golden/save-busybox_latest.tar.gz" > "$tmp/docker1.tar"
 if cmp -s "$tmp/docker1.tar" "$tmp/leg1.tar"; then ok "--source legacy busybox:latest = Docker 1.10.3's docker save"
 else not_ok "--source legacy busybox:latest = Docker 1.10.3's docker save"; fi
+
+# --compat 20.10 (Docker 20.10's save bytes) after the legacy source
+for names in "busybox:latest" "myapp:v1 busybox:1.0"; do
+  # shellcheck disable=SC2086
+  "$GRAPHPIPE" save -q --compat 20.10 --root "$tmp/inplace" -o "$tmp/ref20.tar" $names > /dev/null 2>&1
+  # shellcheck disable=SC2086
+  TMPDIR=$tmp/t "$GRAPHPIPE" save -q --compat 20.10 --source legacy --root "$tmp/src" -o "$tmp/leg20.tar" $names \
+    > "$tmp/c.log" 2>&1
+  if [ -s "$tmp/ref20.tar" ] && cmp -s "$tmp/ref20.tar" "$tmp/leg20.tar"; then
+    ok "[$names] --compat 20.10 --source legacy = migrate + save --compat 20.10"
+  else
+    not_ok "[$names] --compat 20.10 --source legacy = migrate + save --compat 20.10"; sed 's/^/# /' "$tmp/c.log"
+  fi
+done
 
 # the OCI sink after the legacy source: what it writes from the migrated copy
 all="busybox:latest busybox:1.0 myapp:v1 legacy/tool:1.6 localhost:5000/team/tool:2.1"
