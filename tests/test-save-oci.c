@@ -92,13 +92,18 @@ read_blob (const char *layout, const char *digest)
 }
 
 static void
-save_oci (const char *root, const char *format, const char *compress, const char *out,
-          GPtrArray *refs)
+save_oci_jobs (const char *root, const char *format, const char *compress, const char *out,
+               GPtrArray *refs, const char *jobs)
 {
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
   const char *head[] = { "save", "--format", format, "--root", root, "-o", out };
   for (guint i = 0; i < G_N_ELEMENTS (head); i++)
     g_ptr_array_add (args, (gpointer) head[i]);
+  if (jobs != NULL)
+    {
+      g_ptr_array_add (args, (gpointer) "--jobs");
+      g_ptr_array_add (args, (gpointer) jobs);
+    }
   if (compress != NULL)
     {
       g_ptr_array_add (args, (gpointer) "--compress");
@@ -110,6 +115,13 @@ save_oci (const char *root, const char *format, const char *compress, const char
   g_autofree char *err = NULL;
   if (save_util_run_graphpipe ((const char *const *) args->pdata, NULL, &err) != 0)
     g_error ("graphpipe save --format %s failed: %s", format, err);
+}
+
+static void
+save_oci (const char *root, const char *format, const char *compress, const char *out,
+          GPtrArray *refs)
+{
+  save_oci_jobs (root, format, compress, out, refs, NULL);
 }
 
 /* Checks the layout against the store (read without graphpipe): one
@@ -352,10 +364,10 @@ test_oci_archive (void)
   save_util_rm_rf (dir);
 }
 
-/* oci-archive written to a file (layer spans filled by workers, gzip
- * headers filled in after the blob) and to a pipe (streamed; gzip blobs
- * spooled to a temporary first): the same bytes, the same layout as
- * oci-dir, and skopeo reads every image of it. */
+/* oci-archive written to a file with --jobs 3 (layer spans filled by
+ * workers, gzip headers filled in after the blob) and to a pipe with
+ * --jobs 1 (streamed; gzip blobs spooled to a temporary first): the same
+ * bytes, the same layout as oci-dir, and skopeo reads every image of it. */
 static void
 test_oci_archive_pipe (gconstpointer data)
 {
@@ -367,10 +379,11 @@ test_oci_archive_pipe (gconstpointer data)
   g_autofree char *dir = save_util_make_tmpdir ("test-save-oci-pipe");
   g_autofree char *file = g_build_filename (dir, "file.tar", NULL);
   g_autofree char *piped = g_build_filename (dir, "piped.tar", NULL);
-  save_oci (root, "oci-archive", gzip ? "gzip" : "none", file, tags);
+  save_oci_jobs (root, "oci-archive", gzip ? "gzip" : "none", file, tags, "3");
 
   g_autofree char *graphpipe = save_util_graphpipe_path ();
-  g_autoptr (GString) cmd = g_string_new ("set -e; \"$0\" save --format oci-archive --root \"$1\" -o -");
+  /* --jobs 1 to the pipe: the bytes must not depend on the jobs either */
+  g_autoptr (GString) cmd = g_string_new ("set -e; \"$0\" save --format oci-archive --jobs 1 --root \"$1\" -o -");
   g_string_append (cmd, gzip ? " --compress gzip" : " --compress none");
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   const char *head[] = { "sh", "-c", NULL, graphpipe, root, piped };
