@@ -29,7 +29,7 @@ golden=$shared/golden/public
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/containerd-lib.sh"
 
-plan 54
+plan 57
 if why=$(ctrd_missing); then
   skip_all "$why"
 fi
@@ -147,6 +147,20 @@ oci_case multi "$tmp/ctr-multi.tar" --platform linux/amd64 example.com/gp/multi:
 oci_case multi-arm64 "$tmp/ctr-multi-arm64.tar" --platform linux/arm64 example.com/gp/multi:1
 oci_case zstd "$tmp/ctr-zstd.tar" example.com/gp/zstd:1
 oci_case two "$tmp/ctr-two.tar" --namespace team myapp:v1 busybox:1.0
+
+# oci-archive, to a file (positioned writes) and to a pipe: the same blobs
+"$GRAPHPIPE" save -q --root "$root" --format oci-archive -o "$tmp/multi.oci.tar" \
+  --platform linux/arm64 example.com/gp/multi:1 > "$tmp/log" 2>&1 &&
+  "$GRAPHPIPE" save -q --root "$root" --format oci-archive -o - example.com/gp/zstd:1 \
+    2> "$tmp/log" | cat > "$tmp/zstd.oci.tar"
+ok_eq "$?" 0 "oci-archive to a file and to a pipe" || sed 's/^/#   /' "$tmp/log"
+for c in multi:multi-arm64 zstd:zstd; do
+  mkdir -p "$tmp/x-${c%%:*}"
+  tar -C "$tmp/x-${c%%:*}" -xf "$tmp/${c%%:*}.oci.tar"
+  ok_eq "$(cd "$tmp/x-${c%%:*}/blobs/sha256" && sha256sum * | LC_ALL=C sort)" \
+    "$(cd "$tmp/ctr-${c#*:}/blobs/sha256" && sha256sum * | LC_ALL=C sort)" \
+    "oci-archive ${c%%:*}: blobs byte for byte as ctr images export"
+done
 
 # ---- --allow-rebuild: a garbage-collected blob, its snapshot kept ----
 # myapp:v1's empty layers (the 1024-byte end-of-archive tar, blob =

@@ -516,9 +516,10 @@ gp_cli_source_stage (const char *kind)
  * docker-store; `overlay-images/` or `vfs-images/` (podman, CRI-O,
  * buildah) containers-storage; `io.containerd.metadata.v1.bolt/` (a
  * containerd root; or under containerd/daemon/, containerd/ or
- * docker/containerd/daemon/: a Docker root, a disk's /var/lib) containerd.  Anything else (a legacy graph too:
- * `--source legacy`) is docker-store, whose errors then say what is
- * missing.
+ * docker/containerd/daemon/: a Docker root, a disk's /var/lib)
+ * containerd; a legacy graph (`graph/` and a `repositories-<driver>`
+ * file, no `image/`) legacy-graph.  Anything else is docker-store, whose
+ * errors then say what is missing.
  *
  * Returns: (transfer none): a stage name
  */
@@ -531,6 +532,14 @@ gp_cli_detect_source (const char *root)
     return "containers-storage";
   if (root_has (root, "io.containerd.metadata.v1.bolt", NULL))
     return "containerd";
+  if (root_has (root, "graph", NULL))
+    {
+      g_autoptr (GDir) dir = g_dir_open (root, 0, NULL);
+      const char *name;
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        if (g_str_has_prefix (name, "repositories-"))
+          return "legacy-graph";
+    }
   /* a Docker data root whose dockerd ran its own containerd, or a disk's
    * /var/lib with a containerd root */
   if (root_has (root, "containerd", "daemon", "io.containerd.metadata.v1.bolt", NULL)
