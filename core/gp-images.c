@@ -1,10 +1,6 @@
 /* graphpipe - the image model a source hands a sink (see gp-images.h),
  * and resolving the names the user gave (FORMATS.md §7.1).
- *
- * Name resolution follows Docker 1.10.3's rules plus the 1.11 rule for a
- * bare 64-hex image ID.  The result is the list of images in the order
- * they were first reached, each with the references attached to it.  An
- * unknown or ambiguous name is an error that lists what there is.
+ * Name resolution itself is gp-image-catalog.c's.
  */
 #include "config.h"
 
@@ -14,10 +10,7 @@
 
 #include "gp-digest.h"
 #include "gp-error.h"
-#include "gp-reference.h"
-
-/* How many candidates an error message lists at most. */
-#define MAX_CANDIDATES 12
+#include "gp-image-catalog.h"
 
 struct _GpImageLayer {
   gint ref_count;
@@ -37,6 +30,10 @@ struct _GpImage {
   GBytes *config;
   GPtrArray *references; /* char * */
   GPtrArray *layers;     /* GpImageLayer * */
+  GBytes *manifest;
+  char *manifest_media_type;
+  GBytes *target;
+  char *target_media_type;
 };
 
 /* ---- layers ------------------------------------------------------------- */
@@ -368,6 +365,10 @@ gp_image_unref (GpImage *image)
   g_clear_pointer (&image->config, g_bytes_unref);
   g_ptr_array_unref (image->references);
   g_ptr_array_unref (image->layers);
+  g_clear_pointer (&image->manifest, g_bytes_unref);
+  g_free (image->manifest_media_type);
+  g_clear_pointer (&image->target, g_bytes_unref);
+  g_free (image->target_media_type);
   g_free (image);
 }
 
@@ -466,6 +467,87 @@ gp_image_get_layers (GpImage *image)
   return image->layers;
 }
 
+static void
+set_bytes (GBytes **slot, char **slot_type, GBytes *bytes, const char *media_type)
+{
+  if (bytes != NULL)
+    g_bytes_ref (bytes);
+  g_clear_pointer (slot, g_bytes_unref);
+  *slot = bytes;
+  g_free (*slot_type);
+  *slot_type = bytes != NULL ? g_strdup (media_type) : NULL;
+}
+
+/**
+ * gp_image_set_manifest:
+ * @image: an image
+ * @manifest: (nullable): the image manifest exactly as the source keeps it
+ *   (a registry's or an engine's bytes), or %NULL to unset
+ * @media_type: its media type (`application/vnd.oci.image.manifest.v1+json`,
+ *   `application/vnd.docker.distribution.manifest.v2+json`)
+ *
+ * Attaches the manifest the source holds for the image.  Its config
+ * descriptor names the config set with gp_image_set_config() and its
+ * layers are the image's layers' blobs (gp_image_layer_set_blob()); a sink
+ * that keeps original bytes (OCI) writes it as it is, with those blobs.
+ */
+void
+gp_image_set_manifest (GpImage *image, GBytes *manifest, const char *media_type)
+{
+  set_bytes (&image->manifest, &image->manifest_media_type, manifest, media_type);
+}
+
+/**
+ * gp_image_get_manifest:
+ * @image: an image
+ * @out_media_type: (out) (optional) (transfer none): its media type
+ *
+ * Returns: (transfer none) (nullable): the source's manifest bytes, or
+ *   %NULL when the source keeps none (a sink then writes its own)
+ */
+GBytes *
+gp_image_get_manifest (GpImage *image, const char **out_media_type)
+{
+  if (out_media_type != NULL)
+    *out_media_type = image->manifest_media_type;
+  return image->manifest;
+}
+
+/**
+ * gp_image_set_target:
+ * @image: an image
+ * @target: (nullable): the index or manifest list the image was reached
+ *   through, exactly as the source keeps it, or %NULL when the name
+ *   pointed at the manifest itself
+ * @media_type: its media type
+ *
+ * Attaches the top-level object a name points at when it is not the
+ * manifest (a multi-platform index of which the manifest is one entry).
+ * A sink that keeps original bytes lists it in its own index instead of
+ * the manifest.
+ */
+void
+gp_image_set_target (GpImage *image, GBytes *target, const char *media_type)
+{
+  set_bytes (&image->target, &image->target_media_type, target, media_type);
+}
+
+/**
+ * gp_image_get_target:
+ * @image: an image
+ * @out_media_type: (out) (optional) (transfer none): its media type
+ *
+ * Returns: (transfer none) (nullable): the index the image was reached
+ *   through, or %NULL
+ */
+GBytes *
+gp_image_get_target (GpImage *image, const char **out_media_type)
+{
+  if (out_media_type != NULL)
+    *out_media_type = image->target_media_type;
+  return image->target;
+}
+
 /* ---- the context's image set -------------------------------------------- */
 
 /**
@@ -529,175 +611,17 @@ gp_image_names_split (const char *names)
   return (char **) g_ptr_array_free (g_steal_pointer (&b), FALSE);
 }
 
-typedef struct {
-  GpStore *store;
-  GpRepositories *repos;
-  GPtrArray *images;   /* GpImage *, in order of first addition */
-  GHashTable *by_id;   /* id -> GpImage * (borrowed) */
-} Resolver;
-
-static void
-add_image (Resolver *r, const char *id, const char *reference)
-{
-  GpImage *image = g_hash_table_lookup (r->by_id, id);
-  if (image == NULL)
-    {
-      image = gp_image_new (id);
-      g_ptr_array_add (r->images, image);
-      g_hash_table_insert (r->by_id, image->id, image);
-    }
-  if (reference != NULL)
-    gp_image_add_reference (image, reference);
-}
-
-/* Appends " (<what>: a, b, c, …)" listing up to MAX_CANDIDATES strings. */
-static void
-append_candidates (GString *msg, const char *what, GPtrArray *list)
-{
-  if (list == NULL || list->len == 0)
-    {
-      g_string_append_printf (msg, " (%s: none)", what);
-      return;
-    }
-  g_string_append_printf (msg, " (%s: ", what);
-  for (guint i = 0; i < list->len && i < MAX_CANDIDATES; i++)
-    {
-      if (i > 0)
-        g_string_append (msg, ", ");
-      g_string_append (msg, g_ptr_array_index (list, i));
-    }
-  if (list->len > MAX_CANDIDATES)
-    g_string_append_printf (msg, ", and %u more", list->len - MAX_CANDIDATES);
-  g_string_append_c (msg, ')');
-}
-
-/* An image ID or unique prefix of one (Docker's image store Search). */
-static gboolean
-resolve_prefix (Resolver *r, const char *name, GError **error)
-{
-  GError *local = NULL;
-  g_autofree char *id = gp_store_search_image (r->store, name, &local);
-  if (id != NULL)
-    {
-      add_image (r, id, NULL);
-      return TRUE;
-    }
-  if (!g_error_matches (local, GP_DATA_ERROR, GP_DATA_ERROR_MISSING))
-    {
-      /* ambiguous: the store's message lists every candidate */
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  g_clear_error (&local);
-
-  g_autoptr (GString) msg = g_string_new (NULL);
-  g_string_printf (msg, "No such image: %s", name);
-  g_autoptr (GPtrArray) names = gp_repositories_list_names (r->repos);
-  append_candidates (msg, "repositories", names);
-  g_set_error_literal (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, msg->str);
-  return FALSE;
-}
-
-/* A stored reference string, re-normalised: `<name>:<tag>` or
- * `<name>@<digest>`. */
-static char *
-reference_string (const char *reference)
-{
-  g_autoptr (GpReference) ref = gp_reference_parse (reference, NULL);
-  if (ref == NULL)
-    return NULL;
-  if (ref->digest != NULL)
-    return g_strconcat (ref->name, "@", ref->digest, NULL);
-  if (ref->tag != NULL)
-    return g_strconcat (ref->name, ":", ref->tag, NULL);
-  return NULL;
-}
-
-static gboolean
-resolve_one (Resolver *r, const char *name, GError **error)
-{
-  gsize len = strlen (name);
-
-  /* Docker 1.11: a bare 64-hex argument is an image ID. */
-  if (len == GP_HEX_SHA256_LEN && gp_hex_is_lower (name, len))
-    {
-      g_autofree char *id = g_strconcat ("sha256:", name, NULL);
-      if (!gp_store_has_image (r->store, id))
-        {
-          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "No such image: %s", name);
-          return FALSE;
-        }
-      add_image (r, id, NULL);
-      return TRUE;
-    }
-
-  g_autoptr (GpReference) ref = gp_reference_parse (name, error);
-  if (ref == NULL)
-    {
-      g_prefix_error (error, "%s: ", name);
-      return FALSE;
-    }
-
-  /* `sha256:<hex prefix>`: an image ID or unique prefix. */
-  if (strcmp (ref->name, "sha256") == 0)
-    return resolve_prefix (r, name, error);
-
-  if (gp_reference_is_name_only (ref))
-    {
-      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (r->repos, ref->name);
-      if (entries == NULL || entries->len == 0)
-        return resolve_prefix (r, name, error);
-      for (guint i = 0; i < entries->len; i++)
-        {
-          GpRepositoryEntry *e = g_ptr_array_index (entries, i);
-          g_autofree char *reference = reference_string (e->reference);
-          add_image (r, e->image_id, reference);
-        }
-      return TRUE;
-    }
-
-  const char *id = gp_repositories_lookup (r->repos, ref);
-  if (id == NULL)
-    {
-      g_autofree char *full = gp_reference_to_string (ref);
-      g_autoptr (GString) msg = g_string_new (NULL);
-      g_string_printf (msg, "%s: reference does not exist", full);
-      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (r->repos, ref->name);
-      if (entries != NULL && entries->len > 0)
-        {
-          g_autoptr (GPtrArray) refs = g_ptr_array_new ();
-          for (guint i = 0; i < entries->len; i++)
-            g_ptr_array_add (refs, ((GpRepositoryEntry *) g_ptr_array_index (entries, i))->reference);
-          g_autofree char *what = g_strdup_printf ("%s has", ref->name);
-          append_candidates (msg, what, refs);
-        }
-      else
-        {
-          g_autoptr (GPtrArray) names = gp_repositories_list_names (r->repos);
-          append_candidates (msg, "repositories", names);
-        }
-      g_set_error_literal (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, msg->str);
-      return FALSE;
-    }
-  g_autofree char *reference = ref->digest != NULL ? g_strconcat (ref->name, "@", ref->digest, NULL)
-                               : ref->tag != NULL  ? g_strconcat (ref->name, ":", ref->tag, NULL)
-                                                   : NULL;
-  add_image (r, id, reference);
-  return TRUE;
-}
-
 /**
  * gp_image_names_resolve:
  * @store: the store whose repositories.json and image store are searched
  * @names: the arguments, %NULL-terminated
  * @error: return location for a #GError
  *
- * Resolves every name (FORMATS.md §7.1): `name` (every reference of the
- * repository), `name:tag`, `name@digest`, an image ID (64 hex digits,
- * with or without `sha256:`) or a unique prefix of one.  The images
- * returned have their ID and the references the names reached (tags as
- * `<name>:<tag>`, digests as `<name>@<digest>`), nothing else: the source
- * fills in config and layers.
+ * Resolves every name by Docker's rules (FORMATS.md §7.1; see
+ * #GpImageCatalog, %GP_IMAGE_NAMES_DOCKER) against a Docker 1.10+ store.
+ * The images returned have their ID and the references the names reached
+ * (tags as `<name>:<tag>`, digests as `<name>@<digest>`), nothing else:
+ * the source fills in config and layers.
  *
  * Returns: (transfer full) (element-type GpImage): the images in the
  *   order they were first reached, or %NULL with @error set
@@ -708,15 +632,22 @@ gp_image_names_resolve (GpStore *store, const char *const *names, GError **error
   GpRepositories *repos = gp_store_get_repositories (store, error);
   if (repos == NULL)
     return NULL;
-
-  g_autoptr (GPtrArray) images = g_ptr_array_new_with_free_func ((GDestroyNotify) gp_image_unref);
-  g_autoptr (GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
-  Resolver r = { .store = store, .repos = repos, .images = images, .by_id = by_id };
-
-  gboolean ok = TRUE;
-  for (const char *const *n = names; ok && *n != NULL; n++)
-    ok = resolve_one (&r, *n, error);
-  if (!ok)
+  g_autoptr (GPtrArray) ids = gp_store_list_images (store, error);
+  if (ids == NULL)
     return NULL;
-  return g_steal_pointer (&images);
+
+  g_autoptr (GpImageCatalog) catalog = gp_image_catalog_new (GP_IMAGE_NAMES_DOCKER);
+  for (guint i = 0; i < ids->len; i++)
+    gp_image_catalog_add_image (catalog, ids->pdata[i]);
+  g_autoptr (GPtrArray) repo_names = gp_repositories_list_names (repos);
+  for (guint i = 0; i < repo_names->len; i++)
+    {
+      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (repos, repo_names->pdata[i]);
+      for (guint j = 0; j < entries->len; j++)
+        {
+          GpRepositoryEntry *e = entries->pdata[j];
+          gp_image_catalog_add_reference (catalog, e->reference, e->image_id);
+        }
+    }
+  return gp_image_catalog_resolve (catalog, names, error);
 }

@@ -8,7 +8,10 @@
  * DiffID, the length of its tar stream when the source knows it, and a
  * small vtable that streams the uncompressed tar (checked against the
  * DiffID on the way by gp_image_layer_stream()) and, optionally, a
- * compressed blob.  Images and layers are refcounted and immutable once
+ * compressed blob.  A source that keeps the original manifest (and the
+ * index it was reached through) attaches those bytes too, for sinks that
+ * re-export them as they are.  Names are resolved by a #GpImageCatalog
+ * (gp-image-catalog.h).  Images and layers are refcounted and immutable once
  * published; a layer shared by several images is one object.
  */
 #pragma once
@@ -106,6 +109,10 @@ GP_API void gp_image_add_reference (GpImage *image, const char *reference);
 GP_API GPtrArray *gp_image_get_references (GpImage *image);
 GP_API void gp_image_add_layer (GpImage *image, GpImageLayer *layer);
 GP_API GPtrArray *gp_image_get_layers (GpImage *image);
+GP_API void gp_image_set_manifest (GpImage *image, GBytes *manifest, const char *media_type);
+GP_API GBytes *gp_image_get_manifest (GpImage *image, const char **out_media_type);
+GP_API void gp_image_set_target (GpImage *image, GBytes *target, const char *media_type);
+GP_API GBytes *gp_image_get_target (GpImage *image, const char **out_media_type);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GpImage, gp_image_unref)
 

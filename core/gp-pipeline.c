@@ -93,12 +93,11 @@ resolve_value (const GpOption *option, const char *text, GError **error)
 }
 
 static gboolean
-resolve_options (GpPipeline *pipeline, GpStage *stage, GError **error)
+resolve_options (GpPipeline *pipeline, GpStage *stage, const char *group, GError **error)
 {
   GKeyFile *kf = gp_preset_get_key_file (pipeline->preset);
   const char *file = gp_preset_get_path (pipeline->preset);
   const GpStageDesc *desc = gp_stage_get_desc (stage);
-  const char *group = desc->name;
 
   /* Every key in the group must be an option of the stage. */
   g_auto (GStrv) keys = g_key_file_get_keys (kf, group, NULL, NULL);
@@ -169,20 +168,46 @@ build_stages (GpPipeline *pipeline, GError **error)
   for (guint i = 0; GP_CORE_PROVIDES[i] != NULL; i++)
     g_hash_table_add (provided, (gpointer) GP_CORE_PROVIDES[i]);
 
+  /* An entry may name its stage by a variable (`${source:-docker-store}`);
+   * its options are in the group of the expanded name or, failing that,
+   * in the group written as the entry is. */
+  g_autoptr (GPtrArray) expanded = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; names[i] != NULL; i++)
     {
+      char *name = gp_expand_variables (names[i], pipeline->ctx, error);
+      if (name == NULL)
+        {
+          g_prefix_error (error, "%s: [pipeline] stages: ", file);
+          return FALSE;
+        }
+      for (guint j = 0; j < expanded->len; j++)
+        if (strcmp (expanded->pdata[j], name) == 0)
+          {
+            g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_PARSE,
+                         "%s: [pipeline] stages: stage '%s' listed twice (as '%s')", file,
+                         name, names[i]);
+            g_free (name);
+            return FALSE;
+          }
+      g_ptr_array_add (expanded, name);
+    }
+  g_ptr_array_add (expanded, NULL);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      const char *stage_name = expanded->pdata[i];
       g_autoptr (GError) load_error = NULL;
-      const GpStageInfo *info = gp_loader_find (pipeline->loader, names[i], &load_error);
+      const GpStageInfo *info = gp_loader_find (pipeline->loader, stage_name, &load_error);
       if (info == NULL)
         {
           if (g_error_matches (load_error, GP_LOADER_ERROR, GP_LOADER_ERROR_NOT_FOUND))
             g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNKNOWN_STAGE,
                          "%s: [pipeline] stages: unknown stage '%s' (%s)",
-                         file, names[i], load_error->message);
+                         file, stage_name, load_error->message);
           else
             {
               g_propagate_error (error, g_steal_pointer (&load_error));
-              g_prefix_error (error, "%s: [pipeline] stages: stage '%s': ", file, names[i]);
+              g_prefix_error (error, "%s: [pipeline] stages: stage '%s': ", file, stage_name);
             }
           return FALSE;
         }
@@ -202,7 +227,10 @@ build_stages (GpPipeline *pipeline, GError **error)
 
       GpStage *stage = _gp_stage_new (desc, gp_stage_info_get_path (info));
       g_ptr_array_add (pipeline->stages, stage);
-      if (!resolve_options (pipeline, stage, error))
+      const char *group = stage_name;
+      if (strcmp (stage_name, names[i]) != 0 && !g_key_file_has_group (kf, stage_name))
+        group = names[i];
+      if (!resolve_options (pipeline, stage, group, error))
         return FALSE;
     }
 
@@ -210,7 +238,8 @@ build_stages (GpPipeline *pipeline, GError **error)
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
     if (strcmp (groups[i], "pipeline") != 0
-        && !g_strv_contains (names, groups[i]))
+        && !g_strv_contains (names, groups[i])
+        && !g_strv_contains ((const char *const *) expanded->pdata, groups[i]))
       {
         g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNKNOWN_STAGE,
                      "%s: [%s]: group of a stage that is not in [pipeline] stages",

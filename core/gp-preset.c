@@ -445,7 +445,9 @@ is_variable_char (char c)
  * @ctx: the context holding the variables (gp_context_set_variable())
  * @error: return location for a #GError
  *
- * Replaces each `${name}` with the variable's value and each `$$` with a
+ * Replaces each `${name}` with the variable's value, each
+ * `${name:-default}` with the value or, when the variable is undefined,
+ * the default (literal text without `}` or `$`), and each `$$` with a
  * single `$`.  Values are inserted as they are (not expanded again).
  *
  * Returns: (transfer full): the expanded text; %NULL with @error on
@@ -487,23 +489,38 @@ gp_expand_variables (const char *text, GpContext *ctx, GError **error)
       const char *end = start;
       while (is_variable_char (*end))
         end++;
-      if (*end != '}' || end == start)
+      /* ${name:-default}: the default, literal text without '}' or '$',
+       * stands in for an undefined variable. */
+      const char *fallback = NULL;
+      const char *close = end;
+      if (end > start && end[0] == ':' && end[1] == '-')
+        {
+          fallback = end + 2;
+          close = fallback;
+          while (*close != '\0' && *close != '}' && *close != '$')
+            close++;
+        }
+      if (*close != '}' || end == start)
         {
           g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE,
-                       "malformed variable reference at offset %d (expected ${name})",
+                       "malformed variable reference at offset %d (expected ${name} "
+                       "or ${name:-default})",
                        (int) (p - text));
           return NULL;
         }
       g_autofree char *name = g_strndup (start, end - start);
       const char *value = gp_context_get_variable (ctx, name);
-      if (value == NULL)
+      if (value == NULL && fallback != NULL)
+        g_string_append_len (out, fallback, close - fallback);
+      else if (value == NULL)
         {
           g_set_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_UNDEFINED_VARIABLE,
                        "undefined variable ${%s}", name);
           return NULL;
         }
-      g_string_append (out, value);
-      p = end;
+      else
+        g_string_append (out, value);
+      p = close;
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }

@@ -30,6 +30,7 @@
 #include "gp-event.h"
 #include "gp-context.h"
 #include "gp-images.h"
+#include "gp-image-catalog.h"
 #include "gp-progress.h"
 #include "gp-stage.h"
 #include "gp-loader.h"

@@ -211,6 +211,146 @@ test_split (void)
   g_assert_null (e[0]);
 }
 
+/* Resolves NAMES (space separated) and returns "ID=ref,ref ID=..." or the
+ * error as "error:missing" or "error:reference". */
+static char *
+resolve (GpImageCatalog *catalog, const char *names)
+{
+  g_auto (GStrv) list = gp_image_names_split (names);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) images = gp_image_catalog_resolve (catalog, (const char *const *) list, &error);
+  if (images == NULL)
+    {
+      g_assert_true (error->domain == GP_DATA_ERROR);
+      return g_strdup (error->code == GP_DATA_ERROR_MISSING     ? "error:missing"
+                       : error->code == GP_DATA_ERROR_REFERENCE ? "error:reference"
+                                                                : "error:other");
+    }
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (guint i = 0; i < images->len; i++)
+    {
+      GpImage *image = images->pdata[i];
+      g_string_append_printf (out, "%s%s=", i ? " " : "", gp_image_get_id (image) + 7);
+      GPtrArray *refs = gp_image_get_references (image);
+      for (guint j = 0; j < refs->len; j++)
+        g_string_append_printf (out, "%s%s", j ? "," : "", (char *) refs->pdata[j]);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+#define ID_A "sha256:aa11000000000000000000000000000000000000000000000000000000000000"
+#define ID_B "sha256:aa22000000000000000000000000000000000000000000000000000000000000"
+#define ID_C "sha256:cc00000000000000000000000000000000000000000000000000000000000000"
+
+typedef struct {
+  const char *names;
+  const char *expected;
+} ResolveCase;
+
+static void
+check_cases (GpImageCatalog *catalog, const ResolveCase *cases, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autofree char *got = resolve (catalog, cases[i].names);
+      if (g_strcmp0 (got, cases[i].expected) != 0)
+        g_error ("%s: got %s, expected %s", cases[i].names, got, cases[i].expected);
+    }
+}
+
+static void
+test_catalog_docker (void)
+{
+  g_autoptr (GpImageCatalog) c = gp_image_catalog_new (GP_IMAGE_NAMES_DOCKER);
+  g_assert_true (gp_image_catalog_add_reference (c, "busybox:latest", ID_A));
+  g_assert_true (gp_image_catalog_add_reference (c, "busybox:1", ID_B));
+  g_assert_true (gp_image_catalog_add_reference (c, "docker.io/library/busybox:old", ID_B));
+  g_assert_true (gp_image_catalog_add_reference (c, "busybox@sha256:" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", ID_A));
+  g_assert_false (gp_image_catalog_add_reference (c, "Bad Name", ID_C));
+  gp_image_catalog_add_image (c, ID_C);
+  g_assert_true (gp_image_catalog_has_image (c, ID_C));
+  static const ResolveCase cases[] = {
+    /* a name alone is every reference of the repository, sorted */
+    { "busybox", "aa22000000000000000000000000000000000000000000000000000000000000=busybox:1,busybox:old "
+                 "aa11000000000000000000000000000000000000000000000000000000000000=busybox:latest,"
+                 "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+    { "busybox:latest", "aa11000000000000000000000000000000000000000000000000000000000000=busybox:latest" },
+    { "docker.io/library/busybox:1", "aa22000000000000000000000000000000000000000000000000000000000000=busybox:1" },
+    { "cc", "cc00000000000000000000000000000000000000000000000000000000000000=" },
+    { "sha256:cc0", "cc00000000000000000000000000000000000000000000000000000000000000=" },
+    { "cc00000000000000000000000000000000000000000000000000000000000000",
+      "cc00000000000000000000000000000000000000000000000000000000000000=" },
+    { "aa", "error:reference" },
+    { "busybox:2", "error:missing" },
+    { "nothere", "error:missing" },
+    { "dd00000000000000000000000000000000000000000000000000000000000000",
+      "error:missing" },
+  };
+  check_cases (c, cases, G_N_ELEMENTS (cases));
+}
+
+static void
+test_catalog_podman (void)
+{
+  g_autoptr (GpImageCatalog) c = gp_image_catalog_new (GP_IMAGE_NAMES_PODMAN);
+  gp_image_catalog_add_reference (c, "localhost/app:latest", ID_A);
+  gp_image_catalog_add_reference (c, "docker.io/library/busybox:latest", ID_B);
+  gp_image_catalog_add_reference (c, "quay.io/x/tool:1", ID_C);
+  gp_image_catalog_add_reference (c, "registry.example/x/tool:1", ID_A);
+  static const ResolveCase cases[] = {
+    { "app", "aa11000000000000000000000000000000000000000000000000000000000000=localhost/app:latest" },
+    { "localhost/app:latest", "aa11000000000000000000000000000000000000000000000000000000000000=localhost/app:latest" },
+    { "busybox", "aa22000000000000000000000000000000000000000000000000000000000000=docker.io/library/busybox:latest" },
+    { "library/busybox:latest", "aa22000000000000000000000000000000000000000000000000000000000000=docker.io/library/busybox:latest" },
+    { "quay.io/x/tool:1", "cc00000000000000000000000000000000000000000000000000000000000000=quay.io/x/tool:1" },
+    /* short name held by two registries: ambiguous */
+    { "x/tool:1", "error:reference" },
+    { "busybox:1", "error:missing" },
+    { "cc0", "cc00000000000000000000000000000000000000000000000000000000000000=" },
+    { "aa", "error:reference" },
+  };
+  check_cases (c, cases, G_N_ELEMENTS (cases));
+}
+
+static void
+test_catalog_containerd (void)
+{
+  g_autoptr (GpImageCatalog) c = gp_image_catalog_new (GP_IMAGE_NAMES_CONTAINERD);
+  gp_image_catalog_add_reference (c, "docker.io/library/busybox:latest", ID_A);
+  gp_image_catalog_add_reference (c, "docker.io/user/app:2", ID_B);
+  gp_image_catalog_add_reference (c, "example.org/app:1", ID_C);
+  static const ResolveCase cases[] = {
+    { "docker.io/library/busybox:latest",
+      "aa11000000000000000000000000000000000000000000000000000000000000=docker.io/library/busybox:latest" },
+    { "busybox", "aa11000000000000000000000000000000000000000000000000000000000000=docker.io/library/busybox:latest" },
+    { "user/app:2", "aa22000000000000000000000000000000000000000000000000000000000000=docker.io/user/app:2" },
+    { "example.org/app:1", "cc00000000000000000000000000000000000000000000000000000000000000=example.org/app:1" },
+    { "app:1", "error:missing" },
+    { "sha256:cc", "cc00000000000000000000000000000000000000000000000000000000000000=" },
+  };
+  check_cases (c, cases, G_N_ELEMENTS (cases));
+}
+
+static void
+test_manifest (void)
+{
+  g_autoptr (GpImage) image = gp_image_new (ID_A);
+  const char *type = "x";
+  g_assert_null (gp_image_get_manifest (image, &type));
+  g_assert_null (type);
+  g_autoptr (GBytes) m = g_bytes_new_static ("{}", 2);
+  gp_image_set_manifest (image, m, "application/vnd.oci.image.manifest.v1+json");
+  g_assert_true (gp_image_get_manifest (image, &type) == m);
+  g_assert_cmpstr (type, ==, "application/vnd.oci.image.manifest.v1+json");
+  g_assert_null (gp_image_get_target (image, NULL));
+  gp_image_set_target (image, m, "application/vnd.oci.image.index.v1+json");
+  g_assert_true (gp_image_get_target (image, &type) == m);
+  g_assert_cmpstr (type, ==, "application/vnd.oci.image.index.v1+json");
+  gp_image_set_target (image, NULL, NULL);
+  g_assert_null (gp_image_get_target (image, &type));
+  g_assert_null (type);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -220,5 +360,9 @@ main (int argc, char **argv)
   g_test_add_func ("/images/stream/blob", test_blob);
   g_test_add_func ("/images/image", test_image);
   g_test_add_func ("/images/names/split", test_split);
+  g_test_add_func ("/images/manifest", test_manifest);
+  g_test_add_func ("/images/catalog/docker", test_catalog_docker);
+  g_test_add_func ("/images/catalog/podman", test_catalog_podman);
+  g_test_add_func ("/images/catalog/containerd", test_catalog_containerd);
   return g_test_run ();
 }

@@ -154,6 +154,10 @@ test_expand (void)
     { "a$$b$$$$", "a$b$$" },
     { "${with-dash_1}", "ok" },
     { "${indirect}", "${root}" },  /* values are not expanded again */
+    { "${source:-docker-store}", "docker-store" },
+    { "${root:-/elsewhere}/x", "/data/x" },
+    { "${unset:-}", "" },
+    { "a${unset:-b c:-d}e", "ab c:-de" },
   };
   g_autoptr (GpContext) ctx = test_context_new (TRUE);
   gp_context_set_variable (ctx, "with-dash_1", "ok");
@@ -167,7 +171,8 @@ test_expand (void)
       g_assert_cmpstr (out, ==, cases[i].expected);
     }
 
-  static const char *const bad[] = { "${}", "${a b}", "$", "x$y", "${root" };
+  static const char *const bad[] = { "${}", "${a b}", "$", "x$y", "${root",
+                                     "${:-x}", "${a:-b", "${a:-$b}", "${a:x}" };
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr (GError) error = NULL;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -345,6 +346,11 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
   g_autoptr (GpContext) ctx = make_context (command, opts, extra_vars);
   if (ctx == NULL)
     return GP_EXIT_USAGE;
+  /* source=auto: the source stage for this root's kind (per root in a
+   * batch). */
+  const char *source = gp_context_get_variable (ctx, "source");
+  if (source != NULL && strcmp (source, "auto") == 0)
+    gp_context_set_variable (ctx, "source", gp_cli_detect_source (opts->root));
 
   g_autoptr (GError) error = NULL;
   g_auto (GpCliTarget) target = { 0 };
@@ -451,4 +457,78 @@ run_one_root (const char *command, GpCliOptions *opts, const char *preset_arg,
                                                error != NULL ? error->message : NULL),
                           &status);
   return status;
+}
+
+static gboolean
+root_has (const char *root, const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+static gboolean
+root_has (const char *root, const char *first, ...)
+{
+  va_list ap;
+  va_start (ap, first);
+  g_autoptr (GPtrArray) parts = g_ptr_array_new ();
+  g_ptr_array_add (parts, (gpointer) root);
+  for (const char *p = first; p != NULL; p = va_arg (ap, const char *))
+    g_ptr_array_add (parts, (gpointer) p);
+  va_end (ap);
+  g_ptr_array_add (parts, NULL);
+  g_autofree char *path = g_build_filenamev ((char **) parts->pdata);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* The source kinds `--source` names, and their stages. */
+static const struct {
+  const char *kind;
+  const char *stage;
+} source_kinds[] = {
+  { "docker", "docker-store" },
+  { "containers-storage", "containers-storage" },
+  { "containerd", "containerd" },
+  { "legacy", "legacy-graph" },
+};
+
+/**
+ * gp_cli_source_stage:
+ * @kind: a `--source` value: auto, docker, containers-storage, containerd
+ *   or legacy
+ *
+ * Returns: (nullable): the source stage for @kind, `auto` for auto, or
+ *   %NULL when @kind is none of these
+ */
+const char *
+gp_cli_source_stage (const char *kind)
+{
+  if (strcmp (kind, "auto") == 0)
+    return "auto";
+  for (gsize i = 0; i < G_N_ELEMENTS (source_kinds); i++)
+    if (strcmp (kind, source_kinds[i].kind) == 0)
+      return source_kinds[i].stage;
+  return NULL;
+}
+
+/**
+ * gp_cli_detect_source:
+ * @root: (nullable): a data root
+ *
+ * Tells what kind of store @root is by what it holds, and returns the
+ * source stage that reads it: `image/` (a Docker 1.10+ root) is
+ * docker-store; `overlay-images/` or `vfs-images/` (podman, CRI-O,
+ * buildah) containers-storage; `io.containerd.metadata.v1.bolt/` (a
+ * containerd root) containerd.  Anything else (a legacy graph too:
+ * `--source legacy`) is docker-store, whose errors then say what is
+ * missing.
+ *
+ * Returns: (transfer none): a stage name
+ */
+const char *
+gp_cli_detect_source (const char *root)
+{
+  if (root == NULL || root_has (root, "image", NULL))
+    return "docker-store";
+  if (root_has (root, "overlay-images", NULL) || root_has (root, "vfs-images", NULL))
+    return "containers-storage";
+  if (root_has (root, "io.containerd.metadata.v1.bolt", NULL))
+    return "containerd";
+  return "docker-store";
 }

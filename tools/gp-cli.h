@@ -83,6 +83,8 @@ void gp_cli_options_clear (GpCliOptions *opts);
 int gp_cli_usage_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);
 int gp_cli_fail (const char *command, GpCliOptions *opts, const char *format, ...) G_GNUC_PRINTF (3, 4);
 char *gp_cli_describe_root (const char *root);
+const char *gp_cli_source_stage (const char *kind);
+const char *gp_cli_detect_source (const char *root);
 int gp_cli_check_driver_store (const char *command, GpCliOptions *opts, gboolean when_holding);
 void gp_cli_print_error (const GError *error);
 GpLoader *gp_cli_make_loader (GpCliOptions *opts);

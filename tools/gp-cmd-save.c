@@ -1,8 +1,9 @@
-/* graphpipe save [-o FILE|-] [--compress=none|gzip|auto] [--format=F] NAME...:
- * the shipped preset 'save' (--format docker-archive, the default) or
- * 'save-oci' (oci-archive, oci-dir: with ${format} set too), with the
- * variables output, compress and images (the names joined by single
- * spaces). */
+/* graphpipe save [-o FILE|-] [--compress=none|gzip|auto] [--format=F]
+ * [--source=KIND] NAME...: the shipped preset 'save' (--format
+ * docker-archive, the default) or 'save-oci' (oci-archive, oci-dir: with
+ * ${format} set too), with the variables output, compress, images (the
+ * names joined by single spaces) and source (the source stage, or `auto`:
+ * told per root by gp_cli_detect_source()). */
 #include "config.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@ gp_cmd_save (int argc, char **argv)
   g_autofree char *compress = NULL;
   g_autofree char *preset = NULL;
   g_autofree char *format = NULL;
+  g_autofree char *source = NULL;
   gboolean check = FALSE;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -30,6 +32,11 @@ gp_cmd_save (int argc, char **argv)
       "docker-archive (default: docker save of Docker 1.10.3), oci-archive (an OCI image "
       "layout as a tar) or oci-dir (an OCI image layout directory, -o DIR)",
       "docker-archive|oci-archive|oci-dir" },
+    { "source", 0, 0, G_OPTION_ARG_STRING, &source,
+      "What kind of store --root is: docker (a Docker 1.10+ data root), containers-storage "
+      "(podman, CRI-O, buildah), containerd, legacy (a Docker <= 1.9 graph), or auto "
+      "(default: told by what the root holds)",
+      "auto|docker|containers-storage|containerd|legacy" },
     { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
       "Validate the pipeline and print the plan; run nothing", NULL },
     { "layers-from", 0, 0, G_OPTION_ARG_FILENAME, &opts.layers_from,
@@ -69,6 +76,10 @@ gp_cmd_save (int argc, char **argv)
         return gp_cli_usage_error ("save", "--format=oci-dir: give the directory with -o DIR");
       oci = TRUE;
     }
+  const char *source_stage = gp_cli_source_stage (source != NULL ? source : "auto");
+  if (source_stage == NULL)
+    return gp_cli_usage_error ("save", "--source=%s: expected auto, docker, containers-storage, "
+                               "containerd or legacy", source);
   if (output == NULL)
     output = g_strdup ("-");
   else if (*output == '\0')
@@ -76,7 +87,11 @@ gp_cmd_save (int argc, char **argv)
 
   /* A root that cannot be read, or a --driver whose store it lacks, is
    * said so here, not as a missing store or reference later. */
-  if (opts.root != NULL && !gp_cli_is_batch (&opts))
+  gboolean docker_root = opts.root != NULL && !gp_cli_is_batch (&opts)
+                         && strcmp (strcmp (source_stage, "auto") == 0
+                                      ? gp_cli_detect_source (opts.root) : source_stage,
+                                    "docker-store") == 0;
+  if (docker_root)
     {
       g_autoptr (GError) error = NULL;
       g_auto (GStrv) probed = gp_driver_probe (opts.root, &error);
@@ -110,6 +125,7 @@ gp_cmd_save (int argc, char **argv)
     "output", output,
     "compress", compress,
     "images", images,
+    "source", source_stage,
     oci ? "format" : NULL, format,
     NULL
   };

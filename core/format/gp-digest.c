@@ -336,3 +336,34 @@ gp_chain_id_for_list (const char *const *diff_ids, gsize n)
     }
   return chain;
 }
+
+/**
+ * gp_digest_prefix_term:
+ * @term: a search term: hex, or `<algorithm>:<hex>`
+ * @out_hex: (out): where the hex part of @term starts
+ *
+ * Splits an image ID search term as Docker's digest set `Lookup` does: a
+ * part before `:` is taken as an algorithm only when the whole term has
+ * ParseDigest's shape (`[A-Za-z0-9-_+.]+:[0-9A-Fa-f]+`); otherwise the
+ * whole term is the hex.
+ *
+ * Returns: %FALSE when the term names an algorithm other than sha256 (it
+ *   then matches nothing)
+ */
+gboolean
+gp_digest_prefix_term (const char *term, const char **out_hex)
+{
+  const char *colon = strchr (term, ':');
+  *out_hex = term;
+  if (colon == NULL)
+    return TRUE;
+  gboolean format_ok = colon > term && colon[1] != '\0';
+  for (const char *c = term; format_ok && c < colon; c++)
+    format_ok = g_ascii_isalnum (*c) || strchr ("-_+.", *c);
+  for (const char *c = colon + 1; format_ok && *c; c++)
+    format_ok = g_ascii_isxdigit (*c);
+  if (!format_ok)
+    return TRUE;
+  *out_hex = colon + 1;
+  return (gsize) (colon - term) == 6 && memcmp (term, "sha256", 6) == 0;
+}

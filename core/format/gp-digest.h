@@ -63,6 +63,7 @@ GP_API gboolean gp_digest_parse (const char *s, gssize len, GpDigest *out, GErro
 GP_API gboolean gp_digest_check_sha256 (const char *s, gssize len, GError **error);
 GP_API gboolean gp_v1_id_is_valid (const char *s, gssize len);
 GP_API gboolean gp_hex_is_lower (const char *s, gsize len);
+GP_API gboolean gp_digest_prefix_term (const char *term, const char **out_hex);
 GP_API char *gp_chain_id (const char *parent_chain_id, const char *diff_id);
 GP_API char *gp_chain_id_for_list (const char *const *diff_ids, gsize n);
 

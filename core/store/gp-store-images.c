@@ -257,25 +257,8 @@ gp_store_list_images (GpStore *store, GError **error)
 char *
 gp_store_search_image (GpStore *store, const char *term, GError **error)
 {
-  const char *hex = term;
-  const char *colon = strchr (term, ':');
-  gboolean alg_ok = TRUE;
-
-  if (colon)
-    {
-      /* ParseDigest's format check decides whether the part before ':' is
-       * an algorithm or the whole term is taken as hex. */
-      gboolean format_ok = colon > term && colon[1] != '\0';
-      for (const char *c = term; format_ok && c < colon; c++)
-        format_ok = g_ascii_isalnum (*c) || strchr ("-_+.", *c);
-      for (const char *c = colon + 1; format_ok && *c; c++)
-        format_ok = g_ascii_isxdigit (*c);
-      if (format_ok)
-        {
-          hex = colon + 1;
-          alg_ok = (gsize) (colon - term) == 6 && memcmp (term, "sha256", 6) == 0;
-        }
-    }
+  const char *hex;
+  gboolean alg_ok = gp_digest_prefix_term (term, &hex);
   g_autoptr (GPtrArray) all = gp_store_list_images (store, error);
   if (all == NULL)
     return NULL;
