@@ -32,6 +32,7 @@ packages=(
 # recommended packages: podman needs its runtime helpers).
 client_packages=(
   skopeo podman umoci docker.io
+  busybox-static attr   # tests/save-containers-storage.sh: podman build FROM scratch, setfattr
 )
 
 usage () {

@@ -217,6 +217,9 @@ for driver in vfs overlay; do
       { sed 's/^/# /' "$out/podman-save.log"; bail_out "$driver: podman save --format oci-archive $n failed"; }
   done
   ids=$(pm "$root" "$driver" images --no-trunc --format '{{.ID}}' | sed 's/^sha256://' | sort -u)
+  for n in busybox gp/test:v1 other; do
+    pm "$root" "$driver" image inspect --format '{{.Id}}' "$n" | sed 's/^sha256://' > "$out/id-$(echo "$n" | tr '/:' '__')"
+  done
   if pgrep -x podman > /dev/null 2>&1 && [ -n "$(pgrep -a podman | grep -F -- "$root")" ]; then
     bail_out "$driver: a podman process still uses $root"
   fi
@@ -284,7 +287,7 @@ EOF
     archive_digests "$out/gp-$f.oci.tar" > "$out/gp-$f.oci.digests"
     # podman converts a Docker-format config to an OCI one (new bytes, new
     # ID); graphpipe keeps the config as stored: its digest is the image ID
-    id=$(pm "$root" "$driver" image inspect --format '{{.Id}}' "$n" | sed 's/^sha256://')
+    id=$(cat "$out/id-$f")
     pconfig=$(cut -d' ' -f1 "$out/podman-$f.oci.digests")
     gconfig=$(cut -d' ' -f1 "$out/gp-$f.oci.digests")
     if [ "$pconfig" != "sha256:$id" ]; then
@@ -317,7 +320,7 @@ EOF
     f=$(echo "$n" | tr '/:' '__')
     pm "$fresh" vfs load -q -i "$out/gp-$f.oci.tar" > "$out/fresh.log" 2>&1
     ok_eq $? 0 "$driver: podman loads graphpipe's oci-archive of $n" || sed 's/^/# /' "$out/fresh.log"
-    want=$(pm "$root" "$driver" image inspect --format '{{.Id}}' "$n" | sed 's/^sha256://')
+    want=$(cat "$out/id-$f")
     got=$(pm "$fresh" vfs images --no-trunc --format '{{.ID}}' | sed 's/^sha256://' | sort -u | tr '\n' ' ')
     case " $got" in
       *" $want "*) ok "$driver: ... image $n keeps its ID" ;;
