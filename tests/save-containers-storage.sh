@@ -32,8 +32,8 @@ GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
 # checks per driver (all skipped when the kernel has no overlay for podman)
-per_driver=24
-plan 69
+per_driver=25
+plan 82
 fx_require_golden save-busybox_latest.tar.gz
 fx_skip_unless_root
 for prog in podman python3 setfattr unshare; do
@@ -216,6 +216,18 @@ for driver in vfs overlay; do
     pm "$root" "$driver" save -q --format oci-archive -o "$out/podman-$f.oci.tar" "$n" > "$out/podman-save.log" 2>&1 ||
       { sed 's/^/# /' "$out/podman-save.log"; bail_out "$driver: podman save --format oci-archive $n failed"; }
   done
+  # podman's own answers for names that need its lookup rules: a short
+  # name two registries hold (podman takes the image it lists first), a
+  # path suffix, docker.io normalisation, digests, an ID prefix
+  pm "$root" "$driver" tag gp/test:v2 quay.io/a/tool:1 > /dev/null &&
+  pm "$root" "$driver" tag gp/test:v1 example.com/b/tool:1 > /dev/null ||
+    bail_out "$driver: podman tag failed"
+  digest=$(pm "$root" "$driver" image inspect --format '{{.Digest}}' gp/test:v1)
+  lookups="tool:1 b/tool:1 a/tool:1 busybox gp/test:v1 localhost/gp/test@$digest test@$digest $prefix"
+  : > "$out/lookups.podman"
+  for n in $lookups; do
+    echo "$n $(pm "$root" "$driver" image inspect --format '{{.Id}}' "$n" 2>&1 | sed 's/^sha256://')" >> "$out/lookups.podman"
+  done
   ids=$(pm "$root" "$driver" images --no-trunc --format '{{.ID}}' | sed 's/^sha256://' | sort -u)
   for n in busybox gp/test:v1 other; do
     pm "$root" "$driver" image inspect --format '{{.Id}}' "$n" | sed 's/^sha256://' > "$out/id-$(echo "$n" | tr '/:' '__')"
@@ -276,6 +288,20 @@ print(" ".join(sorted(seen)))
 EOF
   ok_eq "$(cat "$out/features")" "hardlink long non-utf8 opaque whiteout xattr" \
     "$driver: the saved layers hold hard links, long and non-UTF-8 names, an opaque dir, whiteouts, an xattr"
+
+  # each lookup name alone: the image podman finds
+  : > "$out/lookups.gp"
+  for n in $lookups; do
+    "$GRAPHPIPE" save -q --root "$root" -o "$out/lookup.tar" "$n" > "$out/gp.log" 2>&1 &&
+      echo "$n $(archive_digests "$out/lookup.tar" | cut -d' ' -f1 | sed 's/^sha256://')" >> "$out/lookups.gp" ||
+      echo "$n $(tail -1 "$out/gp.log")" >> "$out/lookups.gp"
+  done
+  if cmp -s "$out/lookups.podman" "$out/lookups.gp"; then
+    ok "$driver: names resolve to the images podman resolves them to ($lookups)"
+  else
+    not_ok "$driver: names resolve to the images podman resolves them to"
+    diff "$out/lookups.podman" "$out/lookups.gp" | sed 's/^/# /'
+  fi
 
   # graphpipe save, oci-archive, one image each (podman 4.3 writes one)
   for n in busybox gp/test:v1 other; do
@@ -392,11 +418,34 @@ for ln in lines:
 gzip.open(sys.argv[1], "wb").write(b"\n".join(out) + b"\n")
 EOF
       ;;
+    config-changed)
+      f="$tmp/bad/vfs-images/$testid/=$(printf 'sha256:%s' "$testid" | base64 -w0)"
+      [ -f "$f" ] || return 1
+      printf ' ' >> "$f"
+      ;;
+    chain)
+      python3 - "$tmp/bad/vfs-layers/layers.json" "$top" <<'EOF'
+import json, sys
+l = json.load(open(sys.argv[1]))
+for e in l:
+    if e["id"] == sys.argv[2]: e["diff-digest"] = "sha256:" + "0" * 64
+json.dump(l, open(sys.argv[1], "w"))
+EOF
+      ;;
+    wrong-type)
+      python3 - "$tmp/bad/vfs-images/images.json" "$testid" <<'EOF'
+import json, sys
+l = json.load(open(sys.argv[1]))
+for e in l:
+    if e["id"] == sys.argv[2]: e["names"] = 5
+json.dump(l, open(sys.argv[1], "w"))
+EOF
+      ;;
     layer-content) f=$(find "$tmp/bad/vfs/dir/$top/data" -name file | head -1); echo tampered >> "$f" ;;
   esac
 }
-for kind in incomplete no-tar-split truncated layer-traversal entry-traversal; do
-  damage $kind || bail_out "cannot copy the vfs root"
+for kind in incomplete no-tar-split truncated layer-traversal entry-traversal config-changed chain wrong-type; do
+  damage $kind || bail_out "cannot damage a copy of the vfs root ($kind)"
   "$GRAPHPIPE" save --progress=none --root "$tmp/bad" -o "$tmp/bad.tar" gp/test:v1 busybox > "$tmp/bad.log" 2>&1
   ok_eq $? 1 "crashed store ($kind): exit 1" || sed 's/^/# /' "$tmp/bad.log"
   [ ! -e "$tmp/bad.tar" ]
@@ -407,9 +456,16 @@ for kind in incomplete no-tar-split truncated layer-traversal entry-traversal; d
     truncated) want="vfs-images/images.json: not valid JSON" ;;
     layer-traversal) want='"../../../../etc" is not a valid ID' ;;
     entry-traversal) want="etc/passwd" ;;
+    config-changed) want="config digest is" ;;
+    chain) want="has diff digest sha256:0000" ;;
+    wrong-type) want='"names" is not an array' ;;
   esac
   ok_grep "$tmp/bad.log" "$want" "crashed store ($kind): the reason is named ($want)"
 done
+# a --driver whose store is not there
+"$GRAPHPIPE" save --progress=none --root "$vroot" --driver overlay -o "$tmp/bad.tar" busybox > "$tmp/bad.log" 2>&1
+ok_eq $? 1 "--driver overlay on a vfs-only root: exit 1"
+ok_grep "$tmp/bad.log" "no overlay-images store" "... naming the missing store"
 # per image: the good image named with the bad one fails the run, only
 # the bad one is reported
 damage incomplete
