@@ -28,12 +28,13 @@ top_builddir=${GP_TOP_BUILDDIR:-.}
 shared=${GP_SHARED_DIR:-$top_builddir/tests/shared}
 golden=$shared/golden/public
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
+CSIMAGES=${CSIMAGES:-$top_builddir/tests/gp-cs-images}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
 # checks per driver (all skipped when the kernel has no overlay for podman)
-per_driver=25
-plan 82
+per_driver=26
+plan 84
 fx_require_golden save-busybox_latest.tar.gz
 fx_skip_unless_root
 for prog in podman python3 setfattr unshare; do
@@ -229,6 +230,9 @@ for driver in vfs overlay; do
     echo "$n $(pm "$root" "$driver" image inspect --format '{{.Id}}' "$n" 2>&1 | sed 's/^sha256://')" >> "$out/lookups.podman"
   done
   ids=$(pm "$root" "$driver" images --no-trunc --format '{{.ID}}' | sed 's/^sha256://' | sort -u)
+  for id in $ids; do
+    echo "sha256:$id $(pm "$root" "$driver" image inspect --format '{{.Digest}}' "$id")"
+  done > "$out/manifest-digests"
   for n in busybox gp/test:v1 other; do
     pm "$root" "$driver" image inspect --format '{{.Id}}' "$n" | sed 's/^sha256://' > "$out/id-$(echo "$n" | tr '/:' '__')"
   done
@@ -288,6 +292,35 @@ print(" ".join(sorted(seen)))
 EOF
   ok_eq "$(cat "$out/features")" "hardlink long non-utf8 opaque whiteout xattr" \
     "$driver: the saved layers hold hard links, long and non-UTF-8 names, an opaque dir, whiteouts, an xattr"
+
+  # the stored manifest travels with an image when its blobs are the
+  # uncompressed tars (images podman built): podman's manifest digest,
+  # blobs the layer tars of podman save
+  "$CSIMAGES" "$root" $names > "$out/published" 2> "$out/published.log"
+  python3 - "$out/published" "$out/manifest-digests" "$out/podman.digests" "$(cat "$out/id-gp_test_v1")" > "$out/manifests.check" <<'EOF'
+import sys
+pub = [l.split() for l in open(sys.argv[1])]
+podman = dict(l.split() for l in open(sys.argv[2]))
+layers = {l.split()[0]: l.split()[1:] for l in open(sys.argv[3])}
+bad = []
+attached = set()
+for img, mtype, mdigest, *blobs in pub:
+    if mdigest == "-":
+        continue
+    attached.add(img)
+    if podman.get(img) != mdigest:
+        bad.append("%s: manifest %s, podman's %s" % (img, mdigest, podman.get(img)))
+    if blobs != layers.get(img):
+        bad.append("%s: blobs %s, podman save's layers %s" % (img, blobs, layers.get(img)))
+if "sha256:" + sys.argv[4] not in attached:
+    bad.append("gp/test:v1 has no manifest attached")
+print("\n".join(bad) if bad else "ok %d" % len(attached))
+EOF
+  case $(cat "$out/manifests.check") in
+    "ok "*) ok "$driver: stored manifests attached to $(cut -d' ' -f2 "$out/manifests.check") images are podman's, their blobs the layer tars" ;;
+    *) not_ok "$driver: stored manifests attached are podman's, their blobs the layer tars"
+       sed 's/^/# /' "$out/manifests.check" "$out/published.log" ;;
+  esac
 
   # each lookup name alone: the image podman finds
   : > "$out/lookups.gp"

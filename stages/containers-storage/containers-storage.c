@@ -202,10 +202,20 @@ cs_stream_tar (GpImageLayer *layer, GpWriteFunc write, gpointer write_data,
   return TRUE;
 }
 
+/* The blob, when the stored manifest names the uncompressed tar itself
+ * (images buildah or podman committed), is that tar. */
 static const GpImageLayerFuncs cs_layer_funcs = {
   .stream_tar = cs_stream_tar,
+  .stream_blob = cs_stream_tar,
   .computes_digest = TRUE,
 };
+
+static gboolean
+is_uncompressed_layer (const char *media_type)
+{
+  return g_strcmp0 (media_type, "application/vnd.oci.image.layer.v1.tar") == 0
+         || g_strcmp0 (media_type, "application/vnd.docker.image.rootfs.diff.tar") == 0;
+}
 
 /* ---- the store ---- */
 
@@ -247,6 +257,13 @@ choose_driver (Store *s, GError **error)
           g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
                        "%s: containers-storage driver '%s' is not supported (overlay, vfs)",
                        s->root, given);
+          return FALSE;
+        }
+      g_autofree char *images = g_strdup_printf ("%s/%s-images", s->root, given);
+      if (!g_file_test (images, G_FILE_TEST_IS_DIR))
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                       "%s: no %s-images store (--driver %s)", s->root, given, given);
           return FALSE;
         }
       s->driver = g_intern_string (given);
@@ -417,6 +434,50 @@ layer_source (Store *s, CsLayer *cl, const char *diff_id, GError **error)
   g_hash_table_insert (s->sources, l->id, l);
   g_ptr_array_add (s->order, l);
   return l;
+}
+
+/* The image's stored manifest ("manifest" big-data item), attached with
+ * its layers' blobs when those blobs are the uncompressed layer tars we
+ * rebuild (config digest the ID, each layer's digest its DiffID and size
+ * the tar's): a sink that keeps manifests then writes podman's own bytes.
+ * A manifest naming compressed blobs is not attached: containers-storage
+ * keeps no compressed blobs.  Never an error: the image stays whole. */
+static void
+attach_manifest (Store *s, GpImage *image, CsImage *im)
+{
+  if (!g_strv_contains ((const char *const *) im->big_data_names, "manifest"))
+    return;
+  g_autofree char *rel = g_strdup_printf ("%s-images/%s/manifest", s->driver, im->id);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = read_beneath (s->root, rel, &error);
+  if (bytes == NULL)
+    return;
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  g_autoptr (CsManifest) m = cs_parse_manifest (data, len, &error);
+  GPtrArray *layers = gp_image_get_layers (image);
+  if (m == NULL || strcmp (m->config.digest, gp_image_get_id (image)) != 0
+      || m->layers->len != layers->len)
+    return;
+  for (guint i = 0; i < layers->len; i++)
+    {
+      const CsDescriptor *d = &g_array_index (m->layers, CsDescriptor, i);
+      GpImageLayer *layer = layers->pdata[i];
+      const char *blob = gp_image_layer_get_blob_digest (layer);
+      if (!is_uncompressed_layer (d->media_type)
+          || strcmp (d->digest, gp_image_layer_get_diff_id (layer)) != 0
+          || (d->size >= 0 && d->size != gp_image_layer_get_size (layer))
+          || (blob != NULL && g_strcmp0 (gp_image_layer_get_blob_media_type (layer), d->media_type) != 0))
+        return;
+    }
+  for (guint i = 0; i < layers->len; i++)
+    {
+      const CsDescriptor *d = &g_array_index (m->layers, CsDescriptor, i);
+      GpImageLayer *layer = layers->pdata[i];
+      if (gp_image_layer_get_blob_digest (layer) == NULL)
+        gp_image_layer_set_blob (layer, d->digest, d->media_type, gp_image_layer_get_size (layer));
+    }
+  gp_image_set_manifest (image, bytes, m->media_type);
 }
 
 /* Fills @image's config and records its layers' IDs in @chain, bottom
@@ -682,7 +743,12 @@ containers_storage_run (GpStage *stage, GpContext *ctx, GError **error)
       ok = FALSE;
     }
   if (ok && !check)
-    gp_context_set_images (ctx, images);
+    {
+      for (guint i = 0; i < n_images; i++)
+        attach_manifest (&s, images->pdata[i],
+                         g_hash_table_lookup (s.image_by_id, gp_image_get_id (images->pdata[i])));
+      gp_context_set_images (ctx, images);
+    }
   store_clear (&s);
   return ok;
 }

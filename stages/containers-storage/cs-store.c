@@ -346,3 +346,119 @@ cs_parse_layers (const char *data, gsize len, const char *display, GError **erro
     }
   return g_steal_pointer (&layers);
 }
+
+void
+cs_manifest_free (CsManifest *manifest)
+{
+  if (manifest == NULL)
+    return;
+  g_free (manifest->media_type);
+  g_free (manifest->config.digest);
+  g_free (manifest->config.media_type);
+  for (guint i = 0; manifest->layers != NULL && i < manifest->layers->len; i++)
+    {
+      CsDescriptor *d = &g_array_index (manifest->layers, CsDescriptor, i);
+      g_free (d->digest);
+      g_free (d->media_type);
+    }
+  g_clear_pointer (&manifest->layers, g_array_unref);
+  g_free (manifest);
+}
+
+/* A descriptor object: mediaType, digest (checked), size (-1 if absent). */
+static gboolean
+get_descriptor (JsonNode *n, CsDescriptor *d, const char *what, GError **error)
+{
+  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "%s is not an object", what);
+      return FALSE;
+    }
+  JsonObject *o = json_node_get_object (n);
+  if (!get_string (o, "mediaType", &d->media_type, what, 0, error)
+      || !get_string (o, "digest", &d->digest, what, 0, error))
+    return FALSE;
+  if (d->digest == NULL || !gp_digest_check_sha256 (d->digest, -1, error))
+    {
+      g_clear_error (error);
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_DIGEST, "%s: digest is not sha256:<hex>",
+                   what);
+      return FALSE;
+    }
+  d->size = -1;
+  JsonNode *size = json_object_get_member (o, "size");
+  if (size != NULL && JSON_NODE_HOLDS_VALUE (size) && json_node_get_value_type (size) == G_TYPE_INT64
+      && json_node_get_int (size) >= 0)
+    d->size = json_node_get_int (size);
+  return TRUE;
+}
+
+/**
+ * cs_parse_manifest:
+ * @data: the bytes of an image's "manifest" big-data item
+ *
+ * Reads a schema 2 manifest (OCI or Docker): its media type (the
+ * `mediaType` member, else the OCI one when the config's media type is
+ * OCI's), the config and layer descriptors.
+ *
+ * Returns: (transfer full): the manifest, or %NULL with @error set when it
+ *   is not one (a schema 1 manifest, a list, invalid JSON)
+ */
+CsManifest *
+cs_parse_manifest (const char *data, gsize len, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local = NULL;
+  if (len > G_MAXSSIZE || !json_parser_load_from_data (parser, data, (gssize) len, &local))
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "manifest: not valid JSON: %s",
+                   local != NULL ? local->message : "too large");
+      return NULL;
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "manifest: not a JSON object");
+      return NULL;
+    }
+  JsonObject *o = json_node_get_object (root);
+  g_autoptr (CsManifest) m = g_new0 (CsManifest, 1);
+  m->layers = g_array_new (FALSE, TRUE, sizeof (CsDescriptor));
+  JsonNode *version = json_object_get_member (o, "schemaVersion");
+  if (version == NULL || !JSON_NODE_HOLDS_VALUE (version)
+      || json_node_get_value_type (version) != G_TYPE_INT64 || json_node_get_int (version) != 2)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
+                   "manifest: not a schema 2 manifest");
+      return NULL;
+    }
+  if (!get_string (o, "mediaType", &m->media_type, "manifest", 0, error)
+      || !get_descriptor (json_object_get_member (o, "config"), &m->config, "manifest config",
+                          error))
+    return NULL;
+  JsonNode *layers = json_object_get_member (o, "layers");
+  if (layers == NULL || !JSON_NODE_HOLDS_ARRAY (layers))
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "manifest: layers is not an array");
+      return NULL;
+    }
+  JsonArray *a = json_node_get_array (layers);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      CsDescriptor d = { 0 };
+      gboolean ok = get_descriptor (json_array_get_element (a, i), &d, "manifest layer", error);
+      g_array_append_val (m->layers, d); /* freed with the manifest, also half filled */
+      if (!ok)
+        return NULL;
+    }
+  if (m->media_type == NULL && g_strcmp0 (m->config.media_type,
+                                          "application/vnd.oci.image.config.v1+json") == 0)
+    m->media_type = g_strdup ("application/vnd.oci.image.manifest.v1+json");
+  if (m->media_type == NULL)
+    {
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
+                   "manifest: no media type");
+      return NULL;
+    }
+  return g_steal_pointer (&m);
+}
