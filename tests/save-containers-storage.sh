@@ -34,7 +34,7 @@ CSIMAGES=${CSIMAGES:-$top_builddir/tests/gp-cs-images}
 . "$top_srcdir/tests/forensics-lib.sh"
 # checks per driver (all skipped when the kernel has no overlay for podman)
 per_driver=26
-plan 84
+plan 87
 fx_require_golden save-busybox_latest.tar.gz
 fx_skip_unless_root
 for prog in podman python3 setfattr unshare; do
@@ -426,6 +426,7 @@ json.dump(l, open(sys.argv[1], "w"))
 EOF
       ;;
     no-tar-split) rm "$tmp/bad/vfs-layers/$top.tar-split.gz" ;;
+    no-layer-dir) rm -rf "$tmp/bad/vfs/dir/$top" ;;
     truncated) head -c 100 "$vroot/vfs-images/images.json" > "$tmp/bad/vfs-images/images.json" ;;
     layer-traversal)
       python3 - "$tmp/bad/vfs-images/images.json" "$testid" <<'EOF'
@@ -477,7 +478,7 @@ EOF
     layer-content) f=$(find "$tmp/bad/vfs/dir/$top/data" -name file | head -1); echo tampered >> "$f" ;;
   esac
 }
-for kind in incomplete no-tar-split truncated layer-traversal entry-traversal config-changed chain wrong-type; do
+for kind in incomplete no-tar-split no-layer-dir truncated layer-traversal entry-traversal config-changed chain wrong-type; do
   damage $kind || bail_out "cannot damage a copy of the vfs root ($kind)"
   "$GRAPHPIPE" save --progress=none --root "$tmp/bad" -o "$tmp/bad.tar" gp/test:v1 busybox > "$tmp/bad.log" 2>&1
   ok_eq $? 1 "crashed store ($kind): exit 1" || sed 's/^/# /' "$tmp/bad.log"
@@ -486,6 +487,7 @@ for kind in incomplete no-tar-split truncated layer-traversal entry-traversal co
   case $kind in
     incomplete) want="flagged incomplete" ;;
     no-tar-split) want="$top.tar-split.gz" ;;
+    no-layer-dir) want="vfs/dir/$top: layer directory does not exist" ;;
     truncated) want="vfs-images/images.json: not valid JSON" ;;
     layer-traversal) want='"../../../../etc" is not a valid ID' ;;
     entry-traversal) want="etc/passwd" ;;

@@ -144,10 +144,15 @@ open_tar_split (CsLayerSrc *l, GpTarSplitFlags flags, GError **error)
   return gp_tar_split_reader_new (fd, display, flags);
 }
 
-/* Length of the tar the tar-split describes (metadata only). */
+/* Length of the tar the tar-split describes (metadata only), and that
+ * the layer's directory is there (a crash may leave the record without
+ * it): either missing is the image's reason before any output. */
 static gboolean
 measure_layer (CsLayerSrc *l, GError **error)
 {
+  g_autoptr (GpLayerDir) dir = gp_layer_dir_open_beneath (l->root, l->layer_dir, error);
+  if (dir == NULL)
+    return FALSE;
   g_autoptr (GpTarSplitReader) reader = open_tar_split (l, GP_TAR_SPLIT_FLAGS_SIZES_ONLY, error);
   if (reader == NULL)
     return FALSE;
