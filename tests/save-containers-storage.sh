@@ -47,6 +47,10 @@ ldd /bin/busybox > /dev/null 2>&1 &&
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-cstore-XXXXXX") || exit 99
 cleanup () {
+  # podman's overlay driver may leave its home bind-mounted: unmount what
+  # is mounted under our own directory
+  awk -v w="$tmp/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2> /dev/null || true; done
   if [ "${GP_KEEP_TMP:-0}" = 1 ]; then
     echo "# kept $tmp" >&2
   else
