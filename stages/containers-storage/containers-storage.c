@@ -677,8 +677,7 @@ containers_storage_run (GpStage *stage, GpContext *ctx, GError **error)
       g_ptr_array_add (chains, chain);
       g_autoptr (GError) local = NULL;
       if (!load_image (&s, images->pdata[i], chain, &local))
-        g_ptr_array_add (reasons, g_strdup_printf ("image %s (%s): %s", image_label (images->pdata[i]),
-                                                   gp_image_get_id (images->pdata[i]), local->message));
+        g_ptr_array_add (reasons, g_strdup (local->message));
       else
         g_ptr_array_add (reasons, NULL);
     }
@@ -720,15 +719,14 @@ containers_storage_run (GpStage *stage, GpContext *ctx, GError **error)
           GpImageLayer *layer = g_hash_table_lookup (s.objects, chain->pdata[j]);
           CsLayerSrc *l = gp_image_layer_get_data (layer);
           if (l->error != NULL)
-            reasons->pdata[i] = g_strdup_printf ("image %s (%s): %s", image_label (image),
-                                                 gp_image_get_id (image), l->error->message);
+            reasons->pdata[i] = g_strdup (l->error->message);
           else
             gp_image_add_layer (image, layer);
         }
       if (reasons->pdata[i] != NULL)
         {
-          gp_context_report (ctx, GP_REPORT_FAILURE, image_label (image), "%s",
-                             (char *) reasons->pdata[i]);
+          gp_context_report (ctx, GP_REPORT_FAILURE, image_label (image), "image %s: %s",
+                             gp_image_get_id (image), (char *) reasons->pdata[i]);
           n_failed++;
         }
       else if (check)
@@ -739,12 +737,14 @@ containers_storage_run (GpStage *stage, GpContext *ctx, GError **error)
     ok = FALSE;
   else if (n_failed > 0)
     {
-      const char *first = NULL;
-      for (guint i = 0; first == NULL && i < n_images; i++)
-        first = reasons->pdata[i];
+      guint first = 0;
+      while (reasons->pdata[first] == NULL)
+        first++;
+      GpImage *image = images->pdata[first];
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_INVALID,
-                   "%s: %u of %u images cannot be read%s%s", s.root, n_failed, n_images,
-                   n_failed == 1 ? ": " : "; first: ", first);
+                   "%s: %u of %u images cannot be read%s%s (%s): %s", s.root, n_failed, n_images,
+                   n_failed == 1 ? ": " : "; first: ", image_label (image), gp_image_get_id (image),
+                   (char *) reasons->pdata[first]);
       ok = FALSE;
     }
   if (ok && !check)
