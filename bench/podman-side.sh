@@ -50,10 +50,13 @@ trap cleanup EXIT
 cat > "$work/registries.conf" <<'EOF'
 unqualified-search-registries = []
 EOF
-cat > "$work/containers.conf" <<'EOF'
+# tmp_dir: podman's own runtime files (default /run/libpod, shared with
+# every other podman on the machine)
+cat > "$work/containers.conf" <<EOF
 [engine]
 events_logger = "none"
 cgroup_manager = "cgroupfs"
+tmp_dir = "$work/libpod-tmp"
 EOF
 cat > "$work/storage.conf" <<EOF
 [storage]

@@ -65,10 +65,13 @@ trap 'exit 130' INT TERM
 cat > "$tmp/registries.conf" <<'EOF'
 unqualified-search-registries = []
 EOF
-cat > "$tmp/containers.conf" <<'EOF'
+# tmp_dir: podman's own runtime files (default /run/libpod, shared with
+# every other podman on the machine)
+cat > "$tmp/containers.conf" <<EOF
 [engine]
 events_logger = "none"
 cgroup_manager = "cgroupfs"
+tmp_dir = "$tmp/libpod-tmp"
 EOF
 cat > "$tmp/storage.conf" <<EOF
 [storage]
