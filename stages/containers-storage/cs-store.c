@@ -222,11 +222,14 @@ get_id (JsonObject *o, const char *display, guint index, GError **error)
 GPtrArray *
 cs_parse_images (const char *data, gsize len, const char *display, GError **error)
 {
+  g_autoptr (GPtrArray) images = g_ptr_array_new_with_free_func ((GDestroyNotify) cs_image_free);
+  /* containers/storage takes an empty file for an empty store */
+  if (len == 0)
+    return g_steal_pointer (&images);
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   JsonArray *a = parse_array (parser, data, len, display, error);
   if (a == NULL)
     return NULL;
-  g_autoptr (GPtrArray) images = g_ptr_array_new_with_free_func ((GDestroyNotify) cs_image_free);
   for (guint i = 0; i < json_array_get_length (a); i++)
     {
       JsonObject *o = json_array_get_object_element (a, i);
@@ -296,11 +299,13 @@ cs_parse_images (const char *data, gsize len, const char *display, GError **erro
 GPtrArray *
 cs_parse_layers (const char *data, gsize len, const char *display, GError **error)
 {
+  g_autoptr (GPtrArray) layers = g_ptr_array_new_with_free_func ((GDestroyNotify) cs_layer_free);
+  if (len == 0)
+    return g_steal_pointer (&layers);
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   JsonArray *a = parse_array (parser, data, len, display, error);
   if (a == NULL)
     return NULL;
-  g_autoptr (GPtrArray) layers = g_ptr_array_new_with_free_func ((GDestroyNotify) cs_layer_free);
   for (guint i = 0; i < json_array_get_length (a); i++)
     {
       JsonObject *o = json_array_get_object_element (a, i);
