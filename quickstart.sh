@@ -32,7 +32,9 @@ packages=(
 # recommended packages: podman needs its runtime helpers).
 client_packages=(
   skopeo podman umoci docker.io
-  busybox-static attr   # tests/save-containers-storage.sh: podman build FROM scratch, setfattr
+  busybox-static  # tests/test-save-compat.sh, save-containers-storage.sh: the static binary their images run
+  tzdata          # tests/test-save-compat.sh: a daemon in another time zone
+  attr            # tests/save-containers-storage.sh: setfattr in the image podman builds
 )
 
 usage () {

@@ -1,9 +1,10 @@
 /* graphpipe save [-o FILE|-] [--compress=none|gzip|auto] [--format=F]
- * [--source=KIND] NAME...: the shipped preset 'save' (--format
- * docker-archive, the default) or 'save-oci' (oci-archive, oci-dir: with
- * ${format} set too), with the variables output, compress, images (the
- * names joined by single spaces) and source (the source stage, or `auto`:
- * told per root by gp_cli_detect_source()). */
+ * [--source=KIND] [--compat=1.10|20.10] NAME...: the shipped preset 'save'
+ * (--format docker-archive, the default; ${compat} picks whose bytes) or
+ * 'save-oci' (oci-archive, oci-dir: with ${format} set too), with the
+ * variables output, compress, images (the names joined by single spaces)
+ * and source (the source stage, or `auto`: told per root by
+ * gp_cli_detect_source()). */
 #include "config.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@ gp_cmd_save (int argc, char **argv)
   g_autofree char *preset = NULL;
   g_autofree char *format = NULL;
   g_autofree char *source = NULL;
+  g_autofree char *compat = NULL;
   gboolean check = FALSE;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -37,6 +39,9 @@ gp_cmd_save (int argc, char **argv)
       "(podman, CRI-O, buildah), containerd, legacy (a Docker <= 1.9 graph), or auto "
       "(default: told by what the root holds)",
       "auto|docker|containers-storage|containerd|legacy" },
+    { "compat", 0, 0, G_OPTION_ARG_STRING, &compat,
+      "With --format docker-archive: write the docker save bytes of Docker 1.10.3 "
+      "(default) or of Docker 20.10", "1.10|20.10" },
     { "check", 'c', 0, G_OPTION_ARG_NONE, &check,
       "Validate the pipeline and print the plan; run nothing", NULL },
     { "layers-from", 0, 0, G_OPTION_ARG_FILENAME, &opts.layers_from,
@@ -80,6 +85,15 @@ gp_cmd_save (int argc, char **argv)
   if (source_stage == NULL)
     return gp_cli_usage_error ("save", "--source=%s: expected auto, docker, containers-storage, "
                                "containerd or legacy", source);
+  if (compat != NULL)
+    {
+      if (strcmp (compat, "1.10") != 0 && strcmp (compat, "20.10") != 0)
+        return gp_cli_usage_error ("save", "--compat=%s: expected 1.10 or 20.10", compat);
+      if (oci)
+        return gp_cli_usage_error ("save", "--compat: only with --format docker-archive");
+      if (preset != NULL)
+        return gp_cli_usage_error ("save", "--compat: not with --preset");
+    }
   if (output == NULL)
     output = g_strdup ("-");
   else if (*output == '\0')
@@ -126,9 +140,10 @@ gp_cmd_save (int argc, char **argv)
     "compress", compress,
     "images", images,
     "source", source_stage,
-    oci ? "format" : NULL, format,
+    oci ? "format" : compat != NULL ? "compat" : NULL, oci ? format : compat,
     NULL
   };
-  return gp_cli_run_preset ("save", &opts, oci ? "save-oci" : preset != NULL ? preset : "save",
+  return gp_cli_run_preset ("save", &opts,
+                            oci ? "save-oci" : preset != NULL ? preset : "save",
                             check, vars);
 }

@@ -16,6 +16,9 @@ static const GpOption options[] = {
   { .key = "compress", .type = GP_OPTION_ENUM, .default_value = "auto",
     .choices = GP_STAGE_STRV ("auto", "none", "gzip"),
     .help = "gzip the tarball on all cores; auto: when the output name ends in .gz or .tgz" },
+  { .key = "compat", .type = GP_OPTION_ENUM, .default_value = "1.10",
+    .choices = GP_STAGE_STRV ("1.10", "20.10"),
+    .help = "Whose docker save bytes to write: Docker 1.10.3's or Docker 20.10's" },
   { NULL }
 };
 
@@ -31,11 +34,13 @@ tar_export_run (GpStage *stage, GpContext *ctx, GError **error)
 {
   const char *output = gp_stage_get_string (stage, "output");
   const char *compress = gp_stage_get_string (stage, "compress");
+  const char *compat = gp_stage_get_string (stage, "compat");
 
   GPtrArray *images = gp_context_get_images (ctx, error);
   if (images == NULL)
     return FALSE;
-  return te_export (ctx, images, output, te_output_wants_gzip (output, compress), error);
+  return te_export (ctx, images, output, te_output_wants_gzip (output, compress),
+                    g_strcmp0 (compat, "20.10") == 0 ? TE_COMPAT_20_10 : TE_COMPAT_1_10, error);
 }
 
 GP_STAGE_DEFINE (

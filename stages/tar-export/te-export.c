@@ -14,6 +14,11 @@
  * workers stream layers at once, each into its own span (pwrite), while
  * the main thread writes the rest of the stream around the spans; other
  * outputs get the layers one after the other.
+ *
+ * compat=20.10 writes Docker 20.10's bytes instead (doc/docker-save-20.10.md):
+ * other v1 IDs and json files (te-compat.c), a DiffID's tar written once
+ * and later layer directories holding it given a symlink, owner names,
+ * and the saved parent images in manifest.json.
  */
 #include "config.h"
 
@@ -28,7 +33,8 @@
  * --jobs says (each holds a few buffers). */
 #define MAX_WORKERS 8
 
-typedef struct {
+typedef struct _TeLayer TeLayer;
+struct _TeLayer {
   char *v1_id;
   char *diff_id;
   char *chain_id;
@@ -38,7 +44,10 @@ typedef struct {
   GBytes *json;
   gint64 mtime;
   guint32 mtime_nsec;
-} TeLayer;
+  /* --compat 20.10: an earlier layer directory of the save holding the
+   * same DiffID; this one's layer.tar is a symlink to that one's */
+  TeLayer *link_to;
+};
 
 typedef struct {
   GpImage *image; /* borrowed */
@@ -50,6 +59,7 @@ typedef struct {
   GPtrArray *layers; /* TeLayer *, borrowed from the plan, bottom first */
   gint64 mtime;
   guint32 mtime_nsec;
+  char *parent;      /* --compat 20.10: the store's parent image when saved too */
 } TePlanImage;
 
 typedef struct {
@@ -60,8 +70,13 @@ typedef struct {
 
 typedef struct {
   GpContext *ctx;
+  TeCompat compat;
+  gint64 now;            /* --compat 20.10: the save time (symlinked layers) */
+  gint32 epoch_offset;   /* --compat 20.10: the local zone's offset at the epoch */
   GPtrArray *images;     /* TePlanImage * */
   GHashTable *layers;    /* v1 ID -> TeLayer * (owned) */
+  GHashTable *by_diff;   /* DiffID -> first TeLayer * with it, save order */
+  guint n_streamed;      /* layers whose tar is written (not symlinks) */
   GArray *top;           /* TeTop */
   GBytes *manifest;
   GBytes *repositories;  /* NULL when no tag was attached */
@@ -84,6 +99,7 @@ static void
 te_plan_image_free (TePlanImage *pi)
 {
   g_free (pi->config_name);
+  g_free (pi->parent);
   g_clear_pointer (&pi->tags, g_ptr_array_unref);
   g_clear_pointer (&pi->config_raw, g_bytes_unref);
   g_clear_pointer (&pi->config, gp_image_config_free);
@@ -96,6 +112,7 @@ te_plan_clear (TePlan *plan)
 {
   g_clear_pointer (&plan->images, g_ptr_array_unref);
   g_clear_pointer (&plan->layers, g_hash_table_unref);
+  g_clear_pointer (&plan->by_diff, g_hash_table_unref);
   g_clear_pointer (&plan->top, g_array_unref);
   g_clear_pointer (&plan->manifest, g_bytes_unref);
   g_clear_pointer (&plan->repositories, g_bytes_unref);
@@ -112,9 +129,13 @@ go_time_split (const GpGoTime *t, gint64 *out_sec, guint32 *out_nsec)
 
 /* ---- planning ------------------------------------------------------------ */
 
+/* @v1 is the record the layer's `json` file is written from (%NULL: the
+ * zero V1Image); with --compat 20.10 it may differ from the one its v1 ID
+ * was computed from (see plan_image). */
 static gboolean
 plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const char *chain_id,
-            const GpV1Image *v1, const char *parent_v1_id, GError **error)
+            const GpV1Image *v1, const TeCompat2010 *v1_2010, const char *parent_v1_id,
+            GError **error)
 {
   TeLayer *layer = g_hash_table_lookup (plan->layers, v1_id);
   if (layer != NULL)
@@ -136,7 +157,9 @@ plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const cha
   g_hash_table_insert (plan->layers, layer->v1_id, layer);
   g_ptr_array_add (pi->layers, layer);
 
-  layer->json = gp_v1image_layer_json (v1, v1_id, parent_v1_id, error);
+  layer->json = v1_2010 != NULL
+                  ? te_compat_2010_layer_json (v1_2010, v1, v1_id, parent_v1_id, error)
+                  : gp_v1image_layer_json (v1, v1_id, parent_v1_id, error);
   if (layer->json == NULL)
     return FALSE;
 
@@ -148,6 +171,23 @@ plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const cha
                    layer->diff_id);
       return FALSE;
     }
+  /* Docker 20.10 writes each DiffID's tar once: later layer directories
+   * holding it get a symlink to the first one's layer.tar, and the save
+   * time as the mtime of everything in them (Docker sets no time there). */
+  if (plan->compat == TE_COMPAT_20_10)
+    {
+      TeLayer *first = g_hash_table_lookup (plan->by_diff, layer->diff_id);
+      if (first != NULL)
+        {
+          layer->link_to = first;
+          layer->mtime = plan->now;
+          layer->mtime_nsec = 0;
+          return TRUE;
+        }
+      g_hash_table_insert (plan->by_diff, layer->diff_id, layer);
+    }
+  plan->n_streamed++;
+
   /* the header precedes the data: the length must be known */
   gint64 size = gp_image_layer_get_size (source);
   if (size < 0)
@@ -159,6 +199,73 @@ plan_layer (TePlan *plan, TePlanImage *pi, guint i, const char *v1_id, const cha
     }
   layer->tar_size = (guint64) size;
   plan->layer_bytes += layer->tar_size;
+  return TRUE;
+}
+
+/* ---- --compat 20.10 ---------------------------------------------------- */
+
+/* Seconds from Go's internal epoch (0001-01-01) to the Unix epoch. */
+#define GO_UNIX_EPOCH G_GINT64_CONSTANT (62135596800)
+
+/* The offset from UTC of Go's time.Local at the Unix epoch, as the daemon
+ * would have it on this machine: the zone of TZ (empty: UTC, as Go reads
+ * it), else of /etc/localtime. */
+static gint32
+local_offset_at_epoch (void)
+{
+  const char *tz = g_getenv ("TZ");
+  GTimeZone *zone = tz != NULL && *tz == '\0' ? g_time_zone_new_utc () : g_time_zone_new_local ();
+  gint interval = g_time_zone_find_interval (zone, G_TIME_TYPE_UNIVERSAL, 0);
+  gint32 offset = interval >= 0 ? g_time_zone_get_offset (zone, interval) : 0;
+  g_time_zone_unref (zone);
+  return offset;
+}
+
+/* Docker 20.10's record for a layer below an image's top:
+ * V1Image{Created: time.Unix(0, 0)}, a time in the daemon's local zone
+ * (doc/docker-save-20.10.md), with @os copied in for the json file only. */
+static GpV1Image *
+epoch_v1image (const GString *os, gint32 offset)
+{
+  GpV1Image *img = gp_v1image_new ();
+  img->created.sec = GO_UNIX_EPOCH;
+  img->created.offset = offset;
+  if (os != NULL && os->len > 0)
+    img->os = g_string_new_len (os->str, (gssize) os->len);
+  return img;
+}
+
+/* Docker 20.10 names an image's parent (the store's record) in the
+ * manifest when the parent is saved too. */
+static gboolean
+compat_2010_parents (TePlan *plan, GError **error)
+{
+  if (plan->images->len < 2)
+    return TRUE;
+  GpStore *store = gp_context_get_store (plan->ctx, error);
+  if (store == NULL)
+    {
+      g_prefix_error (error, "--compat 20.10: the parent images of the set: ");
+      return FALSE;
+    }
+  for (guint i = 0; i < plan->images->len; i++)
+    {
+      TePlanImage *pi = g_ptr_array_index (plan->images, i);
+      g_autofree char *parent = NULL;
+      if (!gp_store_get_image_parent (store, gp_image_get_id (pi->image), &parent, error))
+        return FALSE;
+      if (parent == NULL || strcmp (parent, gp_image_get_id (pi->image)) == 0)
+        continue;
+      for (guint j = 0; j < plan->images->len; j++)
+        {
+          TePlanImage *pj = g_ptr_array_index (plan->images, j);
+          if (strcmp (gp_image_get_id (pj->image), parent) == 0)
+            {
+              pi->parent = g_steal_pointer (&parent);
+              break;
+            }
+        }
+    }
   return TRUE;
 }
 
@@ -216,6 +323,33 @@ plan_image (TePlan *plan, GpImage *gimage, GError **error)
     }
   go_time_split (&pi->config->v1.created, &pi->mtime, &pi->mtime_nsec);
 
+  g_autoptr (GpV1Image) lower_id = NULL;
+  g_autoptr (GpV1Image) lower_json = NULL;
+  g_autoptr (TeCompat2010) top_2010 = NULL;
+  if (plan->compat == TE_COMPAT_20_10)
+    {
+      /* Docker 20.10 dates its files with `created`, clamped to the epoch
+       * outside [1970, 2262); a time past what the ustar field holds
+       * (2242) it writes with a PAX record, which we do not. */
+      if (pi->mtime > G_GINT64_CONSTANT (077777777777)
+          && pi->mtime < G_GINT64_CONSTANT (9223372036))
+        {
+          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
+                       "image %s: created %" G_GINT64_FORMAT " s after 1970, past what a "
+                       "ustar header holds: Docker 20.10's PAX mtime record - not implemented",
+                       image_id, pi->mtime);
+          return FALSE;
+        }
+      top_2010 = te_compat_2010_new (pi->config_raw, error);
+      if (top_2010 == NULL)
+        {
+          g_prefix_error (error, "image %s: config: ", image_id);
+          return FALSE;
+        }
+      lower_id = epoch_v1image (NULL, plan->epoch_offset);
+      lower_json = epoch_v1image (pi->config->v1.os, plan->epoch_offset);
+    }
+
   g_autofree char *chain = NULL;
   g_autofree char *parent_digest = NULL; /* previous layer's v1 digest */
   for (guint i = 0; i < n; i++)
@@ -231,16 +365,24 @@ plan_image (TePlan *plan, GpImage *gimage, GError **error)
       g_free (chain);
       chain = next;
 
-      /* the image's own V1Image for the top layer, the zero one below */
-      const GpV1Image *v1 = i == n - 1 ? &pi->config->v1 : NULL;
-      g_autofree char *digest = gp_v1image_create_id (v1, chain, parent_digest, error);
+      /* the image's own V1Image for the top layer, the zero one below;
+       * Docker 20.10's lower record is created at the Unix epoch and its
+       * json file (not its ID) carries the image's os */
+      const GpV1Image *v1 = i == n - 1 ? &pi->config->v1 : lower_id;
+      const GpV1Image *json_v1 = i == n - 1 ? &pi->config->v1 : lower_json;
+      const TeCompat2010 *v1_2010 = i == n - 1 ? top_2010 : NULL;
+      g_autofree char *digest = v1_2010 != NULL
+                                  ? te_compat_2010_create_id (v1_2010, v1, chain, parent_digest,
+                                                              error)
+                                  : gp_v1image_create_id (v1, chain, parent_digest, error);
       if (digest == NULL)
         {
           g_prefix_error (error, "image %s: layer %u: ", image_id, i);
           return FALSE;
         }
       const char *parent_v1 = parent_digest ? parent_digest + strlen ("sha256:") : NULL;
-      if (!plan_layer (plan, pi, i, digest + strlen ("sha256:"), chain, v1, parent_v1, error))
+      if (!plan_layer (plan, pi, i, digest + strlen ("sha256:"), chain, json_v1, v1_2010,
+                       parent_v1, error))
         return FALSE;
       g_free (parent_digest);
       parent_digest = g_steal_pointer (&digest);
@@ -289,7 +431,13 @@ build_manifest (TePlan *plan)
             g_string_append_c (s, ',');
           gp_json_append_string (s, path, strlen (path));
         }
-      g_string_append (s, "]}");
+      g_string_append_c (s, ']');
+      if (pi->parent != NULL)
+        {
+          g_string_append (s, ",\"Parent\":");
+          gp_json_append_string (s, pi->parent, strlen (pi->parent));
+        }
+      g_string_append_c (s, '}');
     }
   g_string_append (s, "]\n");
   return g_string_free_to_bytes (s);
@@ -365,11 +513,17 @@ make_plan (TePlan *plan, GPtrArray *images, GError **error)
   plan->images = g_ptr_array_new_with_free_func ((GDestroyNotify) te_plan_image_free);
   plan->layers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         (GDestroyNotify) te_layer_free);
+  plan->by_diff = g_hash_table_new (g_str_hash, g_str_equal);
   plan->top = g_array_new (FALSE, TRUE, sizeof (TeTop));
+  plan->now = g_get_real_time () / G_USEC_PER_SEC;
+  if (plan->compat == TE_COMPAT_20_10)
+    plan->epoch_offset = local_offset_at_epoch ();
 
   for (guint i = 0; i < images->len; i++)
     if (!plan_image (plan, g_ptr_array_index (images, i), error))
       return FALSE;
+  if (plan->compat == TE_COMPAT_20_10 && !compat_2010_parents (plan, error))
+    return FALSE;
 
   for (guint i = 0; i < plan->images->len; i++)
     {
@@ -442,6 +596,14 @@ struct _TePool {
   GPtrArray *spare;       /* free write buffers */
 };
 
+/* Docker 20.10's archiver looks the owner names up (root); 1.10.3's left
+ * them empty. */
+static const char *
+owner_name (TeWriter *w)
+{
+  return w->plan->compat == TE_COMPAT_20_10 ? "root" : NULL;
+}
+
 static gboolean
 write_file (TeWriter *w, const char *name, GBytes *content, gint64 mtime, guint32 nsec,
             GError **error)
@@ -450,6 +612,8 @@ write_file (TeWriter *w, const char *name, GBytes *content, gint64 mtime, guint3
   const void *data = g_bytes_get_data (content, &len);
   GpTarHeader h = {
     .name = name,
+    .uname = owner_name (w),
+    .gname = owner_name (w),
     .mode = 0100644,
     .size = (gint64) len,
     .mtime = mtime,
@@ -465,6 +629,8 @@ write_dir (TeWriter *w, const char *name, gint64 mtime, guint32 nsec, GError **e
 {
   GpTarHeader h = {
     .name = name,
+    .uname = owner_name (w),
+    .gname = owner_name (w),
     .mode = 040755,
     .mtime = mtime,
     .mtime_nsec = nsec,
@@ -491,7 +657,7 @@ layer_done (TeWriter *w, TeLayer *layer)
   gp_context_add_counter (plan->ctx, "layers", 1);
   gp_context_add_counter (plan->ctx, "layer-bytes", (gint64) layer->tar_size);
   gp_context_emit_item_done (plan->ctx, layer->diff_id, w->layers_done,
-                             g_hash_table_size (plan->layers), layer->tar_size,
+                             plan->n_streamed, layer->tar_size,
                              "layer %s/layer.tar (%" G_GUINT64_FORMAT " bytes)",
                              layer->v1_id, layer->tar_size);
 }
@@ -644,7 +810,7 @@ static TePool *
 pool_new (TeWriter *w, GError **error)
 {
   TePlan *plan = w->plan;
-  guint n = MIN (MIN (plan->jobs, MAX_WORKERS), MAX (g_hash_table_size (plan->layers), 1));
+  guint n = MIN (MIN (plan->jobs, MAX_WORKERS), MAX (plan->n_streamed, 1));
   TePool *pool = g_new0 (TePool, 1);
   pool->w = w;
   pool->jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) te_job_free);
@@ -723,8 +889,25 @@ static gboolean
 write_layer_tar (TeWriter *w, TeLayer *layer, GError **error)
 {
   g_autofree char *name = g_strconcat (layer->v1_id, "/layer.tar", NULL);
+  if (layer->link_to != NULL)
+    {
+      g_autofree char *target = g_strconcat ("../", layer->link_to->v1_id, "/layer.tar", NULL);
+      GpTarHeader link = {
+        .name = name,
+        .linkname = target,
+        .uname = owner_name (w),
+        .gname = owner_name (w),
+        .mode = 0120777,
+        .mtime = layer->mtime,
+        .mtime_nsec = layer->mtime_nsec,
+        .typeflag = GP_TAR_TYPE_SYMLINK,
+      };
+      return gp_tar_writer_write_header (w->tar, &link, error);
+    }
   GpTarHeader h = {
     .name = name,
+    .uname = owner_name (w),
+    .gname = owner_name (w),
     .mode = 0100644,
     .size = (gint64) layer->tar_size,
     .mtime = layer->mtime,
@@ -828,14 +1011,16 @@ write_stream (TePlan *plan, TeOutput *out, GError **error)
  * @images: (element-type GpImage): the source's images, in save order
  * @output: a file name or `-`
  * @gzip: compress the stream
+ * @compat: whose `docker save` bytes: Docker 1.10.3's or 20.10's
  * @error: return location for a #GError
  *
  * Plans and writes the `docker save` tarball.
  */
 gboolean
-te_export (GpContext *ctx, GPtrArray *images, const char *output, gboolean gzip, GError **error)
+te_export (GpContext *ctx, GPtrArray *images, const char *output, gboolean gzip,
+           TeCompat compat, GError **error)
 {
-  TePlan plan = { .ctx = ctx, .jobs = gp_context_get_jobs (ctx) };
+  TePlan plan = { .ctx = ctx, .compat = compat, .jobs = gp_context_get_jobs (ctx) };
 
   if (!make_plan (&plan, images, error))
     {
@@ -857,7 +1042,7 @@ te_export (GpContext *ctx, GPtrArray *images, const char *output, gboolean gzip,
                                  plan.layer_bytes,
                                  "dry run: would write %u layers, %" G_GUINT64_FORMAT
                                  " layer bytes, to %s%s",
-                                 g_hash_table_size (plan.layers), plan.layer_bytes, output,
+                                 plan.n_streamed, plan.layer_bytes, output,
                                  gzip ? " (gzip)" : "");
       te_plan_clear (&plan);
       return TRUE;
