@@ -287,9 +287,18 @@ choose_driver (Store *s, GError **error)
       return TRUE;
     }
   if (found->len == 0)
-    g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
-                 "%s: no containers-storage image store (expected overlay-images/images.json "
-                 "or vfs-images/images.json)", s->root);
+    {
+      /* /var/lib/containers or ~/.local/share/containers given for the
+       * storage directory below it */
+      g_autofree char *below = g_build_filename (s->root, "storage", NULL);
+      g_autofree char *o = g_build_filename (below, "overlay-images", NULL);
+      g_autofree char *v = g_build_filename (below, "vfs-images", NULL);
+      gboolean hint = g_file_test (o, G_FILE_TEST_IS_DIR) || g_file_test (v, G_FILE_TEST_IS_DIR);
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
+                   "%s: no containers-storage image store (expected overlay-images/images.json "
+                   "or vfs-images/images.json)%s%s", s->root, hint ? "; did you mean " : "",
+                   hint ? below : "");
+    }
   else
     g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_CONFLICT,
                  "%s: image stores of several drivers (overlay, vfs): choose one with --driver",
