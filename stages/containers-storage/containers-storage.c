@@ -452,8 +452,9 @@ layer_source (Store *s, CsLayer *cl, const char *diff_id, GError **error)
 
 /* The image's stored manifest ("manifest" big-data item), attached with
  * its layers' blobs when those blobs are the uncompressed layer tars we
- * rebuild (config digest the ID, each layer's digest its DiffID and size
- * the tar's): a sink that keeps manifests then writes podman's own bytes.
+ * rebuild (its digest the one images.json records, config digest the ID,
+ * each layer's digest its DiffID and size the tar's): a sink that keeps
+ * manifests then writes podman's own bytes.
  * A manifest naming compressed blobs is not attached: containers-storage
  * keeps no compressed blobs.  Never an error: the image stays whole. */
 static void
@@ -468,6 +469,11 @@ attach_manifest (Store *s, GpImage *image, CsImage *im)
     return;
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
+  /* the digest images.json records for it, when it does */
+  const char *recorded = g_hash_table_lookup (im->big_data_digests, "manifest");
+  g_autofree char *digest = gp_sha256_digest_of (data, len);
+  if (recorded != NULL && strcmp (recorded, digest) != 0)
+    return;
   g_autoptr (CsManifest) m = cs_parse_manifest (data, len, &error);
   GPtrArray *layers = gp_image_get_layers (image);
   if (m == NULL || strcmp (m->config.digest, gp_image_get_id (image)) != 0
