@@ -231,7 +231,8 @@ for driver in vfs overlay; do
   pm "$root" "$driver" tag gp/test:v1 example.com/b/tool:1 > /dev/null ||
     bail_out "$driver: podman tag failed"
   digest=$(pm "$root" "$driver" image inspect --format '{{.Digest}}' gp/test:v1)
-  lookups="tool:1 b/tool:1 a/tool:1 busybox gp/test:v1 localhost/gp/test@$digest test@$digest $prefix"
+  full=$(pm "$root" "$driver" image inspect --format '{{.Id}}' gp/test:v2 | sed 's/^sha256://')
+  lookups="tool:1 b/tool:1 a/tool:1 busybox gp/test:v1 localhost/gp/test@$digest test@$digest $prefix sha256:$full $full"
   : > "$out/lookups.podman"
   for n in $lookups; do
     echo "$n $(pm "$root" "$driver" image inspect --format '{{.Id}}' "$n" 2>&1 | sed 's/^sha256://')" >> "$out/lookups.podman"
