@@ -284,6 +284,7 @@ choose_driver (Store *s, GError **error)
   if (found->len == 1)
     {
       s->driver = found->pdata[0];
+      gp_context_set_driver (s->ctx, s->driver); /* for the report */
       return TRUE;
     }
   if (found->len == 0)
