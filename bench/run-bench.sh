@@ -10,7 +10,11 @@
 #   - graphpipe migrate with --jobs 1 and --jobs N on the large root, and
 #     with --jobs N on the other three;
 #   - graphpipe save of every tag of the migrated large root, and one
-#     openssl pass over the tarball it wrote.
+#     openssl pass over the tarball it wrote;
+#   - the same save as an OCI layout (--format oci-archive to standard
+#     output, --format oci-dir), with its ratio to docker-archive (issue
+#     15's target: within 1.1x, peak RSS unchanged), and from the legacy
+#     graph itself (--source legacy).
 # Each line gives wall time, CPU time (user+sys), MiB/s of layer bytes
 # and peak RSS (GNU time's maximum resident set size), then the ratios
 # and the issue's targets as PASS/FAIL lines.  These are figures, not
@@ -155,7 +159,23 @@ save_durable () {
   rm -f "$dir/$1.save.tar"
   xargs -d '\n' -a "$dir/$1.tags" "$gp" save --root "$dir/$1" --jobs "$2" -o "$dir/$1.save.tar" -q
 }
-export -f floor_openssl floor_cat migrate migrate_each save save_durable
+# save_oci NAME JOBS FORMAT: the same images as an OCI layout (issue 15):
+# oci-archive through standard output, or oci-dir (NAME.save.oci).
+save_oci () {
+  rm -rf "$dir/$1.save.tar" "$dir/$1.save.oci"
+  if [ "$3" = oci-dir ]; then
+    xargs -d '\n' -a "$dir/$1.tags" "$gp" save --format oci-dir --root "$dir/$1" --jobs "$2" -o "$dir/$1.save.oci" -q
+  else
+    xargs -d '\n' -a "$dir/$1.tags" "$gp" save --format "$3" --root "$dir/$1" --jobs "$2" -o - -q > "$dir/$1.save.tar"
+  fi
+}
+# save_legacy NAME JOBS: the same tags straight from the legacy graph
+# (--source legacy: checksums every layer, then streams the named ones).
+save_legacy () {
+  rm -f "$dir/$1.save.tar"
+  xargs -d '\n' -a "$dir/$1.tags" "$gp" save --source legacy --root "$dir/$1" --jobs "$2" -o - -q > "$dir/$1.save.tar"
+}
+export -f floor_openssl floor_cat migrate migrate_each save save_durable save_oci save_legacy
 
 large=large-$gib
 small=large-$(half "$gib")
@@ -216,6 +236,17 @@ row "save --jobs $jobs > FILE" saveN "$bytes"
 row "save --jobs $jobs -o FILE (fsync'ed)" saveD "$bytes"
 row "openssl dgst -sha256 of the tarball" sossl "$save_bytes"
 echo "  (save wrote $(fmt "$save_bytes" '%.0f') bytes; MiB/s of save is over the layer bytes)"
+# the OCI sink on the same images, next to docker-archive (saveN)
+measure ociA save_oci "$large" "$jobs" oci-archive
+oci_bytes=$(stat -c %s "$out")
+measure ociD save_oci "$large" "$jobs" oci-dir
+rm -rf "$dir/$large.save.oci"
+row "save --format oci-archive --jobs $jobs > FILE" ociA "$bytes"
+row "save --format oci-dir --jobs $jobs -o DIR" ociD "$bytes"
+echo "  (oci-archive wrote $(fmt "$oci_bytes" '%.0f') bytes)"
+measure legS save_legacy "$large" "$jobs"
+row "save --source legacy --jobs $jobs > FILE" legS "$bytes"
+echo "  (straight from graph/, no migration: every layer checksummed, then the tags' layers written)"
 rm -f "$out"
 
 if [ "$can_drop" = yes ]; then
@@ -266,14 +297,17 @@ echo "  CPU time, migrate --jobs $jobs / openssl: $(ratio "$migN_cpu" "$ossl_cpu
 echo "  migrate speed-up, jobs 1 -> $jobs:   $(ratio "$mig1_wall" "$migN_wall")x"
 echo "  save --jobs $jobs / openssl of its output: $(ratio "$saveN_wall" "$sossl_wall")"
 echo "  save speed-up, jobs 1 -> $jobs:      $(ratio "$save1_wall" "$saveN_wall")x"
+echo "  save oci-archive / docker-archive: $(ratio "$ociA_wall" "$saveN_wall") (oci-dir: $(ratio "$ociD_wall" "$saveN_wall")); peak RSS $(fmt "$ociA_rss" %d) / $(fmt "$saveN_rss" %d) KiB"
 [ "$can_drop" = yes ] && echo "  cold: migrate / openssl:       $(ratio "$cmig_wall" "$cossl_wall")"
 
 echo
 echo "== targets (issue 7)"
 verdict "$migN_wall <= 0.75 * $ossl_wall" "migrate --jobs $jobs: $(fmt "$migN_wall" %.2f) s <= 0.75 x openssl $(fmt "$ossl_wall" %.2f) s = $(fmt "$(awk -v o="$ossl_wall" 'BEGIN { print 0.75 * o }')" %.2f) s"
 verdict "$saveN_wall <= 1.2 * $sossl_wall" "save --jobs $jobs > FILE: $(fmt "$saveN_wall" %.2f) s <= 1.2 x openssl over its $(fmt "$save_bytes" '%.0f') bytes = $(fmt "$(awk -v o="$sossl_wall" 'BEGIN { print 1.2 * o }')" %.2f) s"
+verdict "$ociA_wall <= 1.1 * $saveN_wall" "save --format oci-archive --jobs $jobs > FILE: $(fmt "$ociA_wall" %.2f) s <= 1.1 x docker-archive $(fmt "$saveN_wall" %.2f) s = $(fmt "$(awk -v o="$saveN_wall" 'BEGIN { print 1.1 * o }')" %.2f) s (issue 15)"
+verdict "$ociA_rss <= 1.1 * $saveN_rss + 4096" "peak RSS of oci-archive $(fmt "$ociA_rss" %d) KiB, of docker-archive $(fmt "$saveN_rss" %d) KiB: unchanged (within 10% + 4 MiB; issue 15)"
 maxrss=0
-for v in mig1 migN save1 saveN saveD migS migM migM2 migM2e; do
+for v in mig1 migN save1 saveN saveD ociA ociD legS migS migM migM2 migM2e; do
   r=${v}_rss
   [ "${!r}" -gt "$maxrss" ] && maxrss=${!r}
 done

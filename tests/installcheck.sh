@@ -18,7 +18,7 @@ gp () { env -i PATH=/usr/bin:/bin HOME="$tmp" "$bindir/graphpipe" "$@"; }
 [ -x "$bindir/graphpipe" ] || { echo "installcheck: $bindir/graphpipe not installed" >&2; exit 1; }
 
 stages=$(gp stages) || fail "graphpipe stages exits non-zero"
-for s in scan-graph register-layers build-configs rewrite-containers migrate-tags docker-store tar-export oci-export verify; do
+for s in scan-graph register-layers build-configs rewrite-containers migrate-tags docker-store legacy-graph tar-export oci-export verify; do
   case $stages in
     *"$s "*) pass "stage $s found" ;;
     *) fail "stage $s not found by the installed graphpipe: $stages" ;;

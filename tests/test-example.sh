@@ -22,7 +22,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-example.XXXXXX") || bail "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest
 
-echo "1..10"
+echo "1..17"
 
 # 1. the tree `make check` installed with DESTDIR before any test ran
 # (tests/example-dest.stamp in tests/foundation.am): installing from here
@@ -61,7 +61,8 @@ check "in-tree example installed in stagedir, without .la" \
 
 # 2. build the example out of tree: a copy of its folder, pkg-config only
 mkdir -p "$tmp/src"
-cp "$top_srcdir/plugins/example/example.c" "$top_srcdir/plugins/example/Makefile" "$tmp/src/"
+cp "$top_srcdir/plugins/example/example.c" "$top_srcdir/plugins/example/example-layers.c" \
+  "$top_srcdir/plugins/example/Makefile" "$tmp/src/"
 chmod u+w "$tmp/src"/*
 if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
      PKG_CONFIG="$PKG_CONFIG" \
@@ -121,5 +122,87 @@ check "per-directory counts, by size, hidden left out" \
   test "$(head -n 3 "$tmp/run.err")" = "$expected"
 check "counters in the report" \
   grep -qx "example.bytes: 15" "$tmp/run.err"
+
+# 4. the example sink (example-layers), built out of tree too, after the
+# docker-store source on the golden migrated root: its listing of every
+# golden save's images must be what Docker 1.10.3's own save of the same
+# names holds (manifest.json, each config's diff_ids, each layer.tar's
+# length), with the lengths the source knows and with every layer
+# streamed and counted (measure=true).
+check "example-layers.so built out of tree" test -f "$tmp/src/example-layers.so"
+shared=${GP_SHARED_DIR:-$top_builddir/tests/shared}
+golden=$shared/golden/public
+cases="busybox_latest busybox myapp_v1+busybox_1.0"
+skip_sink () {
+  for c in $cases; do
+    for m in false true; do
+      if [ -n "${GP_REQUIRE_ALL:-}" ]; then
+        not_ok "example-layers, save-$c, measure=$m: $1 (GP_REQUIRE_ALL)"
+      else
+        n=$((n + 1)); echo "ok $n - example-layers, save-$c, measure=$m # SKIP $1"
+      fi
+    done
+  done
+}
+# expected_listing TARBALL: "<image ID> <n> <DiffID> <length>" lines from a
+# docker save tarball, read with tar and sed only.
+expected_listing () {
+  tar -tvzf "$1" | awk '$NF ~ /\/layer\.tar$/ { print $NF, $3 }' > "$tmp/sizes"
+  tar -xzOf "$1" manifest.json | sed 's/},{/}\n{/g' | while read -r entry; do
+    cfg=$(printf '%s\n' "$entry" | sed -n 's/.*"Config":"\([0-9a-f]*\)\.json".*/\1/p')
+    printf '%s\n' "$entry" | sed 's/.*"Layers":\[\([^]]*\)\].*/\1/' | tr ',' '\n' | tr -d '"' \
+      > "$tmp/layers"
+    tar -xzOf "$1" "$cfg.json" | sed 's/.*"diff_ids":\[\([^]]*\)\].*/\1/' | tr ',' '\n' \
+      | tr -d '"' > "$tmp/diffs"
+    i=0
+    paste -d' ' "$tmp/layers" "$tmp/diffs" | while read -r layer diff; do
+      i=$((i + 1))
+      echo "sha256:$cfg $i $diff $(awk -v l="$layer" '$1 == l { print $2 }' "$tmp/sizes")"
+    done
+  done | LC_ALL=C sort
+}
+if [ ! -f "$golden/migrated-root.tar.gz" ]; then
+  skip_sink "no golden data in $golden"
+elif [ "$(id -u)" != 0 ]; then
+  skip_sink "not root (the golden root's owners must be kept)"
+else
+  mkdir -p "$tmp/groot"
+  tar --numeric-owner -p --xattrs --xattrs-include='*' -xzf "$golden/migrated-root.tar.gz" \
+    -C "$tmp/groot" || bail "cannot extract the golden migrated root"
+  cat > "$tmp/layers.conf" <<'EOC'
+[pipeline]
+description=list the layers of images with the out-of-tree example sink
+stages=docker-store;example-layers
+
+[docker-store]
+images=${images}
+
+[example-layers]
+output=-
+measure=${measure}
+EOC
+  for c in $cases; do
+    tarball=$(ls "$golden/save-$c.tar.gz" "$golden/save-$c.variant1.tar.gz" 2> /dev/null | head -n 1)
+    names=$(sed -n 's/^# docker save .* of: //p' "$golden/save-$c.txt" | head -n 1)
+    expected_listing "$tarball" > "$tmp/want"
+    for m in false true; do
+      # the source from the installed stage directory, the sink from
+      # --plugin-dir (which shadows the installed copy of the example)
+      env GRAPHPIPE_PLUGIN_PATH="$stagedir" GRAPHPIPE_NO_SYSTEM_PLUGINS=1 \
+        LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+        "$bindir/graphpipe" run -q --plugin-dir "$tmp/src" --root "$tmp/groot" \
+        --set "images=$names" --set measure=$m "$tmp/layers.conf" > "$tmp/got.raw" 2> "$tmp/sink.err"
+      status=$?
+      LC_ALL=C sort "$tmp/got.raw" > "$tmp/got"
+      if [ "$status" = 0 ] && [ -s "$tmp/want" ] && cmp -s "$tmp/want" "$tmp/got"; then
+        ok "example-layers, save-$c ($names), measure=$m: $(wc -l < "$tmp/got") layers as Docker's save lists them"
+      else
+        not_ok "example-layers, save-$c ($names), measure=$m: exit $status, listing differs"
+        diff "$tmp/want" "$tmp/got" | sed 's/^/# /' | head -n 10
+        sed 's/^/# /' "$tmp/sink.err" | head -n 5
+      fi
+    done
+  done
+fi
 
 exit $failed

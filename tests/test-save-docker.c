@@ -8,9 +8,10 @@
  * 2. `graphpipe save` reads that Docker 20.10 data root (tar-split files
  *    from a newer tar-split, familiar reference names) with no daemon;
  * 3. ours and Docker's tarballs have the same images, tags, config bytes
- *    and layer bytes (the v1 directory names differ by design: Docker 20.10
- *    derives them from its own, larger image structs, graphpipe from 1.10's,
- *    FORMATS.md §5.7);
+ *    and layer bytes (the v1 directory names differ by design: the default
+ *    save writes Docker 1.10.3's, FORMATS.md §5.7; `--compat 20.10`, which
+ *    writes Docker 20.10's bytes, is compared byte for byte in
+ *    tests/test-save-compat.sh);
  * 4. a second fresh daemon `docker load`s our tarballs: the images come up
  *    with their IDs, tags and layers.
  *

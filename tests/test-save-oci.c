@@ -92,13 +92,18 @@ read_blob (const char *layout, const char *digest)
 }
 
 static void
-save_oci (const char *root, const char *format, const char *compress, const char *out,
-          GPtrArray *refs)
+save_oci_jobs (const char *root, const char *format, const char *compress, const char *out,
+               GPtrArray *refs, const char *jobs)
 {
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
   const char *head[] = { "save", "--format", format, "--root", root, "-o", out };
   for (guint i = 0; i < G_N_ELEMENTS (head); i++)
     g_ptr_array_add (args, (gpointer) head[i]);
+  if (jobs != NULL)
+    {
+      g_ptr_array_add (args, (gpointer) "--jobs");
+      g_ptr_array_add (args, (gpointer) jobs);
+    }
   if (compress != NULL)
     {
       g_ptr_array_add (args, (gpointer) "--compress");
@@ -110,6 +115,13 @@ save_oci (const char *root, const char *format, const char *compress, const char
   g_autofree char *err = NULL;
   if (save_util_run_graphpipe ((const char *const *) args->pdata, NULL, &err) != 0)
     g_error ("graphpipe save --format %s failed: %s", format, err);
+}
+
+static void
+save_oci (const char *root, const char *format, const char *compress, const char *out,
+          GPtrArray *refs)
+{
+  save_oci_jobs (root, format, compress, out, refs, NULL);
 }
 
 /* Checks the layout against the store (read without graphpipe): one
@@ -352,6 +364,62 @@ test_oci_archive (void)
   save_util_rm_rf (dir);
 }
 
+/* oci-archive written to a file with --jobs 3 (layer spans filled by
+ * workers, gzip headers filled in after the blob) and to a pipe with
+ * --jobs 1 (streamed; gzip blobs spooled to a temporary first): the same
+ * bytes, the same layout as oci-dir, and skopeo reads every image of it. */
+static void
+test_oci_archive_pipe (gconstpointer data)
+{
+  gboolean gzip = GPOINTER_TO_INT (data);
+  if (!have_clients ())
+    return;
+  const char *root = save_util_migrated_root ();
+  g_autoptr (GPtrArray) tags = save_util_store_tags (root);
+  g_autofree char *dir = save_util_make_tmpdir ("test-save-oci-pipe");
+  g_autofree char *file = g_build_filename (dir, "file.tar", NULL);
+  g_autofree char *piped = g_build_filename (dir, "piped.tar", NULL);
+  save_oci_jobs (root, "oci-archive", gzip ? "gzip" : "none", file, tags, "3");
+
+  g_autofree char *graphpipe = save_util_graphpipe_path ();
+  /* --jobs 1 to the pipe: the bytes must not depend on the jobs either */
+  g_autoptr (GString) cmd = g_string_new ("set -e; \"$0\" save --format oci-archive --jobs 1 --root \"$1\" -o -");
+  g_string_append (cmd, gzip ? " --compress gzip" : " --compress none");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *head[] = { "sh", "-c", NULL, graphpipe, root, piped };
+  for (guint i = 0; i < tags->len; i++)
+    g_string_append_printf (cmd, " \"${%u}\"", i + 3);
+  g_string_append (cmd, " | cat > \"$2\"");
+  head[2] = cmd->str;
+  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (argv, (gpointer) head[i]);
+  for (guint i = 0; i < tags->len; i++)
+    g_ptr_array_add (argv, g_ptr_array_index (tags, i));
+  g_ptr_array_add (argv, NULL);
+  save_util_run_ok ((const char *const *) argv->pdata);
+
+  g_autoptr (GBytes) a = save_util_read_file (file);
+  g_autoptr (GBytes) b = save_util_read_file (piped);
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  save_util_assert_bytes_equal (b, a, "oci-archive to a pipe vs. to a file");
+
+  g_autofree char *unpacked = g_build_filename (dir, "unpacked", NULL);
+  g_assert_cmpint (g_mkdir (unpacked, 0755), ==, 0);
+  const char *untar[] = { "tar", "-xf", file, "-C", unpacked, NULL };
+  save_util_run_ok (untar);
+  check_layout (unpacked, root, tags, gzip);
+  for (guint i = 0; i < tags->len; i++)
+    {
+      const char *ref = g_ptr_array_index (tags, i);
+      g_autofree char *src = g_strconcat ("oci-archive:", file, ":", ref, NULL);
+      g_autofree char *dest = g_strdup_printf ("docker-archive:%s/copy%u.tar:%s", dir, i, ref);
+      const char *copy[] = { "skopeo", "copy", "-q", src, dest, NULL };
+      save_util_run_ok (copy);
+    }
+  save_util_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -359,6 +427,9 @@ main (int argc, char **argv)
   g_test_add_data_func ("/save-oci/dir/uncompressed", GINT_TO_POINTER (FALSE), test_oci_dir);
   g_test_add_data_func ("/save-oci/dir/gzip", GINT_TO_POINTER (TRUE), test_oci_dir);
   g_test_add_func ("/save-oci/archive", test_oci_archive);
+  g_test_add_data_func ("/save-oci/archive/pipe/uncompressed", GINT_TO_POINTER (FALSE),
+                        test_oci_archive_pipe);
+  g_test_add_data_func ("/save-oci/archive/pipe/gzip", GINT_TO_POINTER (TRUE), test_oci_archive_pipe);
   int status = g_test_run ();
   save_util_cleanup ();
   return status;

@@ -515,9 +515,9 @@ gp_cli_source_stage (const char *kind)
  * source stage that reads it: `image/` (a Docker 1.10+ root) is
  * docker-store; `overlay-images/` or `vfs-images/` (podman, CRI-O,
  * buildah) containers-storage; `io.containerd.metadata.v1.bolt/` (a
- * containerd root) containerd.  Anything else (a legacy graph too:
- * `--source legacy`) is docker-store, whose errors then say what is
- * missing.
+ * containerd root) containerd; a legacy graph (`graph/` and a
+ * `repositories-<driver>` file, no `image/`) legacy-graph.  Anything else
+ * is docker-store, whose errors then say what is missing.
  *
  * Returns: (transfer none): a stage name
  */
@@ -530,5 +530,13 @@ gp_cli_detect_source (const char *root)
     return "containers-storage";
   if (root_has (root, "io.containerd.metadata.v1.bolt", NULL))
     return "containerd";
+  if (root_has (root, "graph", NULL))
+    {
+      g_autoptr (GDir) dir = g_dir_open (root, 0, NULL);
+      const char *name;
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        if (g_str_has_prefix (name, "repositories-"))
+          return "legacy-graph";
+    }
   return "docker-store";
 }

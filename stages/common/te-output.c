@@ -294,15 +294,37 @@ sink_write (gpointer user_data, const void *buf, gsize len, GError **error)
 static char *
 temp_name (TeOutput *out)
 {
-  g_autofree char *name = g_strdup_printf (".%s.%d-%08x%s", out->base, (int) getpid (), g_random_int (),
-                                           GP_SAFEIO_TEMP_SUFFIX);
-  return g_build_filename (out->dir, name, NULL);
+  return te_output_temp_name (out->dir, out->base);
 }
 
-/* Whether @name is a temporary of the output @base: this format, or the
- * fixed `.<base>.gp-tmp` of older versions. */
-static gboolean
-is_temp_of (const char *name, const char *base)
+/**
+ * te_output_temp_name:
+ * @dir: the output's directory
+ * @base: the output's base name
+ *
+ * Returns: (transfer full): a fresh temporary name for the output, one of
+ *   this run's own: `<dir>/.<base>.<pid>-<random>.gp-tmp` (oci-export
+ *   names its layout directory so too)
+ */
+char *
+te_output_temp_name (const char *dir, const char *base)
+{
+  g_autofree char *name = g_strdup_printf (".%s.%d-%08x%s", base, (int) getpid (), g_random_int (),
+                                           GP_SAFEIO_TEMP_SUFFIX);
+  return g_build_filename (dir, name, NULL);
+}
+
+/**
+ * te_output_is_temp_of:
+ * @name: a directory entry's name
+ * @base: an output's base name
+ *
+ * Returns: whether @name is a temporary of the output @base: this
+ *   format (te_output_temp_name()), or the fixed `.<base>.gp-tmp` of older
+ *   versions
+ */
+gboolean
+te_output_is_temp_of (const char *name, const char *base)
 {
   gsize nb = strlen (base), ns = strlen (GP_SAFEIO_TEMP_SUFFIX), n = strlen (name);
   if (n < nb + ns + 2 || name[0] != '.' || strncmp (name + 1, base, nb) != 0 || name[nb + 1] != '.'
@@ -333,7 +355,7 @@ sweep_dead_temps (TeOutput *out)
   const char *name;
   while (d != NULL && (name = g_dir_read_name (d)) != NULL)
     {
-      if (!is_temp_of (name, out->base))
+      if (!te_output_is_temp_of (name, out->base))
         continue;
       g_autofree char *path = g_build_filename (out->dir, name, NULL);
       int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

@@ -10,6 +10,8 @@ G_BEGIN_DECLS
 typedef struct _TeOutput TeOutput;
 
 gboolean te_output_check (const char *output, gboolean check_tty, GError **error);
+char *te_output_temp_name (const char *dir, const char *base);
+gboolean te_output_is_temp_of (const char *name, const char *base);
 gboolean te_output_wants_gzip (const char *output, const char *compress);
 TeOutput *te_output_open (const char *output, gboolean gzip, guint jobs,
                           GCancellable *cancellable, GError **error);
