@@ -15,6 +15,7 @@
 #  - a fresh podman root loads what graphpipe wrote with the same image IDs;
 #  - the root is unchanged (ctime included), also read through a read-only
 #    bind mount; graphpipe verify passes on it and fails on damage;
+#  - a rootless layout (files owned by mapped IDs) gives the same bytes;
 #  - crashed and hostile stores (incomplete layer, missing tar-split,
 #    truncated images.json, path traversal in an ID, a big-data key or a
 #    tar-split entry): exit 1, the image and reason named, no output file.
@@ -34,7 +35,7 @@ CSIMAGES=${CSIMAGES:-$top_builddir/tests/gp-cs-images}
 . "$top_srcdir/tests/forensics-lib.sh"
 # checks per driver (all skipped when the kernel has no overlay for podman)
 per_driver=26
-plan 87
+plan 89
 fx_require_golden save-busybox_latest.tar.gz
 fx_skip_unless_root
 for prog in podman python3 setfattr unshare; do
@@ -217,6 +218,7 @@ for driver in vfs overlay; do
   # podman save of the same names (with no podman left running after)
   prefix=$(pm "$root" "$driver" images --no-trunc --format '{{.ID}}' localhost/gp/test:v1 | sed 's/^sha256://' | cut -c1-12)
   names="$names_docker $prefix"
+  [ "$driver" = vfs ] && names_vfs=$names
   pm "$root" "$driver" save -q -m --format docker-archive -o "$out/podman.tar" $names > "$out/podman-save.log" 2>&1
   ok_eq $? 0 "$driver: podman save docker-archive of $names" || sed 's/^/# /' "$out/podman-save.log"
   for n in busybox gp/test:v1 other; do
@@ -505,6 +507,20 @@ for kind in incomplete no-tar-split no-layer-dir truncated layer-traversal entry
   esac
   ok_grep "$tmp/bad.log" "$want" "crashed store ($kind): the reason is named ($want)"
 done
+# A rootless store has the same layout, its files owned by the user's
+# mapped IDs (container root = the user, the rest subordinate IDs): the
+# tar headers come from the tar-split, so the bytes must not change.
+rm -rf "$tmp/rootless" && mkdir -p "$tmp/rootless/.local/share/containers" &&
+  cp -a "$vroot" "$tmp/rootless/.local/share/containers/storage" &&
+  chown -R -h 1000:1000 "$tmp/rootless/.local/share/containers/storage" &&
+  find "$tmp/rootless/.local/share/containers/storage/vfs/dir" -mindepth 2 -exec chown -h 100999:100999 {} + ||
+  bail_out "cannot lay out a rootless copy of the vfs root"
+"$GRAPHPIPE" save -q --root "$tmp/rootless/.local/share/containers/storage" -o "$tmp/rootless.tar" $names_vfs > "$tmp/bad.log" 2>&1
+ok_eq $? 0 "a rootless layout (files owned by mapped IDs): graphpipe save" || sed 's/^/# /' "$tmp/bad.log"
+cmp -s "$tmp/vfs/gp.tar" "$tmp/rootless.tar"
+ok_eq $? 0 "... writes the bytes it writes from the rootful store"
+rm -rf "$tmp/rootless" "$tmp/rootless.tar"
+
 # a --driver whose store is not there
 "$GRAPHPIPE" save --progress=none --root "$vroot" --driver overlay -o "$tmp/bad.tar" busybox > "$tmp/bad.log" 2>&1
 ok_eq $? 1 "--driver overlay on a vfs-only root: exit 1"
