@@ -33,8 +33,9 @@ packages=(
 # recommended packages: podman needs its runtime helpers).
 client_packages=(
   skopeo podman umoci docker.io containerd
-  busybox-static  # tests/test-save-compat.sh: the static binary its images run
+  busybox-static  # tests/test-save-compat.sh, save-containers-storage.sh: the static binary their images run
   tzdata          # tests/test-save-compat.sh: a daemon in another time zone
+  attr            # tests/save-containers-storage.sh: setfattr in the image podman builds
 )
 
 usage () {

@@ -315,3 +315,12 @@ verdict "$maxrss < 65536" "peak RSS of every graphpipe run: $(fmt "$maxrss" '%d'
 scaled=$(awk -v t="$migM_wall" -v n="$images" 'BEGIN { printf "%.2f", t * 10000 / n }')
 verdict "$scaled < 10" "metadata root: $images images in $(fmt "$migM_wall" %.2f) s$([ "$images" = 10000 ] || echo " ($scaled s scaled to 10,000)") < 10 s"
 verdict "$g2 <= 1.25 * $g1 && $i2 <= 1.25 * $i1" "linear growth: per-GiB and per-image costs at the larger size within 25% of the smaller"
+
+# ---- containers-storage (issue 16) ----
+# The large root's images loaded into a private podman root: graphpipe
+# save from it against podman save (bench/podman-side.sh; it says so and
+# goes on without root or podman).  A failure there is reported, not fatal.
+echo
+echo "== podman side (issue 16)"
+BENCH_DIR="$dir" BENCH_REPEAT="$repeat" GP_BUILDDIR="$builddir" \
+  bash "$(dirname "$0")/podman-side.sh" "$dir/$large" || echo "FAIL  bench/podman-side.sh (above)"

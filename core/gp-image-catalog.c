@@ -33,6 +33,7 @@ struct _GpImageCatalog {
   GPtrArray *ids;     /* char *, every image ID once */
   gboolean ids_sorted;
   GHashTable *id_set; /* ID (borrowed from ids) -> itself */
+  GHashTable *rank;   /* ID (borrowed) -> order of addition (podman: the store's order) */
   GTree *repos;       /* repository name -> GTree (reference -> image ID) */
 };
 
@@ -50,6 +51,7 @@ gp_image_catalog_new (GpImageNameRules rules)
   c->rules = rules;
   c->ids = g_ptr_array_new_with_free_func (g_free);
   c->id_set = g_hash_table_new (g_str_hash, g_str_equal);
+  c->rank = g_hash_table_new (g_str_hash, g_str_equal);
   c->repos = g_tree_new_full (cmp_keys, NULL, g_free, (GDestroyNotify) g_tree_unref);
   return c;
 }
@@ -64,6 +66,7 @@ gp_image_catalog_free (GpImageCatalog *catalog)
   if (catalog == NULL)
     return;
   g_hash_table_unref (catalog->id_set);
+  g_hash_table_unref (catalog->rank);
   g_ptr_array_unref (catalog->ids);
   g_tree_unref (catalog->repos);
   g_free (catalog);
@@ -84,6 +87,7 @@ gp_image_catalog_add_image (GpImageCatalog *catalog, const char *image_id)
   char *id = g_strdup (image_id);
   g_ptr_array_add (catalog->ids, id);
   g_hash_table_add (catalog->id_set, id);
+  g_hash_table_insert (catalog->rank, id, GUINT_TO_POINTER (catalog->ids->len));
   catalog->ids_sorted = FALSE;
 }
 
@@ -481,6 +485,58 @@ try_prefix (Resolver *r, const char *name, gboolean *out_done, GError **error)
   return TRUE;
 }
 
+/* ---- podman ---- */
+
+/* Of @hits (pairs: image ID, reference or NULL), the one whose image the
+ * store lists first: podman 4.3 (libimage's lookupImageInDigestsAndRepoTags)
+ * walks its images in images.json order and takes the first that matches,
+ * however many do.  The catalog's order of gp_image_catalog_add_image()
+ * is the store's. */
+static guint
+podman_first (GpImageCatalog *c, GPtrArray *hits)
+{
+  guint best = 0, best_rank = G_MAXUINT;
+  for (guint i = 0; i < hits->len; i += 2)
+    {
+      guint rank = GPOINTER_TO_UINT (g_hash_table_lookup (c->rank, hits->pdata[i]));
+      if (rank < best_rank)
+        {
+          best_rank = rank;
+          best = i;
+        }
+    }
+  return best;
+}
+
+typedef struct {
+  const char *suffix; /* "@<digest>" */
+  GPtrArray *hits;    /* image ID, NULL pairs */
+} DigestSearch;
+
+static gboolean
+collect_digest (gpointer key, gpointer value, gpointer data)
+{
+  DigestSearch *d = data;
+  if (g_str_has_suffix (key, d->suffix))
+    {
+      g_ptr_array_add (d->hits, value);
+      g_ptr_array_add (d->hits, NULL);
+    }
+  return FALSE;
+}
+
+/* podman 4.3's LookupImage (containers/common libimage, runtime.go), on
+ * names stored fully qualified:
+ *  1. a full ID (64 hex, or sha256:<64 hex>);
+ *  2. the candidates: the name itself (`:latest` added when it has no tag
+ *     or digest), and for a short name `localhost/NAME`, then NAME as
+ *     Docker normalises it (`docker.io/library/busybox`); a digested
+ *     candidate matches an image holding that digest under that
+ *     repository (the source adds `repo@digest` for each);
+ *  3. a unique ID prefix;
+ *  4. for a short name, the first image in the store's order with a name
+ *     whose repository is NAME or ends in `/NAME` and the same tag, or
+ *     with a digested NAME, the first image recording that digest. */
 static gboolean
 resolve_podman (Resolver *r, const char *name, GError **error)
 {
@@ -495,53 +551,79 @@ resolve_podman (Resolver *r, const char *name, GError **error)
   if (try_candidate (r, repo, tag, digest))
     return TRUE;
 
-  if (!has_domain (repo))
+  gboolean is_short = !has_domain (repo);
+  if (is_short)
     {
       g_autofree char *local = g_strconcat ("localhost/", repo, NULL);
       if (try_candidate (r, local, tag, digest))
         return TRUE;
-
-      /* Any stored name whose path is REPO or ends in /REPO. */
-      g_autofree char *suffix = g_strconcat ("/", repo, NULL);
-      g_autoptr (GPtrArray) names = repository_names (c);
-      g_autoptr (GPtrArray) hits = g_ptr_array_new_with_free_func (g_free);
-      g_autoptr (GHashTable) hit_ids = g_hash_table_new (g_str_hash, g_str_equal);
-      for (guint i = 0; i < names->len; i++)
+      g_autoptr (GpReference) ref = gp_reference_parse (name, NULL);
+      if (ref != NULL && strcmp (ref->name, "sha256") != 0)
         {
-          const char *stored = names->pdata[i];
-          if (!g_str_has_suffix (stored, suffix))
-            continue;
-          g_autofree char *reference = stored_form (stored, tag, digest);
-          const char *id = lookup (c, stored, reference);
-          if (id == NULL)
-            continue;
-          g_ptr_array_add (hits, g_steal_pointer (&reference));
-          g_hash_table_add (hit_ids, (gpointer) id);
-        }
-      if (g_hash_table_size (hit_ids) > 1)
-        {
-          g_autoptr (GString) msg = g_string_new (NULL);
-          g_string_printf (msg, "%s: short name is ambiguous", name);
-          append_candidates (msg, "it matches", hits);
-          g_set_error_literal (error, GP_DATA_ERROR, GP_DATA_ERROR_REFERENCE, msg->str);
-          return FALSE;
-        }
-      if (hits->len > 0)
-        {
-          for (guint i = 0; i < hits->len; i++)
-            {
-              g_autofree char *hit_repo = repository_of (c, hits->pdata[i]);
-              add_image (r, lookup (c, hit_repo, hits->pdata[i]), hits->pdata[i]);
-            }
-          return TRUE;
+          g_autofree char *full = gp_reference_full_name (ref);
+          if (strcmp (full, repo) != 0 && try_candidate (r, full, tag, digest))
+            return TRUE;
         }
     }
 
+  /* An ID prefix; an ambiguous one only fails when nothing else matches. */
+  g_autoptr (GError) ambiguous = NULL;
   gboolean done;
-  if (!try_prefix (r, name, &done, error))
-    return FALSE;
+  if (!try_prefix (r, name, &done, &ambiguous))
+    done = FALSE;
   if (done)
     return TRUE;
+
+  if (is_short)
+    {
+      g_autoptr (GPtrArray) hits = g_ptr_array_new_with_free_func (g_free);
+      if (digest != NULL)
+        {
+          /* any image with that digest, whatever its repository */
+          g_autoptr (GPtrArray) found = g_ptr_array_new ();
+          g_autofree char *suffix = g_strconcat ("@", digest, NULL);
+          DigestSearch d = { .suffix = suffix, .hits = found };
+          g_autoptr (GPtrArray) names = repository_names (c);
+          for (guint i = 0; i < names->len; i++)
+            {
+              GTree *refs = g_tree_lookup (c->repos, names->pdata[i]);
+              g_tree_foreach (refs, collect_digest, &d);
+            }
+          if (found->len > 0)
+            {
+              add_image (r, found->pdata[podman_first (c, found)], NULL);
+              return TRUE;
+            }
+        }
+      else
+        {
+          g_autofree char *suffix = g_strconcat ("/", repo, NULL);
+          g_autoptr (GPtrArray) names = repository_names (c);
+          for (guint i = 0; i < names->len; i++)
+            {
+              const char *stored = names->pdata[i];
+              if (!g_str_has_suffix (stored, suffix))
+                continue;
+              g_autofree char *reference = stored_form (stored, tag, NULL);
+              const char *id = lookup (c, stored, reference);
+              if (id == NULL)
+                continue;
+              g_ptr_array_add (hits, g_strdup (id));
+              g_ptr_array_add (hits, g_steal_pointer (&reference));
+            }
+          if (hits->len > 0)
+            {
+              guint i = podman_first (c, hits);
+              add_image (r, hits->pdata[i], hits->pdata[i + 1]);
+              return TRUE;
+            }
+        }
+    }
+  if (ambiguous != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&ambiguous));
+      return FALSE;
+    }
   return reference_missing (r, name, repo, error);
 }
 

@@ -21,12 +21,15 @@ G_BEGIN_DECLS
  *   Docker way: `busybox`, `user/repo`, `host:5000/repo`), `name:tag`,
  *   `name@digest`, an image ID with or without `sha256:`, or a unique
  *   prefix of one
- * @GP_IMAGE_NAMES_PODMAN: podman's local lookup (containers-storage
+ * @GP_IMAGE_NAMES_PODMAN: podman 4.3's local lookup (containers-storage
  *   names are fully qualified: `localhost/foo:latest`,
- *   `docker.io/library/busybox:latest`): an ID or unique ID prefix, the
- *   exact name (`:latest` when no tag is given), then, for a name without
- *   a registry, `localhost/NAME` and any stored name whose repository path
- *   is NAME or ends in `/NAME` (more than one image = ambiguous)
+ *   `docker.io/library/busybox:latest`): a full ID, the exact name
+ *   (`:latest` when no tag is given), for a name without a registry
+ *   `localhost/NAME` then NAME normalised to `docker.io`, a unique ID
+ *   prefix, then any stored name whose repository path ends in `/NAME`
+ *   (several: the image added first, as podman takes the first its store
+ *   lists; a short `NAME@digest`: any image recording the digest).  Add
+ *   images in the store's order.
  * @GP_IMAGE_NAMES_CONTAINERD: containerd's image names are full
  *   references (`docker.io/library/busybox:latest`): the exact name, then
  *   the name normalised as Docker does (`busybox` =

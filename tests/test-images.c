@@ -297,14 +297,27 @@ test_catalog_podman (void)
   gp_image_catalog_add_reference (c, "docker.io/library/busybox:latest", ID_B);
   gp_image_catalog_add_reference (c, "quay.io/x/tool:1", ID_C);
   gp_image_catalog_add_reference (c, "registry.example/x/tool:1", ID_A);
+  gp_image_catalog_add_reference (c, "quay.io/y/busybox:latest", ID_A);
+  gp_image_catalog_add_reference (c, "docker.io/library/busybox@sha256:"
+                                  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", ID_B);
   static const ResolveCase cases[] = {
     { "app", "aa11000000000000000000000000000000000000000000000000000000000000=localhost/app:latest" },
     { "localhost/app:latest", "aa11000000000000000000000000000000000000000000000000000000000000=localhost/app:latest" },
     { "busybox", "aa22000000000000000000000000000000000000000000000000000000000000=docker.io/library/busybox:latest" },
     { "library/busybox:latest", "aa22000000000000000000000000000000000000000000000000000000000000=docker.io/library/busybox:latest" },
     { "quay.io/x/tool:1", "cc00000000000000000000000000000000000000000000000000000000000000=quay.io/x/tool:1" },
-    /* short name held by two registries: ambiguous */
-    { "x/tool:1", "error:reference" },
+    /* a short name held by two registries: the image the store lists
+     * first, as podman 4.3 does (tests/save-containers-storage.sh) */
+    { "x/tool:1", "aa11000000000000000000000000000000000000000000000000000000000000=registry.example/x/tool:1" },
+    { "tool:1", "aa11000000000000000000000000000000000000000000000000000000000000=registry.example/x/tool:1" },
+    /* docker.io is a candidate before the search by path */
+    { "y/busybox", "aa11000000000000000000000000000000000000000000000000000000000000=quay.io/y/busybox:latest" },
+    /* a digest: under its repository, else any image recording it */
+    { "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "aa22000000000000000000000000000000000000000000000000000000000000="
+      "docker.io/library/busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+    { "other@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "aa22000000000000000000000000000000000000000000000000000000000000=" },
     { "busybox:1", "error:missing" },
     { "cc0", "cc00000000000000000000000000000000000000000000000000000000000000=" },
     { "aa", "error:reference" },

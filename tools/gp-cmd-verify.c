@@ -3,6 +3,8 @@
 
 #include "gp-cli.h"
 
+#include <string.h>
+
 /* The drivers of @found that have an image store under @root. */
 static char **
 with_store (const char *root, char **found)
@@ -34,7 +36,10 @@ gp_cmd_verify (int argc, char **argv)
     "Check the Docker 1.10+ image store of the data root (--root) without\n"
     "writing anything: every layer rebuilt and hashed, chains, image configs,\n"
     "references, container mounts.  Each problem is listed with its path;\n"
-    "exit status 1 when any is found: 'graphpipe run verify'.",
+    "exit status 1 when any is found: 'graphpipe run verify'.  A podman,\n"
+    "CRI-O or buildah root (overlay-images/ or vfs-images/) is checked by\n"
+    "'graphpipe run verify-containers-storage': every config digest, every\n"
+    "layer rebuilt and hashed, each problem listed per image.",
     &opts, entries);
 
   int status = gp_cli_parse (oc, "verify", &argc, &argv);
@@ -52,6 +57,13 @@ verify_root (GpCliOptions *opts_, gpointer user_data)
   GpCliOptions opts = *opts_;
   gboolean check = *(gboolean *) user_data;
   g_autofree char *detected = NULL;
+
+  /* A podman, CRI-O or buildah root: the containers-storage source's
+   * check mode (preset verify-containers-storage); its driver is the
+   * one of <driver>-images/ there, or --driver. */
+  if (opts.root != NULL
+      && strcmp (gp_cli_detect_source (opts.root), "containers-storage") == 0)
+    return gp_cli_run_preset ("verify", &opts, "verify-containers-storage", check, NULL);
 
   if (opts.root != NULL)
     {

@@ -518,18 +518,42 @@ gp_layer_dir_open_driver (const GpDriver *driver,
   g_autofree char *path = gp_driver_get_layer_dir (driver, root, id, error);
   if (path == NULL)
     return NULL;
+  g_autofree char *rel = driver->layer_dir (driver->name, id);
+  return gp_layer_dir_open_beneath (root, rel, error);
+}
 
+/**
+ * gp_layer_dir_open_beneath:
+ * @root: a trusted directory (a data root)
+ * @rel: a relative path of `/`-separated components below @root
+ * @error: return location for a #GError
+ *
+ * Opens the layer directory @root/@rel, resolving @rel beneath @root:
+ * symbolic links that stay inside are followed, a path leading out of
+ * @root (a `..` above it, a symbolic link outside, a magic link) fails
+ * with %GP_DATA_ERROR_UNSAFE_PATH.  For sources whose layer directories
+ * are not those of a #GpDriver (containers-storage's `overlay/<id>/diff`).
+ *
+ * Returns: (transfer full): the directory, or %NULL with @error set
+ * Since: 0.1
+ */
+GpLayerDir *
+gp_layer_dir_open_beneath (const char *root, const char *rel, GError **error)
+{
+  g_return_val_if_fail (root != NULL && rel != NULL, NULL);
+
+  g_autofree char *path = g_build_filename (root, rel, NULL);
   /* The root is trusted; what lies below it is not: resolved beneath the
    * root, so that a layer directory (or a driver directory) that is a
    * symbolic link leading out of the data root is refused. */
   int root_fd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
     return gp_layer_dir_open (path, error); /* the same error */
-  g_autofree char *rel = driver->layer_dir (driver->name, id);
   g_auto(GStrv) parts = g_strsplit (rel, "/", -1);
   g_autoptr(GPtrArray) components = g_ptr_array_new ();
   for (guint i = 0; parts[i] != NULL; i++)
-    g_ptr_array_add (components, parts[i]);
+    if (*parts[i] != '\0')
+      g_ptr_array_add (components, parts[i]);
   int fd = open_dir_beneath (root_fd, components);
   int errsv = errno;
   gp_fd_close (root_fd);

@@ -42,6 +42,9 @@ GP_API GpLayerDir *gp_layer_dir_open_driver   (const GpDriver *driver,
                                                const char     *root,
                                                const char     *id,
                                                GError        **error);
+GP_API GpLayerDir *gp_layer_dir_open_beneath  (const char     *root,
+                                               const char     *rel,
+                                               GError        **error);
 GP_API GpLayerDir *gp_layer_dir_ref           (GpLayerDir     *dir);
 GP_API void        gp_layer_dir_unref         (GpLayerDir     *dir);
 GP_API const char *gp_layer_dir_get_path      (GpLayerDir     *dir);
