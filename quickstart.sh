@@ -22,6 +22,7 @@ builddir=$top/_build/quickstart
 packages=(
   build-essential autoconf automake libtool pkg-config
   libglib2.0-dev libjson-glib-dev libarchive-dev zlib1g-dev nettle-dev
+  libzstd-dev     # the containerd source: tar+zstd layers
   tar gzip xz-utils
   groff-base
   openssl time    # make bench: its SHA-256 floor and GNU time
@@ -31,7 +32,7 @@ packages=(
 # Real clients the tests compare against (installed with their
 # recommended packages: podman needs its runtime helpers).
 client_packages=(
-  skopeo podman umoci docker.io
+  skopeo podman umoci docker.io containerd
   busybox-static  # tests/test-save-compat.sh, save-containers-storage.sh: the static binary their images run
   tzdata          # tests/test-save-compat.sh: a daemon in another time zone
   attr            # tests/save-containers-storage.sh: setfattr in the image podman builds

@@ -17,6 +17,7 @@
 #include "gp-digest.h"
 #include "gp-estimate.h"
 #include "gp-crc64.h"
+#include "gp-bbolt.h"
 #include "gp-tarsplit.h"
 #include "gp-layerfs.h"
 #include "gp-tarwriter.h"

@@ -5,7 +5,9 @@
 # that defines the function `setup`, which writes a tiny data root under
 # $root (with `mk`, i.e. tests/gp-mklegacy, and plain shell), and may put
 # files outside it under $outside (the canary $outside/canary exists
-# already; escape attempts aim there).  It then states, with these
+# already; escape attempts aim there); for a containerd root, `ctrd_meta`
+# writes meta.db from tests/gp-mkbolt's description and `ctrd_blob FILE`
+# puts a blob in its content store.  It then states, with these
 # helpers, what must happen:
 #   args ARG...        the graphpipe command line after --root $root
 #                      (default: migrate)
@@ -30,6 +32,7 @@ top_srcdir=${GP_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=$(cd "${GP_TOP_BUILDDIR:-.}" && pwd)
 GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 MKLEGACY=${MKLEGACY:-$top_builddir/tests/gp-mklegacy}
+MKBOLT=${MKBOLT:-$top_builddir/tests/gp-mkbolt}
 RUNLIMIT=${RUNLIMIT:-$top_builddir/tests/gp-runlimit}
 cases_dir=$top_srcdir/tests/bad-input
 
@@ -80,6 +83,20 @@ id_of () {
 mk () {
   cat > "$tmp/case.ini"
   "$MKLEGACY" "$tmp/case.ini" "$root" > "$tmp/mk.log" 2>&1 || { cat "$tmp/mk.log"; return 1; }
+}
+# ctrd_meta < DESCRIPTION: writes the containerd root $root's meta.db
+# (tests/gp-mkbolt's description); ctrd_blob FILE: moves FILE into its
+# content store and prints its digest.
+ctrd_meta () {
+  mkdir -p "$root/io.containerd.metadata.v1.bolt" &&
+    "$MKBOLT" "$root/io.containerd.metadata.v1.bolt/meta.db"
+}
+ctrd_blob () {
+  local blobs=$root/io.containerd.content.v1.content/blobs/sha256 h
+  mkdir -p "$blobs"
+  h=$(sha256sum < "$1" | cut -d' ' -f1)
+  mv "$1" "$blobs/$h"
+  echo "sha256:$h"
 }
 # tarsplit_gz V1ID < LINES: replaces graph/V1ID/tar-data.json.gz.
 tarsplit_gz () {

@@ -515,9 +515,11 @@ gp_cli_source_stage (const char *kind)
  * source stage that reads it: `image/` (a Docker 1.10+ root) is
  * docker-store; `overlay-images/` or `vfs-images/` (podman, CRI-O,
  * buildah) containers-storage; `io.containerd.metadata.v1.bolt/` (a
- * containerd root) containerd; a legacy graph (`graph/` and a
- * `repositories-<driver>` file, no `image/`) legacy-graph.  Anything else
- * is docker-store, whose errors then say what is missing.
+ * containerd root; or under containerd/daemon/, containerd/ or
+ * docker/containerd/daemon/: a Docker root, a disk's /var/lib)
+ * containerd; a legacy graph (`graph/` and a `repositories-<driver>`
+ * file, no `image/`) legacy-graph.  Anything else is docker-store, whose
+ * errors then say what is missing.
  *
  * Returns: (transfer none): a stage name
  */
@@ -538,5 +540,11 @@ gp_cli_detect_source (const char *root)
         if (g_str_has_prefix (name, "repositories-"))
           return "legacy-graph";
     }
+  /* a Docker data root whose dockerd ran its own containerd, or a disk's
+   * /var/lib with a containerd root */
+  if (root_has (root, "containerd", "daemon", "io.containerd.metadata.v1.bolt", NULL)
+      || root_has (root, "containerd", "io.containerd.metadata.v1.bolt", NULL)
+      || root_has (root, "docker", "containerd", "daemon", "io.containerd.metadata.v1.bolt", NULL))
+    return "containerd";
   return "docker-store";
 }

@@ -22,6 +22,9 @@ gp_cmd_save (int argc, char **argv)
   g_autofree char *preset = NULL;
   g_autofree char *format = NULL;
   g_autofree char *source = NULL;
+  g_autofree char *ns = NULL;
+  g_autofree char *platform = NULL;
+  gboolean allow_rebuild = FALSE;
   g_autofree char *compat = NULL;
   gboolean check = FALSE;
   const GOptionEntry entries[] = {
@@ -39,6 +42,14 @@ gp_cmd_save (int argc, char **argv)
       "(podman, CRI-O, buildah), containerd, legacy (a Docker <= 1.9 graph), or auto "
       "(default: told by what the root holds)",
       "auto|docker|containers-storage|containerd|legacy" },
+    { "namespace", 0, 0, G_OPTION_ARG_STRING, &ns,
+      "containerd: the namespace to read (default: the one holding each name; k8s.io, "
+      "moby, default, ...)", "NS" },
+    { "platform", 0, 0, G_OPTION_ARG_STRING, &platform,
+      "containerd: the platform an image index is resolved for (default: this host's)",
+      "OS/ARCH[/VARIANT]" },
+    { "allow-rebuild", 0, 0, G_OPTION_ARG_NONE, &allow_rebuild,
+      "containerd: a layer blob that is gone may be rebuilt from its snapshot", NULL },
     { "compat", 0, 0, G_OPTION_ARG_STRING, &compat,
       "With --format docker-archive: write the docker save bytes of Docker 1.10.3 "
       "(default) or of Docker 20.10", "1.10|20.10" },
@@ -140,6 +151,9 @@ gp_cmd_save (int argc, char **argv)
     "compress", compress,
     "images", images,
     "source", source_stage,
+    "namespace", ns != NULL ? ns : "",
+    "platform", platform != NULL ? platform : "",
+    "allow_rebuild", allow_rebuild ? "1" : "",
     oci ? "format" : compat != NULL ? "compat" : NULL, oci ? format : compat,
     NULL
   };

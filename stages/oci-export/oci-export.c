@@ -5,7 +5,11 @@
  *
  * The config blob is the source's config bytes exactly; layers are the
  * uncompressed tars (blob digest = DiffID) or, with compress=gzip, their
- * gzip.  Each blob is written once however many images share it, and
+ * gzip.  A source that kept the registry's bytes (the manifest, the
+ * index it came through, every layer's blob: containerd) has them
+ * written as they are instead, whatever compress says: an exact
+ * re-export, index.json pointing at the index when there is one.  Each
+ * blob is written once however many images share it, and
  * each layer's bytes are streamed once from the source, checked against
  * the DiffID on the way.
  *
@@ -81,6 +85,8 @@ typedef struct {
   const char *diff_id;   /* the source's */
   guint index;           /* first-use order */
   gboolean known;        /* digest and size known before writing */
+  gboolean kept;         /* the source's own blob, written as it is */
+  const char *media_type; /* kept: the blob's */
   char *digest;          /* the blob's: known, or set once written */
   guint64 size;
   /* a worker's job */
@@ -96,6 +102,7 @@ struct _Oci {
   guint jobs;
   GPtrArray *layers;     /* OciLayer *, first-use order */
   GHashTable *by_diff;   /* DiffID -> OciLayer * */
+  GHashTable *by_blob;   /* kept blob digest -> OciLayer * */
   GHashTable *written;   /* digests of the config and manifest blobs written */
   guint64 layer_bytes;   /* known layer bytes, for progress */
   /* oci-dir */
@@ -263,7 +270,10 @@ sink_layer (BlobSink *s, guint pgzip_jobs, GError **error)
     s->buf = g_malloc (SINK_BUFFER);
 
   gboolean ok;
-  if (oci->gzip)
+  if (layer->kept)
+    ok = gp_image_layer_stream_blob (layer->source, layer->image_id, sink_write, s,
+                                     oci->cancellable, error);
+  else if (oci->gzip)
     {
       g_autoptr (GpPgzip) z = gp_pgzip_new (sink_write, s, pgzip_jobs, GZIP_LEVEL,
                                             GP_PGZIP_DEFAULT_BLOCK_SIZE, oci->cancellable, error);
@@ -431,6 +441,34 @@ pool_finish (Oci *oci, GError **error)
 
 /* ---- planning and JSON --------------------------------------------------- */
 
+/* Whether the source kept @image's manifest and every layer's blob: then
+ * they are written as they are. */
+static gboolean
+image_is_kept (GpImage *image)
+{
+  const char *mt = NULL;
+  if (gp_image_get_manifest (image, &mt) == NULL || mt == NULL)
+    return FALSE;
+  GPtrArray *layers = gp_image_get_layers (image);
+  for (guint i = 0; i < layers->len; i++)
+    {
+      GpImageLayer *l = g_ptr_array_index (layers, i);
+      const char *digest = gp_image_layer_get_blob_digest (l);
+      if (digest == NULL || gp_image_layer_get_blob_media_type (l) == NULL
+          || !gp_digest_check_sha256 (digest, -1, NULL))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The plan's layer of an image's layer: its kept blob, or its tar. */
+static OciLayer *
+plan_lookup (Oci *oci, gboolean kept, GpImageLayer *source)
+{
+  return kept ? g_hash_table_lookup (oci->by_blob, gp_image_layer_get_blob_digest (source))
+              : g_hash_table_lookup (oci->by_diff, gp_image_layer_get_diff_id (source));
+}
+
 /* Checks every image and collects the layers, before anything is
  * written. */
 static gboolean
@@ -456,11 +494,12 @@ plan_layers (Oci *oci, GPtrArray *images, GError **error)
           return FALSE;
         }
       GPtrArray *layers = gp_image_get_layers (image);
+      gboolean kept = image_is_kept (image);
       for (guint j = 0; j < layers->len; j++)
         {
           GpImageLayer *source = g_ptr_array_index (layers, j);
           const char *diff_id = gp_image_layer_get_diff_id (source);
-          if (g_hash_table_contains (oci->by_diff, diff_id))
+          if (plan_lookup (oci, kept, source) != NULL)
             continue;
           if (!gp_digest_check_sha256 (diff_id, -1, error))
             {
@@ -472,16 +511,23 @@ plan_layers (Oci *oci, GPtrArray *images, GError **error)
           l->image_id = id;
           l->diff_id = diff_id;
           l->index = oci->layers->len;
-          gint64 size = gp_image_layer_get_size (source);
-          l->known = !oci->gzip && size >= 0;
+          gint64 size = kept ? gp_image_layer_get_blob_size (source)
+                             : gp_image_layer_get_size (source);
+          l->kept = kept;
+          l->known = (kept || !oci->gzip) && size >= 0;
+          if (kept)
+            l->media_type = gp_image_layer_get_blob_media_type (source);
           if (l->known)
             {
-              l->digest = g_strdup (diff_id);
+              l->digest = g_strdup (kept ? gp_image_layer_get_blob_digest (source) : diff_id);
               l->size = (guint64) size;
               oci->layer_bytes += l->size;
             }
           g_ptr_array_add (oci->layers, l);
-          g_hash_table_insert (oci->by_diff, (gpointer) diff_id, l);
+          if (kept)
+            g_hash_table_insert (oci->by_blob, (gpointer) gp_image_layer_get_blob_digest (source), l);
+          else
+            g_hash_table_insert (oci->by_diff, (gpointer) diff_id, l);
         }
     }
   return TRUE;
@@ -497,10 +543,14 @@ append_desc (GString *s, const char *media_type, const char *digest, guint64 siz
   g_string_append_printf (s, ",\"size\":%" G_GUINT64_FORMAT, size);
 }
 
-/* The image's manifest; every layer blob is written by now. */
+/* The image's manifest; every layer blob is written by now.  A kept one
+ * as the source has it. */
 static GBytes *
-image_manifest (Oci *oci, GpImage *image)
+image_manifest (Oci *oci, GpImage *image, const char **out_media_type)
 {
+  if (image_is_kept (image))
+    return g_bytes_ref (gp_image_get_manifest (image, out_media_type));
+  *out_media_type = MT_MANIFEST;
   GBytes *config = gp_image_get_config (image);
   GPtrArray *layers = gp_image_get_layers (image);
   g_autoptr (GString) m = g_string_new ("{\"schemaVersion\":2,\"mediaType\":\"" MT_MANIFEST
@@ -509,8 +559,7 @@ image_manifest (Oci *oci, GpImage *image)
   g_string_append (m, "},\"layers\":[");
   for (guint i = 0; i < layers->len; i++)
     {
-      OciLayer *l = g_hash_table_lookup (oci->by_diff,
-                                         gp_image_layer_get_diff_id (g_ptr_array_index (layers, i)));
+      OciLayer *l = plan_lookup (oci, FALSE, g_ptr_array_index (layers, i));
       if (i > 0)
         g_string_append_c (m, ',');
       append_desc (m, oci->gzip ? MT_LAYER_GZIP : MT_LAYER, l->digest, l->size);
@@ -533,12 +582,25 @@ put_images (Oci *oci, GPtrArray *images, PutBlobFunc put, GError **error)
     {
       GpImage *image = g_ptr_array_index (images, i);
       GBytes *config = gp_image_get_config (image);
-      g_autoptr (GBytes) manifest = image_manifest (oci, image);
+      const char *mt = NULL;
+      g_autoptr (GBytes) manifest = image_manifest (oci, image, &mt);
       gsize mlen;
       const void *mdata = g_bytes_get_data (manifest, &mlen);
       g_autofree char *mdigest = gp_sha256_digest_of (mdata, mlen);
       if (!put (oci, gp_image_get_id (image), config, error) || !put (oci, mdigest, manifest, error))
         return NULL;
+      /* a kept image reached through an index: index.json names the index */
+      const char *tmt = NULL;
+      GBytes *target = image_is_kept (image) ? gp_image_get_target (image, &tmt) : NULL;
+      if (target != NULL && tmt != NULL)
+        {
+          g_free (mdigest);
+          const void *tdata = g_bytes_get_data (target, &mlen);
+          mdigest = gp_sha256_digest_of (tdata, mlen);
+          mt = tmt;
+          if (!put (oci, mdigest, target, error))
+            return NULL;
+        }
 
       /* one descriptor per tag; an untagged image gets one without name */
       GPtrArray *refs = gp_image_get_references (image);
@@ -551,7 +613,7 @@ put_images (Oci *oci, GPtrArray *images, PutBlobFunc put, GError **error)
           if (!first)
             g_string_append_c (index, ',');
           first = FALSE;
-          append_desc (index, MT_MANIFEST, mdigest, mlen);
+          append_desc (index, mt, mdigest, mlen);
           if (ref != NULL)
             {
               n_tags++;
@@ -807,6 +869,9 @@ archive_known_layer (Oci *oci, OciLayer *layer, GError **error)
            && te_output_reserve (oci->out, layer->size, &layer->offset, error)
            && pool_push (oci, layer, error);
   /* the bytes go through the tar writer, which counts and pads them */
+  if (layer->kept)
+    return gp_image_layer_stream_blob (layer->source, layer->image_id, tar_data_write, oci->tar,
+                                       oci->cancellable, error);
   return gp_image_layer_stream (layer->source, layer->image_id, tar_data_write, oci->tar,
                                 oci->cancellable, error);
 }
@@ -925,6 +990,7 @@ oci_export_run (GpStage *stage, GpContext *ctx, GError **error)
     .gzip = strcmp (gp_stage_get_string (stage, "compress"), "gzip") == 0,
     .layers = g_ptr_array_new_with_free_func ((GDestroyNotify) oci_layer_free),
     .by_diff = g_hash_table_new (g_str_hash, g_str_equal),
+    .by_blob = g_hash_table_new (g_str_hash, g_str_equal),
     .written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
     .dir_fd = -1,
     .fail_index = G_MAXINT,
@@ -957,6 +1023,7 @@ oci_export_run (GpStage *stage, GpContext *ctx, GError **error)
   g_free (oci.blobs);
   g_ptr_array_unref (oci.layers);
   g_hash_table_unref (oci.by_diff);
+  g_hash_table_unref (oci.by_blob);
   g_hash_table_unref (oci.written);
   g_mutex_clear (&oci.lock);
   g_cond_clear (&oci.cond);
