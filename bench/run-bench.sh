@@ -281,3 +281,8 @@ verdict "$maxrss < 65536" "peak RSS of every graphpipe run: $(fmt "$maxrss" '%d'
 scaled=$(awk -v t="$migM_wall" -v n="$images" 'BEGIN { printf "%.2f", t * 10000 / n }')
 verdict "$scaled < 10" "metadata root: $images images in $(fmt "$migM_wall" %.2f) s$([ "$images" = 10000 ] || echo " ($scaled s scaled to 10,000)") < 10 s"
 verdict "$g2 <= 1.25 * $g1 && $i2 <= 1.25 * $i1" "linear growth: per-GiB and per-image costs at the larger size within 25% of the smaller"
+
+# ---- issue 18: real layer shapes (rootfs-like, many small layers,
+# fallback layers), in their own script: bench/shapes.sh ----
+echo
+bash "$(dirname "$0")/shapes.sh"
