@@ -893,6 +893,35 @@ gp_layer_dir_open_file (GpLayerDir  *dir,
                         struct stat *out_stat,
                         GError     **error)
 {
+  return gp_layer_dir_open_file_full (dir, name, name_len, GP_LAYER_OPEN_DEFAULT, out_stat, error);
+}
+
+/**
+ * gp_layer_dir_open_file_full:
+ * @dir: a layer directory
+ * @name: (array length=name_len): an entry name, as for
+ *   gp_layer_dir_open_file()
+ * @name_len: length of @name
+ * @flags: %GP_LAYER_OPEN_KEEP_NONBLOCK leaves the descriptor in
+ *   non-blocking mode (saves a system call per file; a read of a regular
+ *   file does not block anyway, and a caller that sees EAGAIN clears the
+ *   flag with fcntl)
+ * @out_stat: (out) (optional): the opened file's fstat
+ * @error: return location for a #GError
+ *
+ * gp_layer_dir_open_file() with @flags.
+ *
+ * Returns: a read-only descriptor the caller closes, or -1 with @error set
+ * Since: 0.2
+ */
+int
+gp_layer_dir_open_file_full (GpLayerDir      *dir,
+                             const char      *name,
+                             gsize            name_len,
+                             GpLayerOpenFlags flags,
+                             struct stat     *out_stat,
+                             GError         **error)
+{
   g_return_val_if_fail (dir != NULL, -1);
   g_return_val_if_fail (name != NULL || name_len == 0, -1);
 
@@ -988,7 +1017,8 @@ gp_layer_dir_open_file (GpLayerDir  *dir,
       return -1;
     }
   /* F_SETFL changes only the status flags: of ours, O_NONBLOCK goes. */
-  (void) fcntl (fd, F_SETFL, 0);
+  if (!(flags & GP_LAYER_OPEN_KEEP_NONBLOCK))
+    (void) fcntl (fd, F_SETFL, 0);
   if (out_stat != NULL)
     *out_stat = st;
   if (parent_fd >= 0)

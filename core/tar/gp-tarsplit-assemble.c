@@ -17,10 +17,20 @@
  * CRC'ed and handed to the write function from there), segments are
  * copied in; each full buffer goes to a hashing thread, so that SHA-256,
  * the bottleneck, overlaps the reads, the CRC and the writes.  The thread
- * starts only once a first buffer is full: small layers (most of a
- * metadata-heavy root) are hashed inline, with no thread at all. */
+ * starts only once THREAD_MIN bytes went through: small layers (most of
+ * a metadata-heavy root, or of any root of many small layers) are hashed
+ * inline, with no thread at all.  Nor
+ * does it start while the reassemblies running in the process already
+ * keep every CPU busy (several layers in parallel): a thread there would
+ * only add hand-overs (futex calls, context switches) and thread starts
+ * for the same work.  It is checked at each full buffer, so that the
+ * last large layer still gets its second thread once the others end. */
 #define RING_N 4
 #define RING_SIZE (256 * 1024)
+/* The hashing thread starts only in a stream this long already: below,
+ * starting it costs more than it saves, and it would start in each of
+ * many small layers while a worker is between two layers. */
+#define THREAD_MIN (2 * 1024 * 1024)
 /* posix_fadvise (SEQUENTIAL) for files at least this large */
 #define FADVISE_MIN (256 * 1024)
 
@@ -42,6 +52,23 @@ typedef struct {
   gboolean closing;
   gboolean abandon;  /* failed: hash nothing more */
 } Out;
+
+/* Reassemblies running in the process. */
+static gint n_assembling = 0;
+
+/* Is there a CPU free for a hashing thread? */
+static gboolean
+cpu_free (void)
+{
+  static gint n_cpus = 0;
+  gint n = g_atomic_int_get (&n_cpus);
+  if (n == 0)
+    {
+      n = (gint) MAX (g_get_num_processors (), 1);
+      g_atomic_int_set (&n_cpus, n);
+    }
+  return g_atomic_int_get (&n_assembling) < n;
+}
 
 static gpointer
 hasher_main (gpointer data)
@@ -86,7 +113,7 @@ out_push (Out *o)
 {
   if (o->fill_len == 0)
     return;
-  if (o->thread == NULL)
+  if (o->thread == NULL && o->n >= THREAD_MIN && cpu_free ())
     o->thread = g_thread_try_new ("gp-sha256", hasher_main, o, NULL);
   if (o->thread == NULL)
     {
@@ -183,14 +210,20 @@ out_finish (Out *o, char *digest)
   g_cond_clear (&o->cond);
 }
 
+static gboolean assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, GpOpenFileStatFunc open_file_stat,
+                          gpointer open_data, GpWriteFunc write, gpointer write_data, GCancellable *cancellable,
+                          GpTarSplitStats *out_stats, GError **error);
+
 static char *
 printable_name (const GpTarSplitEntry *e)
 {
   return g_strndup (e->name, e->name_len);
 }
 
+/* @known: the fstat of @fd from the opener, or NULL to ask here. */
 static gboolean
-copy_file (const GpTarSplitEntry *e, int fd, Out *o, GCancellable *cancellable, GError **error)
+copy_file (const GpTarSplitEntry *e, int fd, const struct stat *known, Out *o, GCancellable *cancellable,
+           GError **error)
 {
   guint64 crc = 0;
   gint64 left = e->size;
@@ -198,7 +231,9 @@ copy_file (const GpTarSplitEntry *e, int fd, Out *o, GCancellable *cancellable, 
 
   /* The length check comes first, so a file of the wrong length is
    * reported as such rather than as a checksum mismatch. */
-  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size != e->size)
+  if (known != NULL)
+    st = *known;
+  if ((known != NULL || fstat (fd, &st) == 0) && S_ISREG (st.st_mode) && st.st_size != e->size)
     {
       g_autofree char *nm = printable_name (e);
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_SIZE,
@@ -229,6 +264,14 @@ copy_file (const GpTarSplitEntry *e, int fd, Out *o, GCancellable *cancellable, 
         {
           if (errno == EINTR)
             continue;
+          /* a non-blocking descriptor (GpOpenFileStatFunc) on a file
+           * system that honours it: blocking from now on */
+          if (errno == EAGAIN)
+            {
+              int fl = fcntl (fd, F_GETFL);
+              if (fl >= 0 && (fl & O_NONBLOCK) && fcntl (fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+                continue;
+            }
           int err = errno;
           g_autofree char *nm = printable_name (e);
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
@@ -293,9 +336,11 @@ copy_file (const GpTarSplitEntry *e, int fd, Out *o, GCancellable *cancellable, 
  * CRC-64 must equal the payload (%GP_DATA_ERROR_CRC, `file integrity
  * checksum failed for "<name>"`).  Reader errors pass through.  Memory use
  * is four 256 KiB buffers, independent of layer and file sizes.  Once the
- * stream exceeds one buffer, SHA-256 runs on a second thread, overlapped
- * with the reads, the CRC-64 and @write; @write and @open_file are still
- * called from the calling thread only, in stream order.
+ * stream exceeds 2 MiB, SHA-256 runs on a second thread, overlapped with
+ * the reads, the CRC-64 and @write, when the reassemblies running in the
+ * process leave a CPU free (else it stays inline, and the thread starts
+ * as soon as one is); @write and @open_file are still called from the
+ * calling thread only, in stream order.
  *
  * Returns: %TRUE on success; %FALSE with @error set (some output may have
  *   been written).
@@ -307,9 +352,44 @@ gp_tar_split_assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, gpoin
                        GpWriteFunc write, gpointer write_data, GCancellable *cancellable,
                        GpTarSplitStats *out_stats, GError **error)
 {
+  return assemble (reader, open_file, NULL, open_data, write, write_data, cancellable, out_stats, error);
+}
+
+/**
+ * gp_tar_split_assemble_stat:
+ * @reader: entries to read (positioned at the start)
+ * @open_file: opens a layer file by entry name and gives its fstat
+ * @open_data: data for @open_file
+ * @write: (nullable): sink for the tar stream; %NULL to only measure
+ * @write_data: data for @write
+ * @cancellable: (nullable): checked between entries and between chunks
+ * @out_stats: (out caller-allocates) (optional): as for
+ *   gp_tar_split_assemble()
+ * @error: return location for a #GError
+ *
+ * gp_tar_split_assemble() with an opener that hands over the fstat of
+ * each file it opens: one system call less per file.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set
+ * Since: 0.2
+ */
+gboolean
+gp_tar_split_assemble_stat (GpTarSplitReader *reader, GpOpenFileStatFunc open_file, gpointer open_data,
+                            GpWriteFunc write, gpointer write_data, GCancellable *cancellable,
+                            GpTarSplitStats *out_stats, GError **error)
+{
+  return assemble (reader, NULL, open_file, open_data, write, write_data, cancellable, out_stats, error);
+}
+
+static gboolean
+assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, GpOpenFileStatFunc open_file_stat,
+          gpointer open_data, GpWriteFunc write, gpointer write_data, GCancellable *cancellable,
+          GpTarSplitStats *out_stats, GError **error)
+{
   Out o;
   gboolean ok = TRUE;
 
+  g_atomic_int_inc (&n_assembling);
   out_init (&o, write, write_data);
   while (ok)
     {
@@ -332,18 +412,21 @@ gp_tar_split_assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, gpoin
       if (e->size == 0)
         continue;
 
-      int fd = open_file (open_data, e->name, e->name_len, error);
+      struct stat st;
+      int fd = open_file_stat ? open_file_stat (open_data, e->name, e->name_len, &st, error)
+                              : open_file (open_data, e->name, e->name_len, error);
       if (fd < 0)
         {
           ok = FALSE;
           break;
         }
-      ok = copy_file (e, fd, &o, cancellable, error);
+      ok = copy_file (e, fd, open_file_stat ? &st : NULL, &o, cancellable, error);
       close (fd);
     }
 
   char diff_id[GP_DIGEST_SHA256_LEN + 1];
   out_finish (&o, ok ? diff_id : NULL);
+  g_atomic_int_dec_and_test (&n_assembling);
   if (ok && out_stats)
     {
       out_stats->tar_size = o.n;
