@@ -50,6 +50,10 @@ typedef struct {
   gint n_done;
   guint n_total;
   guint64 bytes_seen; /* atomic: bytes hashed so far, for progress events */
+  /* Task.done is set under lock; cond wakes the registration waiting
+   * for it (see register_layers_run) */
+  GMutex lock;
+  GCond cond;
 } Job;
 
 typedef struct {
@@ -58,6 +62,7 @@ typedef struct {
   gboolean regenerated;
   guint64 bytes;
   guint64 estimate; /* the JSON's Size: larger layers start first */
+  gboolean done;    /* under Job.lock: the checksum step ended */
 } Task;
 
 static void
@@ -104,7 +109,7 @@ typedef struct {
 } Opener;
 
 static int
-open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **error)
+open_layer_file (gpointer user_data, const char *name, gsize name_len, struct stat *out_stat, GError **error)
 {
   Opener *o = user_data;
 
@@ -114,7 +119,7 @@ open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **
       if (o->dir == NULL)
         return -1;
     }
-  return gp_layer_dir_open_file (o->dir, name, name_len, NULL, error);
+  return gp_layer_dir_open_file_full (o->dir, name, name_len, GP_LAYER_OPEN_KEEP_NONBLOCK, out_stat, error);
 }
 
 /* The tar-split route (C.3): rebuild, hash, link.  FALSE with @error when
@@ -147,7 +152,7 @@ checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpT
   g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, display, GP_TAR_SPLIT_FLAGS_NONE);
   Opener opener = { job, id, NULL };
   Ticker ticker = { (Job *) job, id, 0 };
-  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, &opener, ticker_write, &ticker,
+  gboolean ok = gp_tar_split_assemble_stat (reader, open_layer_file, &opener, ticker_write, &ticker,
                                        gp_context_get_cancellable (job->ctx), stats, error);
   g_clear_pointer (&opener.dir, gp_layer_dir_unref);
   g_clear_pointer (&reader, gp_tar_split_reader_free);
@@ -220,10 +225,8 @@ checksum_from_driver (const Job *job, Task *task, const char *helper_dir, GpTarS
 }
 
 static void
-checksum_worker (gpointer data, gpointer user_data)
+checksum_task (Task *task, Job *job)
 {
-  Task *task = data;
-  Job *job = user_data;
   GpGraphImage *image = task->image;
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) route_error = NULL;
@@ -301,6 +304,28 @@ checksum_worker (gpointer data, gpointer user_data)
   gp_context_emit_item_done (job->ctx, image->id, (guint64) done, job->n_total, stats.tar_size,
                              "calculated checksum for layer %s: %s%s", image->id, stats.diff_id,
                              task->regenerated ? " (rebuilt from the driver)" : "");
+}
+
+static void
+checksum_worker (gpointer data, gpointer user_data)
+{
+  Task *task = data;
+  Job *job = user_data;
+
+  checksum_task (task, job);
+  g_mutex_lock (&job->lock);
+  task->done = TRUE;
+  g_cond_broadcast (&job->cond);
+  g_mutex_unlock (&job->lock);
+}
+
+static void
+wait_task (Job *job, Task *task)
+{
+  g_mutex_lock (&job->lock);
+  while (!task->done)
+    g_cond_wait (&job->cond, &job->lock);
+  g_mutex_unlock (&job->lock);
 }
 
 /* ---- helpers ---- */
@@ -451,6 +476,9 @@ report_dry_run (GpContext *ctx, guint n_pending, guint n_layers, guint64 bytes, 
 
 /* ---- the stage ---- */
 
+static void wait_pool (GThreadPool *pool);
+static gboolean register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, GError **error);
+
 static gboolean
 register_layers_prepare (GpStage *stage, GpContext *ctx, GError **error)
 {
@@ -547,20 +575,40 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       return TRUE;
     }
 
+  /* C with several workers: D below runs on this thread meanwhile,
+   * each image waiting for its own checksum only, so that the
+   * registration (a few dozen small writes per layer, serial by nature)
+   * overlaps the hashing instead of following it: on hundreds of small
+   * layers it was a quarter of the run.  With one worker, C ends before
+   * D starts, as before (the order of the writes stays the same from run
+   * to run: the crash tests count on it). */
   job.n_total = queue->len;
+  g_mutex_init (&job.lock);
+  g_cond_init (&job.cond);
+  GThreadPool *pool = NULL;
   if (queue->len > 0)
     {
       guint n_threads = MIN (gp_stage_get_jobs (stage, ctx), queue->len);
       if (n_threads > 1)
         g_ptr_array_sort (queue, task_cmp_largest_first);
-      GThreadPool *pool = g_thread_pool_new (checksum_worker, &job, (gint) n_threads, FALSE, error);
+      pool = g_thread_pool_new (checksum_worker, &job, (gint) n_threads, FALSE, error);
       if (pool == NULL)
-        return FALSE;
+        {
+          g_mutex_clear (&job.lock);
+          g_cond_clear (&job.cond);
+          return FALSE;
+        }
       for (guint i = 0; i < queue->len; i++)
         g_thread_pool_push (pool, queue->pdata[i], NULL);
-      g_thread_pool_free (pool, FALSE, TRUE);
+      if (n_threads == 1)
+        g_clear_pointer (&pool, wait_pool);
     }
-  if (gp_context_set_error_if_cancelled (ctx, error))
+  gboolean ok = register_in_order (&job, graph, store, tasks, error);
+  /* (on an early return, the workers end first: they use job and tasks) */
+  g_clear_pointer (&pool, wait_pool);
+  g_mutex_clear (&job.lock);
+  g_cond_clear (&job.cond);
+  if (!ok)
     return FALSE;
   for (guint i = 0; i < queue->len; i++)
     {
@@ -569,13 +617,31 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         gp_context_add_counter (ctx, MIG_LAYERS_FAILED, 1);
     }
 
-  /* D.1-5 in Docker's order. */
+  mig_update_clock (ctx);
+  return TRUE;
+}
+
+static void
+wait_pool (GThreadPool *pool)
+{
+  g_thread_pool_free (pool, FALSE, TRUE);
+}
+
+/* D.1-5 in Docker's order, each image once its checksum step (if it had
+ * one in this run) ended. */
+static gboolean
+register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, GError **error)
+{
+  GpContext *ctx = job->ctx;
   GPtrArray *order = gp_graph_get_order (graph);
   for (guint i = 0; i < order->len; i++)
     {
       GpGraphImage *image = order->pdata[i];
       g_autoptr (GError) local_error = NULL;
 
+      Task *task = g_hash_table_lookup (tasks, image->id);
+      if (task != NULL)
+        wait_task (job, task);
       if (gp_context_set_error_if_cancelled (ctx, error))
         return FALSE;
       if (gp_graph_image_inherit_failure (image))
@@ -587,7 +653,6 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       g_autofree char *parent_chain = gp_graph_image_parent_chain_id (graph, image, store, &local_error);
       g_autofree char *diff_id = NULL;
       gint64 size = 0;
-      Task *task = g_hash_table_lookup (tasks, image->id);
       if (parent_chain != NULL && !read_checksum (ctx, image, &diff_id, &size, &local_error))
         {
           /* The checksum step's failure is the cause; otherwise the helper
@@ -639,7 +704,6 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         }
     }
 
-  mig_update_clock (ctx);
   return TRUE;
 }
 
