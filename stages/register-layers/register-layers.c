@@ -62,6 +62,8 @@ typedef struct {
   gboolean regenerated;
   guint64 bytes;
   guint64 estimate; /* the JSON's Size: larger layers start first */
+  gboolean big;     /* started first, largest first (see the queue) */
+  guint order_pos;  /* position in Docker's order (step D) */
   gboolean done;    /* under Job.lock: the checksum step ended */
 } Task;
 
@@ -353,13 +355,17 @@ json_size_estimate (GBytes *json)
   return v;
 }
 
+/* The big layers first, the largest first; then the others in Docker's
+ * order, the order step D registers them in. */
 static gint
-task_cmp_largest_first (gconstpointer a, gconstpointer b)
+task_cmp_queue (gconstpointer a, gconstpointer b)
 {
   const Task *x = *(Task *const *) a, *y = *(Task *const *) b;
-  if (x->estimate != y->estimate)
+  if (x->big != y->big)
+    return x->big ? -1 : 1;
+  if (x->big && x->estimate != y->estimate)
     return x->estimate > y->estimate ? -1 : 1;
-  return x->image->index < y->image->index ? -1 : x->image->index > y->image->index;
+  return x->order_pos < y->order_pos ? -1 : x->order_pos > y->order_pos;
 }
 
 static gboolean
@@ -590,7 +596,29 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
     {
       guint n_threads = MIN (gp_stage_get_jobs (stage, ctx), queue->len);
       if (n_threads > 1)
-        g_ptr_array_sort (queue, task_cmp_largest_first);
+        {
+          /* Big layers (an eighth of a worker's share of the bytes or
+           * more) start first, the largest first, so that no large layer
+           * ends alone; the others follow in Docker's order, so that D
+           * below finds them done as it goes instead of waiting for a
+           * small layer queued last. */
+          GPtrArray *order = gp_graph_get_order (graph);
+          guint64 total = 0;
+          for (guint i = 0; i < order->len; i++)
+            {
+              Task *task = g_hash_table_lookup (tasks, ((GpGraphImage *) order->pdata[i])->id);
+              if (task != NULL)
+                task->order_pos = i + 1;
+            }
+          for (guint i = 0; i < queue->len; i++)
+            total += ((Task *) queue->pdata[i])->estimate;
+          for (guint i = 0; i < queue->len; i++)
+            {
+              Task *task = queue->pdata[i];
+              task->big = task->estimate > 0 && task->estimate >= total / (8 * n_threads);
+            }
+          g_ptr_array_sort (queue, task_cmp_queue);
+        }
       pool = g_thread_pool_new (checksum_worker, &job, (gint) n_threads, FALSE, error);
       if (pool == NULL)
         {
