@@ -70,6 +70,20 @@ cpu_free (void)
   return g_atomic_int_get (&n_assembling) < n;
 }
 
+/* Whether the hashing thread (and with it the parsing ahead) may start
+ * now.  GP_TAR_SPLIT_THREADS=1 starts them at the first full buffer
+ * whatever the CPUs, =0 never (for the tests of both ways). */
+static gboolean
+may_start_thread (guint64 n)
+{
+  const char *force = g_getenv ("GP_TAR_SPLIT_THREADS");
+  if (force != NULL && strcmp (force, "0") == 0)
+    return FALSE;
+  if (force != NULL && strcmp (force, "1") == 0)
+    return TRUE;
+  return n >= THREAD_MIN && cpu_free ();
+}
+
 static gpointer
 hasher_main (gpointer data)
 {
@@ -113,7 +127,7 @@ out_push (Out *o)
 {
   if (o->fill_len == 0)
     return;
-  if (o->thread == NULL && o->n >= THREAD_MIN && cpu_free ())
+  if (o->thread == NULL && may_start_thread (o->n))
     o->thread = g_thread_try_new ("gp-sha256", hasher_main, o, NULL);
   if (o->thread == NULL)
     {
@@ -208,6 +222,180 @@ out_finish (Out *o, char *digest)
     g_clear_pointer (&o->ring[i], g_free);
   g_mutex_clear (&o->lock);
   g_cond_clear (&o->cond);
+}
+
+
+/* ---- parsing ahead ----
+ *
+ * In a layer of many small files (a distribution rootfs), the thread
+ * rebuilding the stream is the bottleneck, not the hashing thread: per
+ * file it inflates and parses the tar-split entries, opens, reads and
+ * CRCs the file.  Once the hashing thread runs (a long stream, a CPU
+ * free), a third thread reads the entries ahead: it inflates and parses
+ * them into batches (names and payloads copied), so that the rebuilding
+ * thread only opens, reads and CRCs.  Errors of the reader come out at
+ * the entry where they happened, as without it. */
+
+#define PF_BATCHES 4
+#define PF_ENTRIES 512
+#define PF_BYTES (128 * 1024)
+#define PF_NO_PAYLOAD G_MAXSIZE
+
+typedef struct {
+  GpTarSplitEntry entries[PF_ENTRIES];
+  gsize name_off[PF_ENTRIES];
+  gsize payload_off[PF_ENTRIES];
+  GByteArray *bytes;
+  guint n;
+  gboolean end;  /* the stream ends after these entries... */
+  GError *error; /* ...with this error, or cleanly */
+} PfBatch;
+
+typedef struct {
+  GpTarSplitReader *reader;
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  PfBatch batch[PF_BATCHES];
+  guint first, n_full; /* full batches: first .. first + n_full - 1 */
+  gboolean stop;
+  guint pos;           /* next entry of batch[first] */
+  GpTarSplitEntry cur; /* the entry handed out */
+} Prefetch;
+
+static gpointer
+prefetch_main (gpointer data)
+{
+  Prefetch *pf = data;
+  gboolean end = FALSE;
+
+  while (!end)
+    {
+      g_mutex_lock (&pf->lock);
+      while (pf->n_full == PF_BATCHES && !pf->stop)
+        g_cond_wait (&pf->cond, &pf->lock);
+      gboolean stop = pf->stop;
+      PfBatch *b = &pf->batch[(pf->first + pf->n_full) % PF_BATCHES];
+      g_mutex_unlock (&pf->lock);
+      if (stop)
+        break;
+
+      b->n = 0;
+      g_byte_array_set_size (b->bytes, 0);
+      while (b->n < PF_ENTRIES && b->bytes->len < PF_BYTES)
+        {
+          const GpTarSplitEntry *e;
+          if (!gp_tar_split_reader_next (pf->reader, &e, &b->error))
+            {
+              end = TRUE;
+              break;
+            }
+          if (e == NULL)
+            {
+              end = TRUE;
+              break;
+            }
+          b->entries[b->n] = *e;
+          b->name_off[b->n] = b->bytes->len;
+          g_byte_array_append (b->bytes, (const guint8 *) e->name, (guint) e->name_len);
+          g_byte_array_append (b->bytes, (const guint8 *) "", 1);
+          b->payload_off[b->n] = e->payload != NULL ? b->bytes->len : PF_NO_PAYLOAD;
+          if (e->payload != NULL && e->payload_len > 0)
+            g_byte_array_append (b->bytes, e->payload, (guint) e->payload_len);
+          b->n++;
+        }
+      b->end = end;
+      g_mutex_lock (&pf->lock);
+      pf->n_full++;
+      g_cond_broadcast (&pf->cond);
+      g_mutex_unlock (&pf->lock);
+    }
+  return NULL;
+}
+
+/* Starts reading ahead from where @reader is; NULL if no thread. */
+static Prefetch *
+prefetch_start (GpTarSplitReader *reader)
+{
+  Prefetch *pf = g_new0 (Prefetch, 1);
+  pf->reader = reader;
+  g_mutex_init (&pf->lock);
+  g_cond_init (&pf->cond);
+  for (guint i = 0; i < PF_BATCHES; i++)
+    pf->batch[i].bytes = g_byte_array_sized_new (PF_BYTES + 4096);
+  pf->thread = g_thread_try_new ("gp-tarsplit", prefetch_main, pf, NULL);
+  if (pf->thread == NULL)
+    {
+      for (guint i = 0; i < PF_BATCHES; i++)
+        g_byte_array_unref (pf->batch[i].bytes);
+      g_mutex_clear (&pf->lock);
+      g_cond_clear (&pf->cond);
+      g_free (pf);
+      return NULL;
+    }
+  return pf;
+}
+
+/* gp_tar_split_reader_next() through the batches. */
+static gboolean
+prefetch_next (Prefetch *pf, const GpTarSplitEntry **out_entry, GError **error)
+{
+  for (;;)
+    {
+      g_mutex_lock (&pf->lock);
+      while (pf->n_full == 0)
+        g_cond_wait (&pf->cond, &pf->lock);
+      PfBatch *b = &pf->batch[pf->first];
+      g_mutex_unlock (&pf->lock);
+
+      if (pf->pos < b->n)
+        {
+          guint i = pf->pos++;
+          pf->cur = b->entries[i];
+          pf->cur.name = (const char *) b->bytes->data + b->name_off[i];
+          pf->cur.payload = b->payload_off[i] == PF_NO_PAYLOAD ? NULL : b->bytes->data + b->payload_off[i];
+          *out_entry = &pf->cur;
+          return TRUE;
+        }
+      if (b->end)
+        {
+          if (b->error != NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&b->error));
+              return FALSE;
+            }
+          *out_entry = NULL;
+          return TRUE;
+        }
+      g_mutex_lock (&pf->lock);
+      pf->first = (pf->first + 1) % PF_BATCHES;
+      pf->n_full--;
+      g_cond_broadcast (&pf->cond);
+      g_mutex_unlock (&pf->lock);
+      pf->pos = 0;
+    }
+}
+
+/* Stops the thread (at once if the stream was not read to its end) and
+ * frees everything: the reader is the caller's again. */
+static void
+prefetch_free (Prefetch *pf)
+{
+  if (pf == NULL)
+    return;
+  g_mutex_lock (&pf->lock);
+  pf->stop = TRUE;
+  g_cond_broadcast (&pf->cond);
+  g_mutex_unlock (&pf->lock);
+  g_thread_join (pf->thread);
+  for (guint i = 0; i < PF_BATCHES; i++)
+    {
+      g_clear_error (&pf->batch[i].error);
+      g_byte_array_unref (pf->batch[i].bytes);
+    }
+  g_mutex_clear (&pf->lock);
+  g_cond_clear (&pf->cond);
+  g_free (pf);
 }
 
 static gboolean assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, GpOpenFileStatFunc open_file_stat,
@@ -339,8 +527,12 @@ copy_file (const GpTarSplitEntry *e, int fd, const struct stat *known, Out *o, G
  * stream exceeds 2 MiB, SHA-256 runs on a second thread, overlapped with
  * the reads, the CRC-64 and @write, when the reassemblies running in the
  * process leave a CPU free (else it stays inline, and the thread starts
- * as soon as one is); @write and @open_file are still called from the
- * calling thread only, in stream order.
+ * as soon as one is); a third thread then parses the tar-split entries
+ * ahead (a bounded queue of about 512 KiB).  @write and @open_file are
+ * still called from the calling thread only, in stream order, and reader
+ * errors come out at the entry where they are.  The environment variable
+ * `GP_TAR_SPLIT_THREADS` set to `1` starts both threads at the first
+ * full buffer whatever the CPUs, `0` never (tests).
  *
  * Returns: %TRUE on success; %FALSE with @error set (some output may have
  *   been written).
@@ -388,6 +580,8 @@ assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, GpOpenFileStatFunc
 {
   Out o;
   gboolean ok = TRUE;
+  Prefetch *pf = NULL;
+  gboolean pf_tried = FALSE;
 
   g_atomic_int_inc (&n_assembling);
   out_init (&o, write, write_data);
@@ -395,8 +589,15 @@ assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, GpOpenFileStatFunc
     {
       const GpTarSplitEntry *e;
 
+      /* with the hashing thread (a long stream, a CPU free), the
+       * entries are parsed ahead too */
+      if (o.thread != NULL && !pf_tried)
+        {
+          pf_tried = TRUE;
+          pf = prefetch_start (reader);
+        }
       if (g_cancellable_set_error_if_cancelled (cancellable, error)
-          || !gp_tar_split_reader_next (reader, &e, error))
+          || !(pf ? prefetch_next (pf, &e, error) : gp_tar_split_reader_next (reader, &e, error)))
         {
           ok = FALSE;
           break;
@@ -424,6 +625,7 @@ assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, GpOpenFileStatFunc
       close (fd);
     }
 
+  prefetch_free (pf);
   char diff_id[GP_DIGEST_SHA256_LEN + 1];
   out_finish (&o, ok ? diff_id : NULL);
   g_atomic_int_dec_and_test (&n_assembling);
