@@ -1406,7 +1406,7 @@ test_many_small_threads (void)
   const guint8 *tsdata = g_bytes_get_data (ts, &tslen);
 
   static const char *const modes[] = { "1", "0" };
-  g_autofree char *errors[2][2] = { { NULL } };
+  char *errors[2][2] = { { NULL } };
   for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
     {
       g_setenv ("GP_TAR_SPLIT_THREADS", modes[m], TRUE);
@@ -1455,6 +1455,9 @@ test_many_small_threads (void)
   g_assert_cmpstr (errors[0][1], ==, errors[1][1]);
   g_assert_nonnull (strstr (errors[0][1], victim_name));
   g_assert_nonnull (strstr (errors[0][1], "checksum"));
+  for (guint m = 0; m < 2; m++)
+    for (guint k = 0; k < 2; k++)
+      g_free (errors[m][k]);
   close (dfd);
 }
 
