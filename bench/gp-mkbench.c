@@ -9,6 +9,18 @@
  *                      layers, deep parent chains, images sharing bases
  *   --kind=meta        --images images with tiny or empty layers: a
  *                      metadata-heavy root (10,000 images by default)
+ *   --kind=rootfs      (issue 18) a distribution rootfs as a layer, with
+ *                      the size histogram of a Debian minbase (most files
+ *                      under 4 KiB, a few of several MiB, symbolic links,
+ *                      2,500 directories), plus four more layers (a
+ *                      package install of small files, a config change,
+ *                      an ENV step, an application): --files files in
+ *                      all (default 34000), about 7 KiB a file
+ *   --kind=many        (issue 18) --images images of one layer each
+ *                      (default 800): 95% small layers of 1 MiB on
+ *                      average (tens of files), 5% of 20 MiB, and 10%
+ *                      of all layers without tar-data.json.gz (the
+ *                      fallback route)
  *   --bytes=N          layer bytes for --kind=layers (suffixes K, M, G;
  *                      default 2G)
  *   --images=N         number of images (default: layers: one per 12 MiB,
@@ -67,6 +79,10 @@ typedef enum {
   LAYER_MEDIUM, /* an installed package: tens of files up to a few MiB */
   LAYER_LARGE,  /* one to three large files */
   LAYER_TINY,   /* meta roots: one to three files under 1 KiB */
+  LAYER_DEBIAN, /* rootfs roots: a Debian-minbase-like rootfs */
+  LAYER_PKGS,   /* rootfs roots: an installed package set, small files */
+  LAYER_ONEMB,  /* many roots: about 1 MiB in tens of files */
+  LAYER_20MB,   /* many roots: about 20 MiB in one to three files */
   N_LAYER_KINDS
 } LayerKind;
 
@@ -79,6 +95,7 @@ typedef struct {
   guint64 written;  /* bytes written (the JSON's Size) */
   gboolean tarsplit;
   gint64 created;
+  guint n_files;    /* LAYER_DEBIAN, LAYER_PKGS: files to write */
 } Image;
 
 typedef struct {
@@ -323,6 +340,101 @@ fill_files (Layer *l, guint64 budget, guint64 lo, guint64 hi, guint n_dirs, guin
     }
 }
 
+
+/* ---- issue 18: a Debian-minbase-like rootfs, small layers ---- */
+
+/* The sizes of a Debian minbase's regular files (bookworm, debootstrap
+ * --variant=minbase: copyright files, locale and man pages, scripts,
+ * shared libraries): shares in per mille of the files, log-uniform
+ * inside each bucket.  Mean about 7.7 KiB; a few MiB-sized files come on
+ * top (libc, libstdc++, perl, ...). */
+static const struct {
+  guint per_mille;
+  guint64 lo, hi;
+} debian_sizes[] = {
+  { 520, 16, 1024 },
+  { 300, 1024, 4096 },
+  { 143, 4096, 32768 },
+  { 35, 32768, 262144 },
+  { 2, 262144, 1048576 },
+};
+
+static const char *const debian_tops[] = {
+  "usr/share/doc", "usr/share/locale", "usr/share/man", "usr/lib/x86_64-linux-gnu", "usr/share/zoneinfo",
+  "usr/share/perl5", "usr/lib/python3", "usr/share/i18n/charmaps", "usr/lib/x86_64-linux-gnu/gconv", "etc",
+  "usr/bin", "usr/sbin", "var/lib/dpkg/info", "usr/share/common-licenses", "usr/share/terminfo",
+};
+
+static guint64
+debian_size (Rng *r)
+{
+  guint k = (guint) rng_below (r, 1000), acc = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (debian_sizes); i++)
+    {
+      acc += debian_sizes[i].per_mille;
+      if (k < acc)
+        return rng_log (r, debian_sizes[i].lo, debian_sizes[i].hi);
+    }
+  return 100;
+}
+
+/* @n entries (regular files, 6% symbolic links, a few hard links) in
+ * about @n / 12 directories under the Debian tops, with @n_big files of
+ * 1-4 MiB among them. */
+static void
+fill_debian (Layer *l, guint n, guint n_big, const char *prefix)
+{
+  Rng *r = &l->gen->rng;
+  g_autoptr (GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (debian_tops); i++)
+    g_ptr_array_add (dirs, g_strdup (debian_tops[i]));
+  guint n_dirs = MAX (n / 12, G_N_ELEMENTS (debian_tops));
+  while (dirs->len < n_dirs)
+    {
+      /* a subdirectory of an earlier one, mostly of a top (packages) */
+      const char *up = dirs->pdata[rng_below (r, 3) == 0 ? rng_below (r, dirs->len)
+                                                          : rng_below (r, G_N_ELEMENTS (debian_tops))];
+      g_ptr_array_add (dirs, g_strdup_printf ("%s/%s%s%u", up, prefix, words[rng_below (r, G_N_ELEMENTS (words))],
+                                              dirs->len));
+    }
+  guint n_links = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      /* skewed towards the tops and the early directories, as in a
+       * real tree (usr/share/doc/<pkg>/ is small, usr/lib large) */
+      guint d = (guint) rng_below (r, rng_below (r, dirs->len) + 1);
+      const char *dir = dirs->pdata[d];
+      const char *ext = exts[rng_below (r, G_N_ELEMENTS (exts))];
+      char name[64];
+      g_snprintf (name, sizeof name, "%s%05u%s", prefix, l->serial++, ext);
+      guint kind = (guint) rng_below (r, 100);
+      if (kind < 6 && i > 0)
+        {
+          layer_mkdirs (l, dir);
+          g_autofree char *rel = g_build_filename (dir, name, NULL);
+          g_autofree char *target = g_strdup_printf ("%s%05u.so", prefix, l->serial - 2);
+          if (symlinkat (target, l->dirfd, rel) < 0)
+            die ("%s: %s", rel, g_strerror (errno));
+          set_times (l->dirfd, rel, l->image->created);
+          continue;
+        }
+      if (kind == 6 && n_links < 8 && l->files->len > 0)
+        {
+          layer_mkdirs (l, dir);
+          g_autofree char *rel = g_build_filename (dir, name, NULL);
+          const char *other = l->files->pdata[rng_below (r, l->files->len)];
+          if (linkat (l->dirfd, other, l->dirfd, rel, 0) < 0)
+            die ("link %s: %s", rel, g_strerror (errno));
+          n_links++;
+          continue;
+        }
+      guint64 size = i < n_big ? rng_log (r, 1 << 20, 4 << 20) : debian_size (r);
+      gboolean text = strcmp (ext, ".so") != 0 && strcmp (ext, ".gz") != 0 && i >= n_big;
+      layer_write_file (l, i < n_big ? "usr/lib/x86_64-linux-gnu" : dir, name, size, text,
+                        strcmp (dir, "usr/bin") == 0 || rng_below (r, 10) == 0 ? 0755 : 0644);
+    }
+}
+
 static void
 fill_layer (Gen *g, Image *im)
 {
@@ -405,6 +517,31 @@ fill_layer (Gen *g, Image *im)
             char name[32];
             g_snprintf (name, sizeof name, "conf%u.%s", l.serial++, i == 0 ? "json" : "txt");
             layer_write_file (&l, i == 0 ? "etc/app" : "srv", name, 10 + rng_below (r, 500), TRUE, 0644);
+          }
+        break;
+      }
+    case LAYER_DEBIAN:
+      layer_mkdirs (&l, "tmp");
+      fchmodat (l.dirfd, "tmp", 01777, 0);
+      fill_debian (&l, im->n_files, 6, "");
+      break;
+    case LAYER_PKGS:
+      fill_debian (&l, im->n_files, 0, "p");
+      break;
+    case LAYER_ONEMB:
+      fill_files (&l, im->budget, 200, 256 << 10, 1 + (guint) rng_below (r, 4), G_MAXUINT);
+      break;
+    case LAYER_20MB:
+      {
+        guint n = 1 + (guint) rng_below (r, 3);
+        guint64 left = im->budget;
+        for (guint i = 0; i < n && left > 0; i++)
+          {
+            guint64 size = i + 1 == n ? left : left / (n - i);
+            char name[32];
+            g_snprintf (name, sizeof name, "big%u.%s", i, i == 0 ? "jar" : "bin");
+            layer_write_file (&l, "opt/app/lib", name, size, FALSE, 0644);
+            left -= size;
           }
         break;
       }
@@ -734,6 +871,66 @@ plan (Gen *g, gboolean meta, guint64 bytes, guint n_images)
     }
 }
 
+
+/* --kind=rootfs: five images in a chain, the rootfs first. */
+static void
+plan_rootfs (Gen *g, guint n_files)
+{
+  static const LayerKind kinds[] = { LAYER_DEBIAN, LAYER_PKGS, LAYER_SMALL, LAYER_EMPTY, LAYER_MEDIUM };
+  Rng *r = &g->rng;
+  g->n_images = G_N_ELEMENTS (kinds);
+  g->images = g_new0 (Image, g->n_images);
+  for (guint i = 0; i < g->n_images; i++)
+    {
+      Image *im = &g->images[i];
+      rng_hex_id (r, im->id);
+      im->created = BASE_TIME + (gint64) i * 3600 + (gint64) rng_below (r, 3600);
+      im->parent = (int) i - 1;
+      im->depth = i;
+      im->kind = kinds[i];
+      im->tarsplit = TRUE;
+    }
+  g->images[0].n_files = n_files - n_files / 5;
+  g->images[1].n_files = n_files / 5 - 60;
+  g->images[2].budget = 40 << 10;
+  g->images[4].budget = 8 << 20;
+}
+
+/* --kind=many: one layer per image, chains and shared bases as in
+ * plan (); every 20th layer of 20 MiB, every 10th without tar-split. */
+static void
+plan_many (Gen *g, guint n_images)
+{
+  Rng *r = &g->rng;
+  guint n_bases = MAX (2, n_images / 20);
+  g->n_images = n_images;
+  g->images = g_new0 (Image, n_images);
+  for (guint i = 0; i < n_images; i++)
+    {
+      Image *im = &g->images[i];
+      rng_hex_id (r, im->id);
+      im->created = BASE_TIME + (gint64) i * 3600 + (gint64) rng_below (r, 3600);
+      if (i < n_bases)
+        im->parent = -1;
+      else
+        {
+          Image *prev = &g->images[i - 1];
+          if (rng_below (r, 100) < 75 && prev->depth + 1 < 40)
+            im->parent = (int) i - 1;
+          else
+            im->parent = (int) rng_below (r, i);
+          if (g->images[im->parent].depth + 1 >= 40)
+            im->parent = (int) rng_below (r, n_bases);
+          im->depth = g->images[im->parent].depth + 1;
+        }
+      gboolean big = i % 20 == 10;
+      im->kind = big ? LAYER_20MB : LAYER_ONEMB;
+      im->budget = big ? (guint64) ((20 << 20) * (0.75 + 0.5 * rng_unit (r)))
+                       : (guint64) ((1 << 20) * (0.5 + rng_unit (r)));
+      im->tarsplit = i % 10 != 7;
+    }
+}
+
 /* ---- --set-aside ---- */
 
 static void
@@ -819,9 +1016,10 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *kind = NULL, *bytes_s = NULL, *tags_out = NULL, *aside = NULL;
   gint64 seed = 1;
-  gint images = 0, jobs = 0;
+  gint images = 0, jobs = 0, files = 0;
   GOptionEntry entries[] = {
-    { "kind", 0, 0, G_OPTION_ARG_STRING, &kind, "layers (default) or meta", "KIND" },
+    { "kind", 0, 0, G_OPTION_ARG_STRING, &kind, "layers (default), meta, rootfs or many", "KIND" },
+    { "files", 0, 0, G_OPTION_ARG_INT, &files, "files of a rootfs root (default 34000)", "N" },
     { "bytes", 0, 0, G_OPTION_ARG_STRING, &bytes_s, "layer bytes (default 2G)", "N" },
     { "images", 0, 0, G_OPTION_ARG_INT, &images, "number of images", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "seed (default 1)", "N" },
@@ -839,11 +1037,19 @@ main (int argc, char **argv)
   if (aside != NULL)
     return set_aside (argv[1], aside);
   gboolean meta = kind != NULL && strcmp (kind, "meta") == 0;
-  if (kind != NULL && !meta && strcmp (kind, "layers") != 0)
-    die ("--kind: layers or meta, not '%s'", kind);
+  gboolean rootfs = kind != NULL && strcmp (kind, "rootfs") == 0;
+  gboolean many = kind != NULL && strcmp (kind, "many") == 0;
+  if (kind != NULL && !meta && !rootfs && !many && strcmp (kind, "layers") != 0)
+    die ("--kind: layers, meta, rootfs or many, not '%s'", kind);
   guint64 bytes = meta ? 0 : bytes_s ? parse_size (bytes_s) : 2ull << 30;
+  if (files <= 0)
+    files = 34000;
+  if (files < 1000)
+    die ("--files: at least 1000");
   if (images <= 0)
-    images = meta ? 10000 : (gint) CLAMP (bytes / (12u << 20), 24, 1000000);
+    images = meta ? 10000 : many ? 800 : (gint) CLAMP (bytes / (12u << 20), 24, 1000000);
+  if (rootfs || many)
+    bytes = 0; /* their sizes come from the plan */
   if (jobs <= 0)
     jobs = (gint) g_get_num_processors ();
 
@@ -883,7 +1089,18 @@ main (int argc, char **argv)
     }
 
   g.limit = 2 * bytes + ((guint64) images << 20);
-  plan (&g, meta, bytes, (guint) images);
+  if (rootfs)
+    {
+      g.limit = (guint64) files << 16;
+      plan_rootfs (&g, (guint) files);
+    }
+  else if (many)
+    {
+      g.limit = (guint64) images << 26;
+      plan_many (&g, (guint) images);
+    }
+  else
+    plan (&g, meta, bytes, (guint) images);
   g_autofree gboolean *is_parent = g_new0 (gboolean, g.n_images);
   for (guint i = 0; i < g.n_images; i++)
     {

@@ -324,3 +324,8 @@ echo
 echo "== podman side (issue 16)"
 BENCH_DIR="$dir" BENCH_REPEAT="$repeat" GP_BUILDDIR="$builddir" \
   bash "$(dirname "$0")/podman-side.sh" "$dir/$large" || echo "FAIL  bench/podman-side.sh (above)"
+
+# ---- issue 18: real layer shapes (rootfs-like, many small layers,
+# fallback layers), in their own script: bench/shapes.sh ----
+echo
+bash "$(dirname "$0")/shapes.sh"

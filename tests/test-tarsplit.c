@@ -1349,6 +1349,118 @@ test_large_late_failure (gconstpointer data)
   close (dfd);
 }
 
+/* ---------- many small files: the hashing thread and the parsing ahead ---------- */
+
+/* A 3 MiB file first (the threads start early), then @n_small small files
+ * in a few directories: more entries than the parsing-ahead batches hold
+ * (4 x 512), names and payloads of every length. */
+static LargeLayer *
+many_layer_new (guint n_small)
+{
+  LargeLayer *l = g_new0 (LargeLayer, 1);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (4242);
+  l->dir = g_dir_make_tmp ("gp-many-XXXXXX", NULL);
+  g_assert_nonnull (l->dir);
+  l->tar = g_byte_array_new ();
+  for (guint i = 0; i <= n_small; i++)
+    {
+      gsize n = i == 0 ? 3 << 20 : g_rand_int_range (rand, 0, 3000);
+      g_autofree char *sub = g_strdup_printf ("d%u", i % 7);
+      g_autofree char *subdir = g_build_filename (l->dir, sub, NULL);
+      (void) mkdir (subdir, 0755);
+      g_autofree char *name = g_strdup_printf ("%s/file-%0*u", sub, (int) (1 + i % 40), i);
+      g_autofree char *path = g_build_filename (l->dir, name, NULL);
+      g_autofree guint8 *data = g_malloc (n + 1);
+      for (gsize k = 0; k < n; k++)
+        data[k] = (guint8) g_rand_int (rand);
+      g_assert_true (g_file_set_contents (path, (const char *) data, (gssize) n, NULL));
+      guint8 h[512];
+      make_header (h, name, 0100644, (gint64) n, '0');
+      g_byte_array_append (l->tar, h, 512);
+      g_byte_array_append (l->tar, data, (guint) n);
+      memset (h, 0, 512);
+      if (n % 512)
+        g_byte_array_append (l->tar, h, (guint) (512 - n % 512));
+    }
+  guint8 z[1024] = { 0 };
+  g_byte_array_append (l->tar, z, sizeof z);
+  return l;
+}
+
+/* The same bytes, digest and stats with the threads forced on and off;
+ * then a tar-split stream cut short and a file changed near the end: the
+ * same errors either way. */
+static void
+test_many_small_threads (void)
+{
+  g_autoptr(LargeLayer) l = many_layer_new (3000);
+  g_autoptr(GError) error = NULL;
+  GpTarSplitStats st;
+  g_autoptr(GBytes) ts = disassemble (l->tar->data, l->tar->len, 65536, GP_TAR_SPLIT_FLAGS_PLAIN, &st, &error);
+  g_assert_no_error (error);
+  g_autofree char *hex = sha256_hex (l->tar->data, l->tar->len);
+  g_autofree char *want = g_strconcat ("sha256:", hex, NULL);
+  int dfd = open (l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (dfd, >=, 0);
+  gsize tslen;
+  const guint8 *tsdata = g_bytes_get_data (ts, &tslen);
+
+  static const char *const modes[] = { "1", "0" };
+  char *errors[2][2] = { { NULL } };
+  for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
+    {
+      g_setenv ("GP_TAR_SPLIT_THREADS", modes[m], TRUE);
+      GpTarSplitStats st2;
+      g_autoptr(GBytes) out = assemble (ts, GP_TAR_SPLIT_FLAGS_PLAIN, open_in_dir, GINT_TO_POINTER (dfd), &st2, &error);
+      g_assert_no_error (error);
+      g_assert_cmpmem (g_bytes_get_data (out, NULL), g_bytes_get_size (out), l->tar->data, l->tar->len);
+      g_assert_cmpstr (st2.diff_id, ==, want);
+      g_assert_cmpuint (st2.n_entries, ==, st.n_entries);
+      g_assert_cmpint (st2.size, ==, st.size);
+
+      /* cut inside the last entries (the very last line, an empty
+       * segment, is 40 bytes): a reader error at the end */
+      g_autoptr(GBytes) cut = g_bytes_new (tsdata, tslen - 100);
+      g_autoptr(GBytes) out2 = assemble (cut, GP_TAR_SPLIT_FLAGS_PLAIN, open_in_dir, GINT_TO_POINTER (dfd), NULL, &error);
+      g_assert_nonnull (error);
+      errors[m][0] = g_strdup_printf ("%s %d %s", g_quark_to_string (error->domain), error->code, error->message);
+      g_clear_error (&error);
+    }
+  /* the last non-empty file changed (same length): the CRC error names it */
+  g_autofree char *victim_name = NULL;
+  for (guint i = 3000; i > 0 && victim_name == NULL; i--)
+    {
+      g_autofree char *name = g_strdup_printf ("d%u/file-%0*u", i % 7, (int) (1 + i % 40), i);
+      g_autofree char *path = g_build_filename (l->dir, name, NULL);
+      g_autofree char *c = NULL;
+      gsize n = 0;
+      g_assert_true (g_file_get_contents (path, &c, &n, NULL));
+      if (n == 0)
+        continue;
+      c[0] ^= 1;
+      g_assert_true (g_file_set_contents (path, c, (gssize) n, NULL));
+      victim_name = g_steal_pointer (&name);
+    }
+  g_assert_nonnull (victim_name);
+  for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
+    {
+      g_setenv ("GP_TAR_SPLIT_THREADS", modes[m], TRUE);
+      g_autoptr(GBytes) out = assemble (ts, GP_TAR_SPLIT_FLAGS_PLAIN, open_in_dir, GINT_TO_POINTER (dfd), NULL, &error);
+      g_assert_nonnull (error);
+      errors[m][1] = g_strdup_printf ("%s %d %s", g_quark_to_string (error->domain), error->code, error->message);
+      g_clear_error (&error);
+    }
+  g_unsetenv ("GP_TAR_SPLIT_THREADS");
+  g_assert_cmpstr (errors[0][0], ==, errors[1][0]);
+  g_assert_cmpstr (errors[0][1], ==, errors[1][1]);
+  g_assert_nonnull (strstr (errors[0][1], victim_name));
+  g_assert_nonnull (strstr (errors[0][1], "checksum"));
+  for (guint m = 0; m < 2; m++)
+    for (guint k = 0; k < 2; k++)
+      g_free (errors[m][k]);
+  close (dfd);
+}
+
 static char *golden_root;
 
 /* The golden legacy root, extracted once; NULL after failing the test
@@ -1542,6 +1654,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tarsplit/assemble/error/length-regular-file", test_length_regular_file);
   g_test_add_func ("/tarsplit/assemble/cancel", test_cancel);
   g_test_add_func ("/tarsplit/assemble/large/threaded", test_large_threaded);
+  g_test_add_func ("/tarsplit/assemble/large/many-small-threads", test_many_small_threads);
   g_test_add_data_func ("/tarsplit/assemble/large/late-crc", GINT_TO_POINTER (LATE_CRC), test_large_late_failure);
   g_test_add_data_func ("/tarsplit/assemble/large/late-missing", GINT_TO_POINTER (LATE_MISSING), test_large_late_failure);
   g_test_add_data_func ("/tarsplit/assemble/large/late-write", GINT_TO_POINTER (LATE_WRITE), test_large_late_failure);

@@ -744,6 +744,28 @@ clean_components (const char *name, gsize len, GPtrArray *out)
   return TRUE;
 }
 
+/* Whether @name is already what clean_components() would make of it: no
+ * leading or trailing '/', no empty, `.` or `..` component.  Sets
+ * @out_last to the offset of the last component. */
+static gboolean
+name_is_clean (const char *name, gsize len, gsize *out_last)
+{
+  if (len == 0 || name[0] == '/' || name[len - 1] == '/')
+    return FALSE;
+  gsize start = 0, last = 0;
+  for (gsize i = 0; i <= len; i++)
+    if (i == len || name[i] == '/')
+      {
+        gsize n = i - start;
+        if (n == 0 || (name[start] == '.' && (n == 1 || (n == 2 && name[start + 1] == '.'))))
+          return FALSE;
+        last = start;
+        start = i + 1;
+      }
+  *out_last = last;
+  return TRUE;
+}
+
 /* Set once the kernel answered ENOSYS. */
 static gint openat2_missing = 0;
 
@@ -917,6 +939,35 @@ gp_layer_dir_open_file (GpLayerDir  *dir,
                         struct stat *out_stat,
                         GError     **error)
 {
+  return gp_layer_dir_open_file_full (dir, name, name_len, GP_LAYER_OPEN_DEFAULT, out_stat, error);
+}
+
+/**
+ * gp_layer_dir_open_file_full:
+ * @dir: a layer directory
+ * @name: (array length=name_len): an entry name, as for
+ *   gp_layer_dir_open_file()
+ * @name_len: length of @name
+ * @flags: %GP_LAYER_OPEN_KEEP_NONBLOCK leaves the descriptor in
+ *   non-blocking mode (saves a system call per file; a read of a regular
+ *   file does not block anyway, and a caller that sees EAGAIN clears the
+ *   flag with fcntl)
+ * @out_stat: (out) (optional): the opened file's fstat
+ * @error: return location for a #GError
+ *
+ * gp_layer_dir_open_file() with @flags.
+ *
+ * Returns: a read-only descriptor the caller closes, or -1 with @error set
+ * Since: 0.2
+ */
+int
+gp_layer_dir_open_file_full (GpLayerDir      *dir,
+                             const char      *name,
+                             gsize            name_len,
+                             GpLayerOpenFlags flags,
+                             struct stat     *out_stat,
+                             GError         **error)
+{
   g_return_val_if_fail (dir != NULL, -1);
   g_return_val_if_fail (name != NULL || name_len == 0, -1);
 
@@ -927,31 +978,51 @@ gp_layer_dir_open_file (GpLayerDir  *dir,
       return -1;
     }
 
-  g_autoptr(GPtrArray) comps = g_ptr_array_new_with_free_func (g_free);
-  if (!clean_components (name, name_len, comps))
+  /* A name already clean (the usual case) is split in place; others go
+   * through Docker's lexical cleaning into components. */
+  char last_buf[256];
+  g_autofree char *last_owned = NULL;
+  g_autofree char *parent_rel = NULL;
+  g_autoptr(GPtrArray) comps = NULL;
+  const char *last;
+  gsize last_off;
+  if (name_is_clean (name, name_len, &last_off) && name_len - last_off < sizeof last_buf)
     {
-      set_entry_error (error, dir, name, name_len, GP_DATA_ERROR_UNSAFE_PATH,
-                       "'..' leaves the layer directory");
-      return -1;
+      memcpy (last_buf, name + last_off, name_len - last_off);
+      last_buf[name_len - last_off] = '\0';
+      last = last_buf;
+      if (last_off > 0)
+        parent_rel = g_strndup (name, last_off - 1);
     }
-  if (comps->len == 0)
+  else
     {
-      set_entry_error (error, dir, name, name_len, GP_DATA_ERROR_NOT_REGULAR,
-                       "is the layer directory itself");
-      return -1;
+      comps = g_ptr_array_new_with_free_func (g_free);
+      if (!clean_components (name, name_len, comps))
+        {
+          set_entry_error (error, dir, name, name_len, GP_DATA_ERROR_UNSAFE_PATH,
+                           "'..' leaves the layer directory");
+          return -1;
+        }
+      if (comps->len == 0)
+        {
+          set_entry_error (error, dir, name, name_len, GP_DATA_ERROR_NOT_REGULAR,
+                           "is the layer directory itself");
+          return -1;
+        }
+      last = last_owned = g_strdup (comps->pdata[comps->len - 1]);
+      g_ptr_array_set_size (comps, comps->len - 1);
+      if (comps->len > 0)
+        {
+          g_ptr_array_add (comps, NULL);
+          parent_rel = g_strjoinv ("/", (char **) comps->pdata);
+          g_ptr_array_set_size (comps, comps->len - 1);
+        }
     }
-
-  g_autofree char *last = g_strdup (comps->pdata[comps->len - 1]);
-  g_ptr_array_set_size (comps, comps->len - 1);
 
   g_auto(GpFd) parent_fd = -1;
-  g_autofree char *parent_rel = NULL;
   int parent = dir->fd;
-  if (comps->len > 0)
+  if (parent_rel != NULL)
     {
-      g_ptr_array_add (comps, NULL);
-      parent_rel = g_strjoinv ("/", (char **) comps->pdata);
-      g_ptr_array_set_size (comps, comps->len - 1);
       g_mutex_lock (&dir->lock);
       if (dir->cached_fd >= 0 && strcmp (dir->cached_rel, parent_rel) == 0)
         {
@@ -960,7 +1031,14 @@ gp_layer_dir_open_file (GpLayerDir  *dir,
         }
       g_mutex_unlock (&dir->lock);
       if (parent_fd < 0)
-        parent_fd = open_dir_beneath (dir->fd, comps);
+        {
+          if (comps == NULL)
+            {
+              comps = g_ptr_array_new_with_free_func (g_free);
+              clean_components (parent_rel, strlen (parent_rel), comps); /* clean: cannot fail */
+            }
+          parent_fd = open_dir_beneath (dir->fd, comps);
+        }
       if (parent_fd < 0)
         {
           set_entry_errno (error, dir, name, name_len, errno);
@@ -1012,7 +1090,8 @@ gp_layer_dir_open_file (GpLayerDir  *dir,
       return -1;
     }
   /* F_SETFL changes only the status flags: of ours, O_NONBLOCK goes. */
-  (void) fcntl (fd, F_SETFL, 0);
+  if (!(flags & GP_LAYER_OPEN_KEEP_NONBLOCK))
+    (void) fcntl (fd, F_SETFL, 0);
   if (out_stat != NULL)
     *out_stat = st;
   if (parent_fd >= 0)

@@ -55,6 +55,20 @@ GP_API int         gp_layer_dir_open_file     (GpLayerDir     *dir,
                                                struct stat    *out_stat,
                                                GError        **error);
 
+/**
+ * GpLayerOpenFlags:
+ * @GP_LAYER_OPEN_DEFAULT: a blocking descriptor
+ * @GP_LAYER_OPEN_KEEP_NONBLOCK: leave O_NONBLOCK set (see
+ *   gp_layer_dir_open_file_full())
+ */
+typedef enum {
+  GP_LAYER_OPEN_DEFAULT = 0,
+  GP_LAYER_OPEN_KEEP_NONBLOCK = 1 << 0,
+} GpLayerOpenFlags;
+
+GP_API int gp_layer_dir_open_file_full (GpLayerDir *dir, const char *name, gsize name_len, GpLayerOpenFlags flags,
+                                        struct stat *out_stat, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GpLayerDir, gp_layer_dir_unref)
 
 G_END_DECLS

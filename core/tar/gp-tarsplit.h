@@ -112,6 +112,26 @@ typedef struct {
  */
 typedef int (*GpOpenFileFunc) (gpointer user_data, const char *name, gsize name_len, GError **error);
 
+struct stat;
+
+/**
+ * GpOpenFileStatFunc:
+ * @user_data: the opener's data
+ * @name: the entry name (NUL-terminated, but may contain NUL: see @name_len)
+ * @name_len: its length
+ * @out_stat: (out caller-allocates): the fstat() of the descriptor returned
+ * @error: return location for a #GError
+ *
+ * A #GpOpenFileFunc that also hands over the opened file's fstat(), so
+ * that the reassembly does not ask for it again.  The descriptor may be
+ * non-blocking.
+ *
+ * Returns: a file descriptor that the caller of the reassembly closes, or
+ *   -1 with @error set.
+ */
+typedef int (*GpOpenFileStatFunc) (gpointer user_data, const char *name, gsize name_len, struct stat *out_stat,
+                                   GError **error);
+
 typedef struct _GpTarSplitReader GpTarSplitReader;
 
 GP_API GpTarSplitReader *gp_tar_split_reader_new (int fd, const char *display_name, GpTarSplitFlags flags);
@@ -122,6 +142,7 @@ GP_API void gp_tar_split_reader_free (GpTarSplitReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GpTarSplitReader, gp_tar_split_reader_free)
 
 GP_API gboolean gp_tar_split_assemble (GpTarSplitReader *reader, GpOpenFileFunc open_file, gpointer open_data, GpWriteFunc write, gpointer write_data, GCancellable *cancellable, GpTarSplitStats *out_stats, GError **error);
+GP_API gboolean gp_tar_split_assemble_stat (GpTarSplitReader *reader, GpOpenFileStatFunc open_file, gpointer open_data, GpWriteFunc write, gpointer write_data, GCancellable *cancellable, GpTarSplitStats *out_stats, GError **error);
 
 typedef struct _GpTarSplitWriter GpTarSplitWriter;
 

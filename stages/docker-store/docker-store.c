@@ -186,10 +186,10 @@ measure_tar_split (const char *path, guint64 *out_size, GCancellable *cancellabl
 }
 
 static int
-open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **error)
+open_layer_file (gpointer user_data, const char *name, gsize name_len, struct stat *out_stat, GError **error)
 {
   GpLayerDir *dir = user_data;
-  return gp_layer_dir_open_file (dir, name, name_len, NULL, error);
+  return gp_layer_dir_open_file_full (dir, name, name_len, GP_LAYER_OPEN_KEEP_NONBLOCK, out_stat, error);
 }
 
 /* The layer tar, rebuilt from its tar-split data and the driver's files.
@@ -218,7 +218,7 @@ ds_stream_tar (GpImageLayer *layer, GpWriteFunc write, gpointer write_data,
   g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, l->tar_split_path,
                                                                  GP_TAR_SPLIT_FLAGS_NONE);
   GpTarSplitStats stats = { 0 };
-  if (!gp_tar_split_assemble (reader, open_layer_file, dir, write, write_data, cancellable,
+  if (!gp_tar_split_assemble_stat (reader, open_layer_file, dir, write, write_data, cancellable,
                               &stats, error))
     {
       g_prefix_error (error, "cache-id %s: ", l->cache_id);

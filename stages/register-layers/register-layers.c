@@ -50,6 +50,10 @@ typedef struct {
   gint n_done;
   guint n_total;
   guint64 bytes_seen; /* atomic: bytes hashed so far, for progress events */
+  /* Task.done is set under lock; cond wakes the registration waiting
+   * for it (see register_layers_run) */
+  GMutex lock;
+  GCond cond;
 } Job;
 
 typedef struct {
@@ -58,6 +62,9 @@ typedef struct {
   gboolean regenerated;
   guint64 bytes;
   guint64 estimate; /* the JSON's Size: larger layers start first */
+  gboolean big;     /* started first, largest first (see the queue) */
+  guint order_pos;  /* position in Docker's order (step D) */
+  gboolean done;    /* under Job.lock: the checksum step ended */
 } Task;
 
 static void
@@ -104,7 +111,7 @@ typedef struct {
 } Opener;
 
 static int
-open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **error)
+open_layer_file (gpointer user_data, const char *name, gsize name_len, struct stat *out_stat, GError **error)
 {
   Opener *o = user_data;
 
@@ -114,7 +121,7 @@ open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **
       if (o->dir == NULL)
         return -1;
     }
-  return gp_layer_dir_open_file (o->dir, name, name_len, NULL, error);
+  return gp_layer_dir_open_file_full (o->dir, name, name_len, GP_LAYER_OPEN_KEEP_NONBLOCK, out_stat, error);
 }
 
 /* The tar-split route (C.3): rebuild, hash, link.  FALSE with @error when
@@ -147,7 +154,7 @@ checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpT
   g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, display, GP_TAR_SPLIT_FLAGS_NONE);
   Opener opener = { job, id, NULL };
   Ticker ticker = { (Job *) job, id, 0 };
-  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, &opener, ticker_write, &ticker,
+  gboolean ok = gp_tar_split_assemble_stat (reader, open_layer_file, &opener, ticker_write, &ticker,
                                        gp_context_get_cancellable (job->ctx), stats, error);
   g_clear_pointer (&opener.dir, gp_layer_dir_unref);
   g_clear_pointer (&reader, gp_tar_split_reader_free);
@@ -220,10 +227,8 @@ checksum_from_driver (const Job *job, Task *task, const char *helper_dir, GpTarS
 }
 
 static void
-checksum_worker (gpointer data, gpointer user_data)
+checksum_task (Task *task, Job *job)
 {
-  Task *task = data;
-  Job *job = user_data;
   GpGraphImage *image = task->image;
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) route_error = NULL;
@@ -303,6 +308,28 @@ checksum_worker (gpointer data, gpointer user_data)
                              task->regenerated ? " (rebuilt from the driver)" : "");
 }
 
+static void
+checksum_worker (gpointer data, gpointer user_data)
+{
+  Task *task = data;
+  Job *job = user_data;
+
+  checksum_task (task, job);
+  g_mutex_lock (&job->lock);
+  task->done = TRUE;
+  g_cond_broadcast (&job->cond);
+  g_mutex_unlock (&job->lock);
+}
+
+static void
+wait_task (Job *job, Task *task)
+{
+  g_mutex_lock (&job->lock);
+  while (!task->done)
+    g_cond_wait (&job->cond, &job->lock);
+  g_mutex_unlock (&job->lock);
+}
+
 /* ---- helpers ---- */
 
 /* The layer size recorded in the image JSON (`"Size":N`, the last one),
@@ -328,13 +355,17 @@ json_size_estimate (GBytes *json)
   return v;
 }
 
+/* The big layers first, the largest first; then the others in Docker's
+ * order, the order step D registers them in. */
 static gint
-task_cmp_largest_first (gconstpointer a, gconstpointer b)
+task_cmp_queue (gconstpointer a, gconstpointer b)
 {
   const Task *x = *(Task *const *) a, *y = *(Task *const *) b;
-  if (x->estimate != y->estimate)
+  if (x->big != y->big)
+    return x->big ? -1 : 1;
+  if (x->big && x->estimate != y->estimate)
     return x->estimate > y->estimate ? -1 : 1;
-  return x->image->index < y->image->index ? -1 : x->image->index > y->image->index;
+  return x->order_pos < y->order_pos ? -1 : x->order_pos > y->order_pos;
 }
 
 static gboolean
@@ -451,6 +482,9 @@ report_dry_run (GpContext *ctx, guint n_pending, guint n_layers, guint64 bytes, 
 
 /* ---- the stage ---- */
 
+static void wait_pool (GThreadPool *pool);
+static gboolean register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, GError **error);
+
 static gboolean
 register_layers_prepare (GpStage *stage, GpContext *ctx, GError **error)
 {
@@ -547,20 +581,62 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       return TRUE;
     }
 
+  /* C with several workers: D below runs on this thread meanwhile,
+   * each image waiting for its own checksum only, so that the
+   * registration (a few dozen small writes per layer, serial by nature)
+   * overlaps the hashing instead of following it: on hundreds of small
+   * layers it was a quarter of the run.  With one worker, C ends before
+   * D starts, as before (the order of the writes stays the same from run
+   * to run: the crash tests count on it). */
   job.n_total = queue->len;
+  g_mutex_init (&job.lock);
+  g_cond_init (&job.cond);
+  GThreadPool *pool = NULL;
   if (queue->len > 0)
     {
       guint n_threads = MIN (gp_stage_get_jobs (stage, ctx), queue->len);
       if (n_threads > 1)
-        g_ptr_array_sort (queue, task_cmp_largest_first);
-      GThreadPool *pool = g_thread_pool_new (checksum_worker, &job, (gint) n_threads, FALSE, error);
+        {
+          /* Big layers (an eighth of a worker's share of the bytes or
+           * more) start first, the largest first, so that no large layer
+           * ends alone; the others follow in Docker's order, so that D
+           * below finds them done as it goes instead of waiting for a
+           * small layer queued last. */
+          GPtrArray *order = gp_graph_get_order (graph);
+          guint64 total = 0;
+          for (guint i = 0; i < order->len; i++)
+            {
+              Task *task = g_hash_table_lookup (tasks, ((GpGraphImage *) order->pdata[i])->id);
+              if (task != NULL)
+                task->order_pos = i + 1;
+            }
+          for (guint i = 0; i < queue->len; i++)
+            total += ((Task *) queue->pdata[i])->estimate;
+          for (guint i = 0; i < queue->len; i++)
+            {
+              Task *task = queue->pdata[i];
+              task->big = task->estimate > 0 && task->estimate >= total / (8 * n_threads);
+            }
+          g_ptr_array_sort (queue, task_cmp_queue);
+        }
+      pool = g_thread_pool_new (checksum_worker, &job, (gint) n_threads, FALSE, error);
       if (pool == NULL)
-        return FALSE;
+        {
+          g_mutex_clear (&job.lock);
+          g_cond_clear (&job.cond);
+          return FALSE;
+        }
       for (guint i = 0; i < queue->len; i++)
         g_thread_pool_push (pool, queue->pdata[i], NULL);
-      g_thread_pool_free (pool, FALSE, TRUE);
+      if (n_threads == 1)
+        g_clear_pointer (&pool, wait_pool);
     }
-  if (gp_context_set_error_if_cancelled (ctx, error))
+  gboolean ok = register_in_order (&job, graph, store, tasks, error);
+  /* (on an early return, the workers end first: they use job and tasks) */
+  g_clear_pointer (&pool, wait_pool);
+  g_mutex_clear (&job.lock);
+  g_cond_clear (&job.cond);
+  if (!ok)
     return FALSE;
   for (guint i = 0; i < queue->len; i++)
     {
@@ -569,13 +645,31 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         gp_context_add_counter (ctx, MIG_LAYERS_FAILED, 1);
     }
 
-  /* D.1-5 in Docker's order. */
+  mig_update_clock (ctx);
+  return TRUE;
+}
+
+static void
+wait_pool (GThreadPool *pool)
+{
+  g_thread_pool_free (pool, FALSE, TRUE);
+}
+
+/* D.1-5 in Docker's order, each image once its checksum step (if it had
+ * one in this run) ended. */
+static gboolean
+register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, GError **error)
+{
+  GpContext *ctx = job->ctx;
   GPtrArray *order = gp_graph_get_order (graph);
   for (guint i = 0; i < order->len; i++)
     {
       GpGraphImage *image = order->pdata[i];
       g_autoptr (GError) local_error = NULL;
 
+      Task *task = g_hash_table_lookup (tasks, image->id);
+      if (task != NULL)
+        wait_task (job, task);
       if (gp_context_set_error_if_cancelled (ctx, error))
         return FALSE;
       if (gp_graph_image_inherit_failure (image))
@@ -587,7 +681,6 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       g_autofree char *parent_chain = gp_graph_image_parent_chain_id (graph, image, store, &local_error);
       g_autofree char *diff_id = NULL;
       gint64 size = 0;
-      Task *task = g_hash_table_lookup (tasks, image->id);
       if (parent_chain != NULL && !read_checksum (ctx, image, &diff_id, &size, &local_error))
         {
           /* The checksum step's failure is the cause; otherwise the helper
@@ -639,7 +732,6 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         }
     }
 
-  mig_update_clock (ctx);
   return TRUE;
 }
 

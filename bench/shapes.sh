@@ -1,0 +1,245 @@
+#!/bin/bash
+# graphpipe benchmark, real layer shapes (issue 18): run at the end of
+# `make bench`, or alone with `make bench-shapes`.
+#
+# Generates (once, reused while the parameters are the same) two legacy
+# roots with bench/gp-mkbench:
+#   - rootfs: a Debian-minbase-like rootfs as a layer (tens of thousands
+#     of small files, most under 4 KiB, a few MiB-sized, symbolic links)
+#     plus four more layers (--kind=rootfs, BENCH_SHAPE_FILES files);
+#   - many: BENCH_SHAPE_IMAGES images of one small layer each (1 MiB on
+#     average, every 20th of 20 MiB), every 10th layer without
+#     tar-data.json.gz, i.e. rebuilt through the fallback archiver
+#     (--kind=many).
+# For each: the floor (one `openssl dgst -sha256` pass over the layer
+# files), graphpipe migrate --jobs N, then graphpipe save of every tag
+# (> FILE) and one openssl pass over the tarball.  Each row gives wall
+# time, user and system CPU time, peak RSS and the ratio to its floor;
+# then one extra run of each under `strace -c -f` gives the system calls
+# made, per file and per layer, by kind.  Figures, not tests: the exit
+# status is 0 whatever they are.  On a busy machine, compare CPU times
+# and system call counts; wall times move with the load.
+#
+# The graphpipe measured is the binary itself (.libs/graphpipe when
+# libtool built a wrapper script), so that the wrapper's shell and sed
+# runs are not counted.
+#
+# Environment: GP_BUILDDIR, BENCH_DIR, BENCH_SEED, BENCH_JOBS,
+# BENCH_REPEAT as for run-bench.sh; BENCH_SHAPE_FILES (34000),
+# BENCH_SHAPE_IMAGES (800); BENCH_SHAPE_STRACE (1; 0: no strace runs).
+set -euo pipefail
+
+builddir=${GP_BUILDDIR:?GP_BUILDDIR: the build tree}
+mk=$builddir/bench/gp-mkbench
+seed=${BENCH_SEED:-1}
+jobs=${BENCH_JOBS:-}
+[ -n "$jobs" ] || jobs=$(nproc)
+repeat=${BENCH_REPEAT:-1}
+dir=${BENCH_DIR:-$builddir/bench-data}
+files=${BENCH_SHAPE_FILES:-34000}
+images=${BENCH_SHAPE_IMAGES:-800}
+want_strace=${BENCH_SHAPE_STRACE:-1}
+timebin=/usr/bin/time
+
+die () { echo "bench-shapes: $*" >&2; exit 1; }
+[ -x "$timebin" ] || die "$timebin (GNU time) is needed: apt-get install time"
+command -v openssl > /dev/null || die "openssl is needed: apt-get install openssl"
+[ -x "$mk" ] || die "$mk not built"
+
+gp=$builddir/graphpipe
+if [ -x "$builddir/.libs/graphpipe" ]; then
+  gp=$builddir/.libs/graphpipe
+  export LD_LIBRARY_PATH=$builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+have_strace=no
+if [ "$want_strace" != 0 ] && command -v strace > /dev/null; then
+  have_strace=yes
+fi
+
+mkdir -p "$dir"
+aside=$dir/aside-shapes
+rm -rf "$aside"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp" "$aside"' EXIT
+
+fmt () { awk -v x="$1" -v f="$2" 'BEGIN { printf f, x }'; }
+ratio () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+verdict () { # verdict OK-EXPRESSION(awk) TEXT
+  if awk "BEGIN { exit !($1) }"; then echo "PASS  $2"; else echo "FAIL  $2"; fi
+}
+
+# shape_gen NAME ARGS...: $dir/NAME by gp-mkbench ARGS, reused when made
+# with the same arguments; with its listing, layer file list and counts.
+shape_gen () {
+  local name=$1
+  shift
+  local root=$dir/$name stamp="$* --seed=$seed"
+  if [ -f "$root.stamp" ] && [ "$(cat "$root.stamp")" = "$stamp" ] && [ -d "$root" ]; then
+    return
+  fi
+  rm -rf "$root" "$root.stamp" "$root".*
+  echo "generating $name: gp-mkbench $stamp"
+  "$mk" "$@" --seed="$seed" --tags-out="$root.tags" "$root" > "$root.info"
+  echo "  $(cat "$root.info")"
+  (cd "$root" && find . | LC_ALL=C sort) > "$root.listing"
+  (cd "$root" && find aufs/diff -type f -print0 | LC_ALL=C sort -z) > "$root.files"
+  (cd "$root" && find aufs/diff -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }') > "$root.bytes"
+  ls "$root/graph" | wc -l > "$root.layers"
+  (cd "$root/graph" && ls -d */tar-data.json.gz 2> /dev/null | wc -l) > "$root.tarsplit"
+  echo "$stamp" > "$root.stamp"
+}
+
+# shape_reset NAME: what a migration wrote goes aside (renames only; see
+# run-bench.sh), so that the next one starts over.
+shape_aside_n=0
+shape_reset () {
+  local root=$dir/$1
+  shape_aside_n=$((shape_aside_n + 1))
+  mkdir -p "$aside"
+  "$mk" --set-aside="$aside/$shape_aside_n" "$root"
+  if ! (cd "$root" && find . | LC_ALL=C sort) | cmp -s - "$root.listing"; then
+    die "$root: not back to its generated state after a reset"
+  fi
+}
+
+# shape_measure VAR CMD...: CMD under GNU time ($repeat times, the
+# fastest kept); sets VAR_wall, VAR_user, VAR_sys (s), VAR_rss (KiB).
+# SHAPE_PRE (a function name, optional) runs before each attempt.
+SHAPE_PRE=
+shape_measure () {
+  local var=$1
+  shift
+  local best= w u s m
+  for _ in $(seq "$repeat"); do
+    [ -z "$SHAPE_PRE" ] || $SHAPE_PRE
+    if ! "$timebin" -f '%e %U %S %M' -o "$tmp/time" bash -c '"$@"' bash "$@" > "$tmp/out" 2> "$tmp/err"; then
+      cat "$tmp/err" >&2
+      die "failed: $*"
+    fi
+    read -r w u s m < <(tail -n 1 "$tmp/time")
+    if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$w
+      printf -v "${var}_wall" %s "$w"
+      printf -v "${var}_user" %s "$u"
+      printf -v "${var}_sys" %s "$s"
+      printf -v "${var}_rss" %s "$m"
+    fi
+  done
+}
+
+shape_header () {
+  printf '%-40s %7s %7s %7s %7s %8s %8s\n' "$1" "wall s" "user s" "sys s" "RSS MiB" "÷floor" "CPU÷fl"
+}
+
+# shape_row LABEL VAR FLOORVAR
+shape_row () {
+  local w=${2}_wall u=${2}_user s=${2}_sys r=${2}_rss fw=${3}_wall fu=${3}_user fs=${3}_sys
+  printf '%-40s %7.2f %7.2f %7.2f %7.1f %8s %8s\n' "$1" "${!w}" "${!u}" "${!s}" \
+    "$(awk -v k="${!r}" 'BEGIN { print k / 1024 }')" "$(ratio "${!w}" "${!fw}")x" \
+    "$(ratio "$(awk -v a="${!u}" -v b="${!s}" 'BEGIN { print a + b }')" \
+             "$(awk -v a="${!fu}" -v b="${!fs}" 'BEGIN { print a + b }')")x"
+}
+
+# shape_syscalls LABEL NFILES NLAYERS CMD...: CMD under strace -c -f; one
+# line of totals per file and per layer, one of counts by kind.
+shape_syscalls () {
+  local label=$1 nf=$2 nl=$3
+  shift 3
+  if ! strace -c -f -o "$tmp/strace" bash -c '"$@"' bash "$@" > "$tmp/out" 2> "$tmp/err"; then
+    cat "$tmp/err" >&2
+    die "failed under strace: $*"
+  fi
+  awk -v label="$label" -v nf="$nf" -v nl="$nl" '
+    $1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" {
+      n = $4; sc = $NF; total += n
+      if (sc ~ /^open/) k = "open"
+      else if (sc ~ /stat/) k = "stat"
+      else if (sc ~ /^(p?read|readv|preadv)/) k = "read"
+      else if (sc ~ /^(p?write|writev|pwritev|copy_file_range|sendfile)/) k = "write"
+      else if (sc == "close") k = "close"
+      else if (sc == "fcntl") k = "fcntl"
+      else if (sc == "getdents64") k = "getdents"
+      else if (sc ~ /sync/) k = "sync"
+      else if (sc == "futex") k = "futex"
+      else if (sc ~ /^(rename|link|unlink|mkdir|fchmod|chmod|symlink)/) k = "namespace"
+      else k = "other"
+      by[k] += n
+    }
+    END {
+      printf "  %-38s %9d calls: %6.2f per file, %8.1f per layer\n", label, total, total / nf, total / nl
+      line = "    per file:"
+      split("open stat read write close fcntl getdents namespace sync futex other", order, " ")
+      for (i = 1; i <= 11; i++)
+        if (by[order[i]] > 0)
+          line = line sprintf(" %s %.2f", order[i], by[order[i]] / nf)
+      print line
+    }' "$tmp/strace"
+}
+
+export gp dir
+shape_floor () { cd "$dir/$1" && xargs -0 -a "$dir/$1.files" openssl dgst -sha256 > /dev/null; }
+shape_cat () { cd "$dir/$1" && xargs -0 -a "$dir/$1.files" cat > /dev/null; }
+shape_migrate () { "$gp" migrate --root "$dir/$1" --driver aufs --jobs "$2" -q; }
+shape_save () {
+  xargs -d '\n' -a "$dir/$1.tags" "$gp" save --root "$dir/$1" --jobs "$2" -o - -q > "$dir/$1.save.tar"
+}
+export -f shape_floor shape_cat shape_migrate shape_save
+
+# shape_bench NAME TITLE: the rows of one shape; sets NAME-prefixed
+# results for the targets (shape_<name>_mig_ratio, ..._rss).
+shape_bench () {
+  local name=$1 title=$2
+  local bytes nfiles nlayers ntarsplit
+  bytes=$(cat "$dir/$name.bytes")
+  nfiles=$(tr -cd '\0' < "$dir/$name.files" | wc -c)
+  nlayers=$(cat "$dir/$name.layers")
+  ntarsplit=$(cat "$dir/$name.tarsplit")
+  echo
+  echo "$title: $nlayers layers ($((nlayers - ntarsplit)) without tar-data.json.gz), $nfiles files, $(fmt "$bytes" '%.0f') bytes"
+  shape_cat "$name" # warm the cache
+  shape_header "  (warm page cache; jobs $jobs)"
+  shape_measure fl shape_floor "$name"
+  shape_row "openssl dgst -sha256 (the floor)" fl fl
+  SHAPE_PRE="shape_reset $name"
+  shape_measure mig shape_migrate "$name" "$jobs"
+  SHAPE_PRE=
+  shape_row "migrate --jobs $jobs" mig fl
+  shape_measure sv shape_save "$name" "$jobs"
+  local out=$dir/$name.save.tar save_bytes
+  save_bytes=$(stat -c %s "$out")
+  shape_measure svfl openssl dgst -sha256 "$out"
+  shape_row "save --jobs $jobs, every tag > FILE" sv svfl
+  shape_row "openssl dgst -sha256 of the tarball" svfl svfl
+  echo "  (save wrote $(fmt "$save_bytes" '%.0f') bytes; its ratio is to the openssl pass over them)"
+  if [ "$have_strace" = yes ]; then
+    shape_syscalls "openssl (the floor)" "$nfiles" "$nlayers" shape_floor "$name"
+    shape_reset "$name"
+    shape_syscalls "migrate --jobs $jobs" "$nfiles" "$nlayers" shape_migrate "$name" "$jobs"
+    shape_syscalls "save --jobs $jobs" "$nfiles" "$nlayers" shape_save "$name" "$jobs"
+  fi
+  rm -f "$out"
+  printf -v "shape_${name//-/_}_mig" %s "$(ratio "$mig_wall" "$fl_wall")"
+  printf -v "shape_${name//-/_}_rss" %s "$(printf '%s\n' "$mig_rss" "$sv_rss" | sort -n | tail -n 1)"
+  printf -v "shape_${name//-/_}_migw" %s "$mig_wall"
+  printf -v "shape_${name//-/_}_flw" %s "$fl_wall"
+}
+
+rootfs=shape-rootfs-$files
+many=shape-many-$images
+echo
+echo "== real layer shapes (issue 18): jobs N = $jobs; best of $repeat; load average at start: $(cut -d' ' -f1 /proc/loadavg)"
+shape_gen "$rootfs" --kind=rootfs --files="$files"
+shape_gen "$many" --kind=many --images="$images"
+shape_bench "$rootfs" "rootfs-like root"
+shape_bench "$many" "many-layers root"
+
+r1=shape_${rootfs//-/_}_mig r2=shape_${many//-/_}_mig
+m1=shape_${rootfs//-/_}_rss m2=shape_${many//-/_}_rss
+w1=shape_${rootfs//-/_}_migw f1=shape_${rootfs//-/_}_flw
+w2=shape_${many//-/_}_migw f2=shape_${many//-/_}_flw
+echo
+echo "== targets (issue 18; wall-clock ratios: valid on a quiet machine only)"
+verdict "${!r1} <= 1.0" "rootfs-like: migrate $(fmt "${!w1}" %.2f) s <= 1.0 x the floor $(fmt "${!f1}" %.2f) s (${!r1}x)"
+verdict "${!r2} <= 0.9" "many layers: migrate $(fmt "${!w2}" %.2f) s <= 0.9 x the floor $(fmt "${!f2}" %.2f) s (${!r2}x)"
+maxrss=$(printf '%s\n' "${!m1}" "${!m2}" | sort -n | tail -n 1)
+verdict "$maxrss <= 65536" "peak RSS of migrate and save on both: $maxrss KiB <= 64 MiB"
