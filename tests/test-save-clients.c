@@ -279,12 +279,17 @@ podman_loads_golden (const ClientCase *c, const char *dir)
   g_assert_no_error (error);
   g_autofree char *proot = g_build_filename (dir, "control-root", NULL);
   g_autofree char *prun = g_build_filename (dir, "control-run", NULL);
-  const char *load[] = { "podman", "--root", proot, "--runroot", prun, "--storage-driver", "vfs",
+  /* podman's own runtime files: private (default /run/libpod is shared,
+   * and "system reset" of another test removes it) */
+  g_autofree char *ptmp = g_build_filename (dir, "control-run-tmp", NULL);
+  const char *load[] = { "podman", "--root", proot, "--runroot", prun,
+                         "--tmpdir", ptmp, "--storage-driver", "vfs",
                          "load", "-i", path, NULL };
   g_autofree char *err = NULL;
   gboolean ok = save_util_run (load, NULL, NULL, &err) == 0;
   g_test_message ("control: podman load of Docker 1.10.3's %s: %s", c->golden, ok ? "loaded" : err);
-  const char *reset[] = { "podman", "--root", proot, "--runroot", prun, "--storage-driver", "vfs",
+  const char *reset[] = { "podman", "--root", proot, "--runroot", prun,
+                          "--tmpdir", ptmp, "--storage-driver", "vfs",
                           "system", "reset", "-f", NULL };
   save_util_run (reset, NULL, NULL, NULL);
   return ok;
@@ -308,8 +313,12 @@ test_podman_load (gconstpointer data)
   const char *root = save_util_migrated_root ();
   g_autofree char *proot = g_build_filename (dir, "root", NULL);
   g_autofree char *prun = g_build_filename (dir, "run", NULL);
+  /* podman's own runtime files: private (default /run/libpod is shared,
+   * and "system reset" of another test removes it) */
+  g_autofree char *ptmp = g_build_filename (dir, "run-tmp", NULL);
 
-  const char *load[] = { "podman", "--root", proot, "--runroot", prun, "--storage-driver", "vfs",
+  const char *load[] = { "podman", "--root", proot, "--runroot", prun,
+                         "--tmpdir", ptmp, "--storage-driver", "vfs",
                          "load", "-i", tar, NULL };
   g_autofree char *out = NULL, *err = NULL;
   int status = save_util_run (load, NULL, &out, &err);
@@ -336,7 +345,8 @@ test_podman_load (gconstpointer data)
       g_autofree char *id = store_image_id (root, c->images[i].ref);
       g_autoptr (GPtrArray) diff_ids = store_diff_ids (root, id);
       g_autofree char *name = g_strconcat ("localhost/", c->images[i].repo, NULL);
-      const char *inspect[] = { "podman", "--root", proot, "--runroot", prun, "--storage-driver", "vfs",
+      const char *inspect[] = { "podman", "--root", proot, "--runroot", prun,
+                                "--tmpdir", ptmp, "--storage-driver", "vfs",
                                 "image", "inspect", name, NULL };
       g_autofree char *text = run_capture (inspect);
       g_autoptr (JsonNode) node = parse_json (text);
@@ -345,7 +355,8 @@ test_podman_load (gconstpointer data)
       JsonObject *rootfs = json_object_get_object_member (img, "RootFS");
       assert_string_array (json_object_get_array_member (rootfs, "Layers"), diff_ids, "podman RootFS.Layers");
     }
-  const char *reset[] = { "podman", "--root", proot, "--runroot", prun, "--storage-driver", "vfs",
+  const char *reset[] = { "podman", "--root", proot, "--runroot", prun,
+                          "--tmpdir", ptmp, "--storage-driver", "vfs",
                           "system", "reset", "-f", NULL };
   save_util_run (reset, NULL, NULL, NULL);
 }

@@ -337,6 +337,9 @@ test_oci_archive (void)
     }
   g_autofree char *proot = g_build_filename (dir, "root", NULL);
   g_autofree char *prun = g_build_filename (dir, "run", NULL);
+  /* podman's own runtime files: private (default /run/libpod is shared,
+   * and "system reset" of another test removes it) */
+  g_autofree char *ptmp = g_build_filename (dir, "run-tmp", NULL);
   for (guint i = 0; i < tags->len; i++)
     {
       const char *ref = g_ptr_array_index (tags, i);
@@ -345,20 +348,23 @@ test_oci_archive (void)
       g_autoptr (GPtrArray) single = g_ptr_array_new ();
       g_ptr_array_add (single, (gpointer) ref);
       save_oci (root, "oci-archive", NULL, one, single);
-      const char *load[] = { "podman", "--root", proot, "--runroot", prun, "--storage-driver", "vfs",
+      const char *load[] = { "podman", "--root", proot, "--runroot", prun,
+                             "--tmpdir", ptmp, "--storage-driver", "vfs",
                              "load", "-q", "-i", one, NULL };
       g_autofree char *out = NULL, *err = NULL;
       if (save_util_run (load, NULL, &out, &err) != 0)
         g_error ("podman load rejects our oci-archive of %s: %s", ref, err);
       g_autofree char *id = store_image_id (root, ref);
-      const char *inspect[] = { "podman", "--root", proot, "--runroot", prun, "--storage-driver", "vfs",
+      const char *inspect[] = { "podman", "--root", proot, "--runroot", prun,
+                                "--tmpdir", ptmp, "--storage-driver", "vfs",
                                 "image", "inspect", "--format", "{{.Id}}", id + 7, NULL };
       g_autofree char *iout = NULL, *ierr = NULL;
       if (save_util_run (inspect, NULL, &iout, &ierr) != 0)
         g_error ("podman has no image %s after loading our oci-archive of %s: %s", id, ref, ierr);
       g_assert_cmpstr (g_strstrip (iout), ==, id + 7);
     }
-  const char *reset[] = { "podman", "--root", proot, "--runroot", prun, "--storage-driver", "vfs",
+  const char *reset[] = { "podman", "--root", proot, "--runroot", prun,
+                          "--tmpdir", ptmp, "--storage-driver", "vfs",
                           "system", "reset", "-f", NULL };
   save_util_run (reset, NULL, NULL, NULL);
   save_util_rm_rf (dir);
