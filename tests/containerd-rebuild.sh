@@ -93,5 +93,5 @@ rm -f "$copy/io.containerd.content.v1.content/blobs/sha256/$d2"
 [ $? != 0 ] && [ ! -e "$tmp/n.tar" ]
 ok_eq "$?" 0 "a native snapshot is not rebuilt, nothing written" || sed 's/^/#   /' "$tmp/log"
 ok_grep "$tmp/log" "sha256:$d2" "the error names the blob"
-ok_grep "$tmp/log" "snapshot" "and its snapshot"
+ok_grep "$tmp/log" "only overlayfs snapshots" "and says only overlayfs snapshots are rebuilt"
 done_testing

@@ -1139,9 +1139,22 @@ find_snapshot (Space *s, const char *chain_id, GError **error)
   const guint8 *v;
   gsize len;
   gboolean is_bucket;
-  if (!gp_bolt_bucket_get_bucket (r->db, &s->ns_bucket, "snapshots", &snaps, error)
-      || !gp_bolt_bucket_get_bucket (r->db, &snaps, "overlayfs", &overlay, error)
-      || !gp_bolt_bucket_get_bucket (r->db, &overlay, chain_id, &snap, error)
+  g_autoptr (GError) local = NULL;
+  if (!gp_bolt_bucket_get_bucket (r->db, &s->ns_bucket, "snapshots", &snaps, error))
+    return NULL;
+  if (!gp_bolt_bucket_get_bucket (r->db, &snaps, "overlayfs", &overlay, &local)
+      || !gp_bolt_bucket_get_bucket (r->db, &overlay, chain_id, &snap, &local))
+    {
+      if (!g_error_matches (local, GP_DATA_ERROR, GP_DATA_ERROR_MISSING))
+        g_propagate_error (error, g_steal_pointer (&local));
+      else
+        g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
+                     "no overlayfs snapshot %s (only overlayfs snapshots, whose fs directory "
+                     "holds the layer's own files, can be rebuilt; not native or others): %s",
+                     chain_id, local->message);
+      return NULL;
+    }
+  if (!gp_bolt_bucket_get (r->db, &snap, "name", &v, &len, &is_bucket, error)
       || !gp_bolt_bucket_get (r->db, &snap, "name", &v, &len, &is_bucket, error))
     return NULL;
   g_autofree char *key = value_string (v, len);
