@@ -8,7 +8,7 @@
 # holds the whiteout as a 0/0 character device and the opaque directory
 # as trusted.overlay.opaque=y (checked here: that is containerd's own
 # applier).  containerd does not keep a whiteout's tar header (the device
-# gets the time of the unpacking), so that layer cannot be rebuilt byte
+# gets the time of the unpacking: checked too), so that layer cannot be rebuilt byte
 # for byte: with its blob removed from a copy of the root, `graphpipe
 # save --allow-rebuild` must fail the image with a message naming the
 # layer, the snapshot and the whiteouts, writing nothing; a native
@@ -22,7 +22,7 @@ GRAPHPIPE=${GRAPHPIPE:-$top_builddir/graphpipe}
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/containerd-lib.sh"
 
-plan 10
+plan 12
 if why=$(ctrd_missing); then
   skip_all "$why"
 fi
@@ -69,6 +69,8 @@ root=$tmp/ctrd/root
 snaps=$root/io.containerd.snapshotter.v1.overlayfs/snapshots
 dev=$(find "$snaps" -path '*/fs/etc/gone' -type c 2> /dev/null | head -1)
 ok_eq "$([ -n "$dev" ] && stat -c %t,%T "$dev")" "0,0" "containerd unpacked etc/.wh.gone as a 0/0 character device"
+[ -n "$dev" ] && [ "$(stat -c %Y "$dev")" != 0 ]
+ok_eq "$?" 0 "its time is the unpacking's, not the tar entry's (0): the header is not kept"
 opq=$(dirname "$(dirname "$dev")")/opt/old
 ok_eq "$(getfattr --only-values -n trusted.overlay.opaque "$opq" 2> /dev/null)" "y" \
   "and opt/old/.wh..wh..opq as trusted.overlay.opaque=y"
@@ -76,6 +78,8 @@ ok_eq "$(getfattr --only-values -n trusted.overlay.opaque "$opq" 2> /dev/null)" 
 copy=$tmp/copy
 cp -a "$root" "$copy"
 rm -f "$copy/io.containerd.content.v1.content/blobs/sha256/$d2"
+state () { (cd "$copy" && find . -printf '%p %s %T@ %C@\n' | LC_ALL=C sort | sha256sum); }
+before=$(state)
 "$GRAPHPIPE" save -q --root "$copy" --namespace default -o "$tmp/out.tar" example.com/gp/rebuild:1 > "$tmp/log" 2>&1
 [ $? != 0 ] && [ ! -e "$tmp/out.tar" ]
 ok_eq "$?" 0 "without --allow-rebuild the missing blob fails the image"
@@ -94,4 +98,5 @@ rm -f "$copy/io.containerd.content.v1.content/blobs/sha256/$d2"
 ok_eq "$?" 0 "a native snapshot is not rebuilt, nothing written" || sed 's/^/#   /' "$tmp/log"
 ok_grep "$tmp/log" "sha256:$d2" "the error names the blob"
 ok_grep "$tmp/log" "only overlayfs snapshots" "and says only overlayfs snapshots are rebuilt"
+ok_eq "$(state)" "$before" "nothing under the containerd root changed"
 done_testing
