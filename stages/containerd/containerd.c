@@ -8,7 +8,8 @@
  * (size a Go varint), the blobs in
  * io.containerd.content.v1.content/blobs/sha256/<hex>.  Each name's target
  * (an index or manifest list: the manifest for the platform asked for, by
- * default the host's) leads to a manifest, its config and its layers.
+ * default the host's) leads to a manifest, its config and its layers
+ * (read by gp-oci-manifest.h: known media types, sha256 digests only).
  * Every blob read is checked against its digest and size; each layer is
  * decompressed (gzip, zstd) once before any sink runs, to learn its tar's
  * length and check it against the config's DiffID, and again when a sink
@@ -35,7 +36,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <json-glib/json-glib.h>
 #include <zlib.h>
 #include <zstd.h>
 
