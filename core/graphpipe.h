@@ -18,6 +18,7 @@
 #include "gp-estimate.h"
 #include "gp-crc64.h"
 #include "gp-bbolt.h"
+#include "gp-oci-manifest.h"
 #include "gp-tarsplit.h"
 #include "gp-layerfs.h"
 #include "gp-tarwriter.h"

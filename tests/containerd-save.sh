@@ -15,7 +15,9 @@
 # - --platform picks another manifest of the index, --namespace the
 #   namespace; a name in several namespaces is an error listing them;
 # - the root is found under a Docker data root (containerd/daemon) and a
-#   disk's /var/lib (docker/containerd/daemon), read as Docker names them;
+#   disk's /var/lib (docker/containerd/daemon), read as Docker names them,
+#   also when the Docker root has an image/ directory without images
+#   (Docker 29's containerd image store);
 # - a damaged blob, a missing blob and a truncated meta.db give clear
 #   errors and no output; nothing under the root changes.
 set -u
@@ -29,7 +31,7 @@ golden=$shared/golden/public
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/containerd-lib.sh"
 
-plan 57
+plan 61
 if why=$(ctrd_missing); then
   skip_all "$why"
 fi
@@ -254,6 +256,25 @@ ok_eq "$?" 0 "the ID docker images shows (the target's digest, 12 digits) names 
 tar -xOf "$tmp/moby-id.tar" manifest.json > "$tmp/moby-id.json" 2> /dev/null
 ok_grep "$tmp/moby-id.json" "\"Config\":\"$(config_of "$tmp/ctr-busybox" | sed 's/sha256://').json\"" \
   "its config is the one ctr exports"
+
+# Docker 29 with the containerd image store: image/overlay2/ exists but
+# holds no image; detection goes by content (its containerd's namespace
+# moby), so no --source is needed.  Once imagedb holds a config, the same
+# root is a classic Docker root again.
+mkdir -p "$tmp/dockerroot/image/overlay2/imagedb/content/sha256" "$tmp/dockerroot/image/overlay2/layerdb"
+echo '{"Repositories":{}}' > "$tmp/dockerroot/image/overlay2/repositories.json"
+"$GRAPHPIPE" save -q --root "$tmp/dockerroot" --namespace moby -o "$tmp/moby-d29.tar" busybox > "$tmp/log" 2>&1
+ok_eq "$?" 0 "a Docker root with an empty image/overlay2/ is read from its containerd store" ||
+  sed 's/^/#   /' "$tmp/log"
+cmp -s "$tmp/moby.tar" "$tmp/moby-d29.tar"
+ok_eq "$?" 0 "the same tarball as from the containerd root itself"
+cfg=$(config_of "$tmp/ctr-busybox" | sed 's/sha256://')
+tar -xOf "$tmp/moby.tar" "$cfg.json" > "$tmp/dockerroot/image/overlay2/imagedb/content/sha256/$cfg"
+"$GRAPHPIPE" save -q --root "$tmp/dockerroot" --namespace moby -o "$tmp/moby-classic.tar" busybox > "$tmp/log" 2>&1
+[ $? != 0 ] && [ ! -e "$tmp/moby-classic.tar" ]
+ok_eq "$?" 0 "with an image config in imagedb it is a Docker root (docker-store), not containerd"
+ok_grep "$tmp/log" "docker-store: No such image: busybox" "the error comes from the docker-store source"
+rm -rf "$tmp/dockerroot/image"
 
 # ---- damage: blob, missing blob, meta.db ----
 damaged=$tmp/damaged

@@ -175,31 +175,6 @@ test_big_data_names (void)
   g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSAFE_PATH);
 }
 
-static void
-test_manifest (void)
-{
-  const char *oci = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-                    "\"digest\":\"sha256:c054998288483cf992343f0bc0ae77727440a141abf573415b07c7976428a5e8\",\"size\":1258},"
-                    "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
-                    "\"digest\":\"sha256:d8ff366c89e651e1bed812665aab5337a404a941c16d2be07929e41d2e145ea4\",\"size\":1984512}]}";
-  g_autoptr (GError) error = NULL;
-  g_autoptr (CsManifest) m = cs_parse_manifest (oci, strlen (oci), &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (m->media_type, ==, "application/vnd.oci.image.manifest.v1+json");
-  g_assert_cmpuint (m->layers->len, ==, 1);
-  g_assert_cmpint (g_array_index (m->layers, CsDescriptor, 0).size, ==, 1984512);
-  const char *v1 = "{\"schemaVersion\":1,\"name\":\"x\"}";
-  g_autoptr (CsManifest) none = cs_parse_manifest (v1, strlen (v1), &error);
-  g_assert_null (none);
-  g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED);
-  g_clear_error (&error);
-  const char *bad = "{\"schemaVersion\":2,\"config\":{\"digest\":\"md5:1\"},\"layers\":[]}";
-  g_autoptr (CsManifest) none2 = cs_parse_manifest (bad, strlen (bad), &error);
-  g_assert_null (none2);
-  g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_DIGEST);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -209,6 +184,5 @@ main (int argc, char **argv)
   g_test_add_func ("/cstore/empty", test_empty);
   g_test_add_func ("/cstore/bad", test_bad);
   g_test_add_func ("/cstore/big-data-names", test_big_data_names);
-  g_test_add_func ("/cstore/manifest", test_manifest);
   return g_test_run ();
 }

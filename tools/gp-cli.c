@@ -513,7 +513,11 @@ gp_cli_source_stage (const char *kind)
  *
  * Tells what kind of store @root is by what it holds, and returns the
  * source stage that reads it: `image/` (a Docker 1.10+ root) is
- * docker-store; `overlay-images/` or `vfs-images/` (podman, CRI-O,
+ * docker-store, unless no image/<driver>/imagedb holds an image config
+ * and Docker's own containerd root (containerd/daemon/) has a `moby`
+ * namespace: then the images live in Docker's containerd image store
+ * (Docker 29's default) and it is containerd; `overlay-images/` or
+ * `vfs-images/` (podman, CRI-O,
  * buildah) containers-storage; `io.containerd.metadata.v1.bolt/` (a
  * containerd root; or under containerd/daemon/, containerd/ or
  * docker/containerd/daemon/: a Docker root, a disk's /var/lib)
@@ -523,11 +527,65 @@ gp_cli_source_stage (const char *kind)
  *
  * Returns: (transfer none): a stage name
  */
+/* Whether a Docker root's image/<driver>/imagedb/content/sha256/ holds
+ * any image config (a file named by 64 hex digits), for any driver. */
+static gboolean
+docker_root_has_images (const char *root)
+{
+  g_autofree char *image = g_build_filename (root, "image", NULL);
+  g_autoptr (GDir) drivers = g_dir_open (image, 0, NULL);
+  const char *driver;
+  while (drivers != NULL && (driver = g_dir_read_name (drivers)) != NULL)
+    {
+      g_autofree char *content = g_build_filename (image, driver, "imagedb", "content", "sha256",
+                                                   NULL);
+      g_autoptr (GDir) dir = g_dir_open (content, 0, NULL);
+      const char *name;
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        if (strlen (name) == 64 && gp_hex_is_lower (name, 64))
+          return TRUE;
+    }
+  return FALSE;
+}
+
+/* Whether the containerd root @dir's meta.db has the namespace @ns (a
+ * bucket v1/<ns>).  An unreadable database counts as no. */
+static gboolean
+containerd_has_namespace (const char *dir, const char *ns)
+{
+  g_autofree char *path = g_build_filename (dir, "io.containerd.metadata.v1.bolt", "meta.db",
+                                            NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return FALSE;
+  GpBolt *db = gp_bolt_open (path, NULL);
+  if (db == NULL)
+    return FALSE;
+  GpBoltBucket top, v1;
+  gp_bolt_root (db, &top);
+  const guint8 *v;
+  gsize len;
+  gboolean is_bucket = FALSE, found = FALSE;
+  if (gp_bolt_bucket_get (db, &top, "v1", &v, &len, &is_bucket, NULL) && is_bucket
+      && gp_bolt_bucket_open_value (db, &top, "v1", v, len, &v1, NULL))
+    found = gp_bolt_bucket_get (db, &v1, ns, &v, &len, &is_bucket, NULL) && is_bucket;
+  gp_bolt_free (db);
+  return found;
+}
+
 const char *
 gp_cli_detect_source (const char *root)
 {
-  if (root == NULL || root_has (root, "image", NULL))
+  if (root == NULL)
     return "docker-store";
+  if (root_has (root, "image", NULL))
+    {
+      /* Docker with the containerd image store keeps an image/ directory
+       * without images; they are in its containerd's namespace moby. */
+      g_autofree char *daemon = g_build_filename (root, "containerd", "daemon", NULL);
+      if (!docker_root_has_images (root) && containerd_has_namespace (daemon, "moby"))
+        return "containerd";
+      return "docker-store";
+    }
   if (root_has (root, "overlay-images", NULL) || root_has (root, "vfs-images", NULL))
     return "containers-storage";
   if (root_has (root, "io.containerd.metadata.v1.bolt", NULL))

@@ -8,7 +8,8 @@
  * (size a Go varint), the blobs in
  * io.containerd.content.v1.content/blobs/sha256/<hex>.  Each name's target
  * (an index or manifest list: the manifest for the platform asked for, by
- * default the host's) leads to a manifest, its config and its layers.
+ * default the host's) leads to a manifest, its config and its layers
+ * (read by gp-oci-manifest.h: known media types, sha256 digests only).
  * Every blob read is checked against its digest and size; each layer is
  * decompressed (gzip, zstd) once before any sink runs, to learn its tar's
  * length and check it against the config's DiffID, and again when a sink
@@ -31,17 +32,13 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
-#include <json-glib/json-glib.h>
 #include <zlib.h>
 #include <zstd.h>
 
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define META_DB "io.containerd.metadata.v1.bolt/meta.db"
 #define BLOBS "io.containerd.content.v1.content/blobs/sha256"
 /* Manifests, indexes and configs are read whole: at most this long. */
@@ -204,112 +201,11 @@ read_blob (CRoot *r, const Desc *d, GError **error)
   return g_bytes_new_take (buf, len);
 }
 
-/* ---- JSON: manifests and indexes ---- */
+/* ---- manifests and indexes (core/format/gp-oci-manifest) ---- */
 
-static JsonObject *
-parse_object (GBytes *bytes, JsonParser *parser, const char *what, GError **error)
-{
-  gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
-  g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local))
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "%s: %s", what, local->message);
-      return NULL;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "%s: not a JSON object", what);
-      return NULL;
-    }
-  return json_node_get_object (root);
-}
-
-static const char *
-member_string (JsonObject *o, const char *name)
-{
-  JsonNode *n = json_object_get_member (o, name);
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
-static gboolean
-parse_desc (JsonNode *node, Desc *out, const char *what, GError **error)
-{
-  memset (out, 0, sizeof *out);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "%s: not a descriptor object", what);
-      return FALSE;
-    }
-  JsonObject *o = json_node_get_object (node);
-  const char *mt = member_string (o, "mediaType");
-  const char *digest = member_string (o, "digest");
-  JsonNode *size = json_object_get_member (o, "size");
-  if (mt == NULL || digest == NULL || size == NULL || !JSON_NODE_HOLDS_VALUE (size)
-      || json_node_get_value_type (size) != G_TYPE_INT64 || json_node_get_int (size) < 0)
-    {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON,
-                   "%s: a descriptor needs mediaType, digest and a size >= 0", what);
-      return FALSE;
-    }
-  if (!gp_digest_check_sha256 (digest, -1, error))
-    {
-      g_prefix_error (error, "%s: ", what);
-      return FALSE;
-    }
-  out->media_type = g_strdup (mt);
-  out->digest = g_strdup (digest);
-  out->size = json_node_get_int (size);
-  return TRUE;
-}
-
-/* ---- platforms ---- */
-
-typedef struct {
-  char *os, *arch, *variant;
-} Platform;
-
-static void
-platform_clear (Platform *p)
-{
-  g_clear_pointer (&p->os, g_free);
-  g_clear_pointer (&p->arch, g_free);
-  g_clear_pointer (&p->variant, g_free);
-}
-
-static char *
-platform_format (const char *os, const char *arch, const char *variant)
-{
-  if (variant != NULL && *variant != '\0')
-    return g_strdup_printf ("%s/%s/%s", os, arch, variant);
-  return g_strdup_printf ("%s/%s", os, arch);
-}
-
-/* The host's platform, as Go names it (GOARCH, GOARM). */
-static void
-platform_host (Platform *p)
-{
-  struct utsname u;
-  const char *m = uname (&u) == 0 ? u.machine : "x86_64";
-  p->os = g_strdup ("linux");
-  static const struct { const char *machine, *arch, *variant; } map[] = {
-    { "x86_64", "amd64", NULL }, { "aarch64", "arm64", NULL }, { "armv8l", "arm64", NULL },
-    { "armv7l", "arm", "v7" }, { "armv6l", "arm", "v6" }, { "i686", "386", NULL },
-    { "i386", "386", NULL }, { "ppc64le", "ppc64le", NULL }, { "s390x", "s390x", NULL },
-    { "riscv64", "riscv64", NULL }, { "mips64", "mips64", NULL },
-  };
-  for (gsize i = 0; i < G_N_ELEMENTS (map); i++)
-    if (strcmp (m, map[i].machine) == 0)
-      {
-        p->arch = g_strdup (map[i].arch);
-        p->variant = g_strdup (map[i].variant);
-        return;
-      }
-  p->arch = g_strdup (m);
-}
+typedef GpOciPlatform Platform;
+#define platform_clear gp_oci_platform_clear
+#define platform_host gp_oci_platform_host
 
 static gboolean
 platform_parse (const char *s, Platform *p, GError **error)
@@ -323,24 +219,9 @@ platform_parse (const char *s, Platform *p, GError **error)
       return FALSE;
     }
   p->os = g_ascii_strdown (parts[0], -1);
-  p->arch = g_ascii_strdown (parts[1], -1);
+  p->architecture = g_ascii_strdown (parts[1], -1);
   p->variant = n == 3 ? g_ascii_strdown (parts[2], -1) : NULL;
   return TRUE;
-}
-
-/* Whether an index entry's platform is the one wanted: same os and
- * architecture; a variant asked for must match (arm64's default is v8). */
-static gboolean
-platform_matches (const Platform *want, const char *os, const char *arch, const char *variant)
-{
-  if (os == NULL || arch == NULL || g_ascii_strcasecmp (os, want->os) != 0
-      || g_ascii_strcasecmp (arch, want->arch) != 0)
-    return FALSE;
-  if (want->variant == NULL)
-    return TRUE;
-  const char *v = variant != NULL && *variant != '\0' ? variant
-                  : strcmp (want->arch, "arm64") == 0 ? "v8" : "";
-  return g_ascii_strcasecmp (v, want->variant) == 0;
 }
 
 /* ---- an image name's target, resolved to one manifest ---- */
@@ -370,44 +251,32 @@ resolved_free (Resolved *r)
   g_free (r);
 }
 
-static gboolean
-is_index_type (const char *mt)
+static void
+desc_copy (Desc *out, const GpOciDescriptor *d)
 {
-  return strcmp (mt, MT_DOCKER_LIST) == 0 || strcmp (mt, MT_OCI_INDEX) == 0;
-}
-
-static gboolean
-is_manifest_type (const char *mt)
-{
-  return strcmp (mt, MT_DOCKER_MANIFEST) == 0 || strcmp (mt, MT_OCI_MANIFEST) == 0;
+  out->media_type = g_strdup (d->media_type);
+  out->digest = g_strdup (d->digest);
+  out->size = d->size;
 }
 
 static gboolean
 parse_manifest (Resolved *res, GBytes *bytes, const char *digest, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autofree char *what = g_strdup_printf ("manifest %s", digest);
-  JsonObject *o = parse_object (bytes, parser, what, error);
-  if (o == NULL)
-    return FALSE;
-  JsonNode *layers = json_object_get_member (o, "layers");
-  if (layers == NULL || !JSON_NODE_HOLDS_ARRAY (layers))
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  g_autoptr (GpOciManifest) m = gp_oci_manifest_parse (data, len, res->manifest_mt, error);
+  if (m == NULL)
     {
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "%s: no layers array", what);
+      g_prefix_error (error, "%s: ", digest);
       return FALSE;
     }
-  g_autofree char *cwhat = g_strconcat (what, ": config", NULL);
-  if (!parse_desc (json_object_get_member (o, "config"), &res->config, cwhat, error))
-    return FALSE;
-  JsonArray *a = json_node_get_array (layers);
+  desc_copy (&res->config, &m->config);
   res->layers = g_ptr_array_new_with_free_func ((GDestroyNotify) desc_free);
-  for (guint i = 0; i < json_array_get_length (a); i++)
+  for (guint i = 0; i < m->layers->len; i++)
     {
       Desc *d = g_new0 (Desc, 1);
+      desc_copy (d, &g_array_index (m->layers, GpOciDescriptor, i));
       g_ptr_array_add (res->layers, d);
-      g_autofree char *lwhat = g_strdup_printf ("%s: layers[%u]", what, i);
-      if (!parse_desc (json_array_get_element (a, i), d, lwhat, error))
-        return FALSE;
     }
   return TRUE;
 }
@@ -425,60 +294,29 @@ resolve_target (CRoot *root, const char *name, const Desc *target, const Platfor
   res->target_digest = g_strdup (target->digest);
   const char *manifest_digest = target->digest;
   g_autofree char *chosen_digest = NULL;
-  if (is_index_type (target->media_type))
+  if (gp_oci_is_index_type (target->media_type))
     {
       res->target = g_bytes_ref (bytes);
       res->target_mt = g_strdup (target->media_type);
-      g_autoptr (JsonParser) parser = json_parser_new ();
-      g_autofree char *what = g_strdup_printf ("index %s", target->digest);
-      JsonObject *o = parse_object (bytes, parser, what, error);
-      JsonNode *list = o != NULL ? json_object_get_member (o, "manifests") : NULL;
-      if (o != NULL && (list == NULL || !JSON_NODE_HOLDS_ARRAY (list)))
-        g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_JSON, "%s: no manifests array", what);
-      if (list == NULL || !JSON_NODE_HOLDS_ARRAY (list))
+      gsize len;
+      const char *data = g_bytes_get_data (bytes, &len);
+      g_autoptr (GpOciIndex) index = gp_oci_index_parse (data, len, target->media_type, error);
+      const GpOciDescriptor *entry = index != NULL ? gp_oci_index_select (index, platform, error)
+                                                   : NULL;
+      if (entry == NULL)
         {
+          if (index != NULL && error != NULL && *error != NULL)
+            {
+              char *msg = g_strdup_printf ("%s; choose one with --platform", (*error)->message);
+              g_free ((*error)->message);
+              (*error)->message = msg;
+            }
+          g_prefix_error (error, "%s: %s: ", name, target->digest);
           resolved_free (res);
           return NULL;
         }
-      JsonArray *a = json_node_get_array (list);
-      g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
       Desc chosen = { 0 };
-      for (guint i = 0; i < json_array_get_length (a) && chosen.digest == NULL; i++)
-        {
-          JsonNode *e = json_array_get_element (a, i);
-          g_autofree char *ewhat = g_strdup_printf ("%s: manifests[%u]", what, i);
-          Desc d;
-          if (!parse_desc (e, &d, ewhat, error))
-            {
-              resolved_free (res);
-              return NULL;
-            }
-          JsonObject *eo = json_node_get_object (e);
-          JsonNode *pn = json_object_get_member (eo, "platform");
-          JsonObject *p = pn != NULL && JSON_NODE_HOLDS_OBJECT (pn) ? json_node_get_object (pn) : NULL;
-          const char *os = p ? member_string (p, "os") : NULL;
-          const char *arch = p ? member_string (p, "architecture") : NULL;
-          const char *variant = p ? member_string (p, "variant") : NULL;
-          if (is_manifest_type (d.media_type) && platform_matches (platform, os, arch, variant))
-            chosen = d;
-          else
-            {
-              if (os != NULL && arch != NULL)
-                g_ptr_array_add (seen, platform_format (os, arch, variant));
-              desc_clear (&d);
-            }
-        }
-      if (chosen.digest == NULL)
-        {
-          g_autofree char *want = platform_format (platform->os, platform->arch, platform->variant);
-          g_ptr_array_add (seen, NULL);
-          g_autofree char *list_s = g_strjoinv (", ", (char **) seen->pdata);
-          g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
-                       "%s: no manifest for platform %s in %s (it has: %s; choose one with "
-                       "--platform)", name, want, what, seen->len > 1 ? list_s : "none");
-          resolved_free (res);
-          return NULL;
-        }
+      desc_copy (&chosen, entry);
       g_clear_pointer (&bytes, g_bytes_unref);
       bytes = read_blob (root, &chosen, error);
       res->manifest_mt = g_strdup (chosen.media_type);
@@ -492,7 +330,7 @@ resolve_target (CRoot *root, const char *name, const Desc *target, const Platfor
           return NULL;
         }
     }
-  else if (is_manifest_type (target->media_type))
+  else if (gp_oci_is_manifest_type (target->media_type))
     res->manifest_mt = g_strdup (target->media_type);
   else
     {
@@ -812,6 +650,8 @@ typedef enum { COMP_NONE, COMP_GZIP, COMP_ZSTD } Compression;
 
 typedef struct {
   char *snapshot; /* rebuilt from this snapshot's fs directory (no blob) */
+  guint whiteouts; /* the snapshot's overlayfs whiteouts (0/0 char devices) */
+  guint opaques;   /* and opaque directories (overlay.opaque=y) */
   char *path;     /* the blob */
   char *blob_digest;
   char *media_type;
@@ -1067,8 +907,12 @@ measure_worker (gpointer data, gpointer user_data)
       if (l->snapshot != NULL)
         g_set_error (&l->measure_error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
                      "layer %s rebuilt from snapshot %s: its tar hashes to %s, not the "
-                     "config's DiffID (its blob %s is gone)", l->diff_id, l->snapshot, digest,
-                     l->blob_digest);
+                     "config's DiffID (its blob %s is gone)%s", l->diff_id, l->snapshot, digest,
+                     l->blob_digest,
+                     l->whiteouts + l->opaques > 0
+                     ? "; the snapshot holds overlayfs whiteouts or opaque directories, of "
+                       "which containerd keeps no tar header (a whiteout device has the time of "
+                       "the unpacking), so this layer cannot be rebuilt byte for byte" : "");
       else
         g_set_error (&l->measure_error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY,
                      "blob %s (%s): its tar hashes to %s, the config's DiffID is %s",
@@ -1252,6 +1096,37 @@ decode_uvarint (const guint8 *p, gsize len, guint64 *out)
   return FALSE;
 }
 
+/* Counts the overlayfs whiteouts (0/0 character devices) and opaque
+ * directories (trusted. or user.overlay.opaque = "y") beneath @dir, an
+ * overlayfs snapshot's upper directory.  Nothing is followed but
+ * directories; unreadable entries are skipped (the archiver reports them). */
+static void
+count_overlay_marks (const char *dir, guint depth, guint *whiteouts, guint *opaques)
+{
+  if (depth > 4096)
+    return;
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      struct stat st;
+      if (lstat (p, &st) != 0)
+        continue;
+      if (S_ISCHR (st.st_mode) && major (st.st_rdev) == 0 && minor (st.st_rdev) == 0)
+        (*whiteouts)++;
+      else if (S_ISDIR (st.st_mode))
+        {
+          char v[2];
+          if (lgetxattr (p, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y')
+            (*opaques)++;
+          else if (lgetxattr (p, "user.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y')
+            (*opaques)++;
+          count_overlay_marks (p, depth + 1, whiteouts, opaques);
+        }
+    }
+}
+
 /* The fs directory of the overlayfs snapshot named @chain_id in @s's
  * namespace: meta.db v1/<ns>/snapshots/overlayfs/<chain>/name is the
  * snapshotter's key, whose record in its own metadata.db
@@ -1264,9 +1139,22 @@ find_snapshot (Space *s, const char *chain_id, GError **error)
   const guint8 *v;
   gsize len;
   gboolean is_bucket;
-  if (!gp_bolt_bucket_get_bucket (r->db, &s->ns_bucket, "snapshots", &snaps, error)
-      || !gp_bolt_bucket_get_bucket (r->db, &snaps, "overlayfs", &overlay, error)
-      || !gp_bolt_bucket_get_bucket (r->db, &overlay, chain_id, &snap, error)
+  g_autoptr (GError) local = NULL;
+  if (!gp_bolt_bucket_get_bucket (r->db, &s->ns_bucket, "snapshots", &snaps, error))
+    return NULL;
+  if (!gp_bolt_bucket_get_bucket (r->db, &snaps, "overlayfs", &overlay, &local)
+      || !gp_bolt_bucket_get_bucket (r->db, &overlay, chain_id, &snap, &local))
+    {
+      if (!g_error_matches (local, GP_DATA_ERROR, GP_DATA_ERROR_MISSING))
+        g_propagate_error (error, g_steal_pointer (&local));
+      else
+        g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
+                     "no overlayfs snapshot %s (only overlayfs snapshots, whose fs directory "
+                     "holds the layer's own files, can be rebuilt; not native or others): %s",
+                     chain_id, local->message);
+      return NULL;
+    }
+  if (!gp_bolt_bucket_get (r->db, &snap, "name", &v, &len, &is_bucket, error)
       || !gp_bolt_bucket_get (r->db, &snap, "name", &v, &len, &is_bucket, error))
     return NULL;
   g_autofree char *key = value_string (v, len);
@@ -1404,6 +1292,7 @@ add_layers (Source *src, Space *s, GpImage *image, const Resolved *res, GPtrArra
                        local->message);
           return FALSE;
         }
+      count_overlay_marks (l->snapshot, 0, &l->whiteouts, &l->opaques);
       gp_context_report (src->ctx, GP_REPORT_WARNING, d->digest,
                          "image %s (%s): layer %u: blob %s is gone; rebuilt from snapshot %s "
                          "(the bytes differ from the registry's; the DiffID is checked)",

@@ -475,25 +475,25 @@ attach_manifest (Store *s, GpImage *image, CsImage *im)
   g_autofree char *digest = gp_sha256_digest_of (data, len);
   if (recorded != NULL && strcmp (recorded, digest) != 0)
     return;
-  g_autoptr (CsManifest) m = cs_parse_manifest (data, len, &error);
+  g_autoptr (GpOciManifest) m = gp_oci_manifest_parse (data, len, NULL, &error);
   GPtrArray *layers = gp_image_get_layers (image);
   if (m == NULL || strcmp (m->config.digest, gp_image_get_id (image)) != 0
       || m->layers->len != layers->len)
     return;
   for (guint i = 0; i < layers->len; i++)
     {
-      const CsDescriptor *d = &g_array_index (m->layers, CsDescriptor, i);
+      const GpOciDescriptor *d = &g_array_index (m->layers, GpOciDescriptor, i);
       GpImageLayer *layer = layers->pdata[i];
       const char *blob = gp_image_layer_get_blob_digest (layer);
       if (!is_uncompressed_layer (d->media_type)
           || strcmp (d->digest, gp_image_layer_get_diff_id (layer)) != 0
-          || (d->size >= 0 && d->size != gp_image_layer_get_size (layer))
+          || d->size != gp_image_layer_get_size (layer)
           || (blob != NULL && g_strcmp0 (gp_image_layer_get_blob_media_type (layer), d->media_type) != 0))
         return;
     }
   for (guint i = 0; i < layers->len; i++)
     {
-      const CsDescriptor *d = &g_array_index (m->layers, CsDescriptor, i);
+      const GpOciDescriptor *d = &g_array_index (m->layers, GpOciDescriptor, i);
       GpImageLayer *layer = layers->pdata[i];
       if (gp_image_layer_get_blob_digest (layer) == NULL)
         gp_image_layer_set_blob (layer, d->digest, d->media_type, gp_image_layer_get_size (layer));

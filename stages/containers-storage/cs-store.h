@@ -30,30 +30,13 @@ typedef struct {
   gboolean incomplete;    /* "flags": {"incomplete": true}: left by a crash */
 } CsLayer;
 
-/* A descriptor of a schema 2 manifest. */
-typedef struct {
-  char *media_type;
-  char *digest;   /* sha256:<hex>, checked */
-  gint64 size;    /* -1 when absent */
-} CsDescriptor;
-
-/* An image's "manifest" big-data item, when it is a schema 2 manifest. */
-typedef struct {
-  char *media_type;
-  CsDescriptor config;
-  GArray *layers; /* CsDescriptor */
-} CsManifest;
-
 void cs_image_free (CsImage *image);
 void cs_layer_free (CsLayer *layer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CsImage, cs_image_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CsLayer, cs_layer_free)
-void cs_manifest_free (CsManifest *manifest);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CsManifest, cs_manifest_free)
 
 GPtrArray *cs_parse_images (const char *data, gsize len, const char *display, GError **error);
 GPtrArray *cs_parse_layers (const char *data, gsize len, const char *display, GError **error);
-CsManifest *cs_parse_manifest (const char *data, gsize len, GError **error);
 
 gboolean cs_check_id (const char *id, const char *what, GError **error);
 char *cs_big_data_file_name (const char *key, GError **error);
