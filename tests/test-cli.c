@@ -172,6 +172,11 @@ test_stages (Fixture *fx, gconstpointer data)
   g_assert_cmpint (gp_test_run_cli (&out, NULL, "stages", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "example "));
   g_assert_nonnull (strstr (out, "requires: root; provides: example-counts"));
+  /* Sources (they provide the image set) and sinks (they require it) are
+   * named so: docker-store provides it, tar-export requires it. */
+  g_assert_nonnull (strstr (out, "image source; requires: store; provides: image-set\n"));
+  g_assert_nonnull (strstr (out, "image sink; requires: image-set; provides: -\n"));
+  g_assert_null (strstr (out, "image source; requires: root; provides: example-counts"));
   g_clear_pointer (&out, g_free);
 
   g_assert_cmpint (gp_test_run_cli (&out, NULL, "stages", "-P", fx->modules, "options", NULL), ==, 0);

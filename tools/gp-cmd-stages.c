@@ -11,6 +11,18 @@ join_strv (const char *const *strv)
   return g_strjoinv (", ", (char **) strv);
 }
 
+/* A stage's role in the image model: a source publishes the image set,
+ * a sink consumes it (gp-images.h); NULL for the others. */
+static const char *
+role_of (const GpStageDesc *desc)
+{
+  if (desc->provides != NULL && g_strv_contains (desc->provides, GP_IMAGES_CAPABILITY))
+    return "source";
+  if (desc->requires != NULL && g_strv_contains (desc->requires, GP_IMAGES_CAPABILITY))
+    return "sink";
+  return NULL;
+}
+
 static void
 describe_stage (const GpStageInfo *info)
 {
@@ -20,6 +32,8 @@ describe_stage (const GpStageInfo *info)
 
   g_print ("%s: %s\n", desc->name, desc->description);
   g_print ("module:   %s\n", gp_stage_info_get_path (info));
+  if (role_of (desc) != NULL)
+    g_print ("role:     image %s\n", role_of (desc));
   g_print ("requires: %s\n", requires);
   g_print ("provides: %s\n", provides);
   if (desc->options == NULL || desc->options[0].key == NULL)
@@ -89,7 +103,9 @@ gp_cmd_stages (int argc, char **argv)
       g_autofree char *requires = join_strv (desc->requires);
       g_autofree char *provides = join_strv (desc->provides);
       g_print ("%-20s %s\n", desc->name, desc->description);
-      g_print ("%-20s requires: %s; provides: %s\n", "", requires, provides);
+      const char *role = role_of (desc);
+      g_print ("%-20s %s%s%srequires: %s; provides: %s\n", "", role != NULL ? "image " : "",
+               role != NULL ? role : "", role != NULL ? "; " : "", requires, provides);
     }
   if (infos->len == 0 && errors->len == 0)
     {
