@@ -30,6 +30,7 @@ struct _GpImage {
   GBytes *config;
   GPtrArray *references; /* char * */
   GPtrArray *layers;     /* GpImageLayer * */
+  char *parent;
   GBytes *manifest;
   char *manifest_media_type;
   GBytes *target;
@@ -365,6 +366,7 @@ gp_image_unref (GpImage *image)
   g_clear_pointer (&image->config, g_bytes_unref);
   g_ptr_array_unref (image->references);
   g_ptr_array_unref (image->layers);
+  g_free (image->parent);
   g_clear_pointer (&image->manifest, g_bytes_unref);
   g_free (image->manifest_media_type);
   g_clear_pointer (&image->target, g_bytes_unref);
@@ -465,6 +467,36 @@ GPtrArray *
 gp_image_get_layers (GpImage *image)
 {
   return image->layers;
+}
+
+/**
+ * gp_image_set_parent:
+ * @image: an image
+ * @parent_id: (nullable): the ID of the image the store records as its
+ *   parent (Docker's `imagedb/metadata/sha256/<hex>/parent`, a migrated
+ *   legacy image's parent), or %NULL
+ *
+ * Records the image's parent, when the source's store keeps one.  Docker
+ * 20.10's save names it in `manifest.json` when the parent is saved too.
+ */
+void
+gp_image_set_parent (GpImage *image, const char *parent_id)
+{
+  g_free (image->parent);
+  image->parent = g_strdup (parent_id);
+}
+
+/**
+ * gp_image_get_parent:
+ * @image: an image
+ *
+ * Returns: (nullable): the parent's image ID, or %NULL when the source
+ *   records none
+ */
+const char *
+gp_image_get_parent (GpImage *image)
+{
+  return image->parent;
 }
 
 static void

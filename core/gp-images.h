@@ -109,6 +109,8 @@ GP_API void gp_image_add_reference (GpImage *image, const char *reference);
 GP_API GPtrArray *gp_image_get_references (GpImage *image);
 GP_API void gp_image_add_layer (GpImage *image, GpImageLayer *layer);
 GP_API GPtrArray *gp_image_get_layers (GpImage *image);
+GP_API void gp_image_set_parent (GpImage *image, const char *parent_id);
+GP_API const char *gp_image_get_parent (GpImage *image);
 GP_API void gp_image_set_manifest (GpImage *image, GBytes *manifest, const char *media_type);
 GP_API GBytes *gp_image_get_manifest (GpImage *image, const char **out_media_type);
 GP_API void gp_image_set_target (GpImage *image, GBytes *target, const char *media_type);

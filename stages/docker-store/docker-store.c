@@ -286,6 +286,12 @@ load_image (Source *src, GpImage *image, GPtrArray *chains, GError **error)
   if (raw == NULL)
     return FALSE;
   gp_image_set_config (image, raw);
+  /* The parent record, as Docker 20.10's save reads it (GetParent): one
+   * that cannot be read or parsed is no parent, not an error. */
+  g_autofree char *parent = NULL;
+  if (gp_store_get_image_parent (src->store, id, &parent, NULL) && parent != NULL
+      && strcmp (parent, id) != 0)
+    gp_image_set_parent (image, parent);
   gsize len;
   const char *data = g_bytes_get_data (raw, &len);
   g_autoptr (GpImageConfig) config = gp_image_config_parse (data, len, error);

@@ -609,6 +609,8 @@ legacy_graph_run (GpStage *stage, GpContext *ctx, GError **error)
       GpGraphImage *node = g_hash_table_lookup (node_of, gp_image_get_id (image));
       g_return_val_if_fail (node != NULL, FALSE);
       gp_image_set_config (image, g_hash_table_lookup (configs, gp_image_get_id (image)));
+      /* the parent a migration records (build-configs, D.7) */
+      gp_image_set_parent (image, gp_graph_image_parent_image_id (graph, node));
       g_autoptr (GPtrArray) chain = g_ptr_array_new ();
       for (GpGraphImage *cur = node; cur != NULL; cur = cur->parent_image)
         g_ptr_array_add (chain, cur);

@@ -235,25 +235,15 @@ epoch_v1image (const GString *os, gint32 offset)
   return img;
 }
 
-/* Docker 20.10 names an image's parent (the store's record) in the
- * manifest when the parent is saved too. */
+/* Docker 20.10 names an image's parent (the source's record:
+ * gp_image_get_parent()) in the manifest when the parent is saved too. */
 static gboolean
 compat_2010_parents (TePlan *plan, GError **error)
 {
-  if (plan->images->len < 2)
-    return TRUE;
-  GpStore *store = gp_context_get_store (plan->ctx, error);
-  if (store == NULL)
-    {
-      g_prefix_error (error, "--compat 20.10: the parent images of the set: ");
-      return FALSE;
-    }
   for (guint i = 0; i < plan->images->len; i++)
     {
       TePlanImage *pi = g_ptr_array_index (plan->images, i);
-      g_autofree char *parent = NULL;
-      if (!gp_store_get_image_parent (store, gp_image_get_id (pi->image), &parent, error))
-        return FALSE;
+      const char *parent = gp_image_get_parent (pi->image);
       if (parent == NULL || strcmp (parent, gp_image_get_id (pi->image)) == 0)
         continue;
       for (guint j = 0; j < plan->images->len; j++)
@@ -261,7 +251,7 @@ compat_2010_parents (TePlan *plan, GError **error)
           TePlanImage *pj = g_ptr_array_index (plan->images, j);
           if (strcmp (gp_image_get_id (pj->image), parent) == 0)
             {
-              pi->parent = g_steal_pointer (&parent);
+              pi->parent = g_strdup (parent);
               break;
             }
         }
