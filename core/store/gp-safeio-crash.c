@@ -95,6 +95,20 @@ gp_safeio_crash_point (const char *label)
 }
 
 /**
+ * gp_safeio_crash_active:
+ *
+ * Whether a crash test variable is set (test only): writers that would
+ * bypass gp_safeio_crash_write() (in-kernel copies) write through it then.
+ *
+ * Returns: %TRUE under a crash test
+ */
+gboolean
+gp_safeio_crash_active (void)
+{
+  return crash_enabled ();
+}
+
+/**
  * gp_safeio_crash_write:
  * @fd: the descriptor about to be written
  * @buf: the bytes

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
@@ -15,6 +16,9 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+
+/* Bytes of directory entries read at once by gp_safeio_clean_stale(). */
+#define DIRENT_BUFFER 32768
 
 #include "gp-error.h"
 
@@ -137,9 +141,25 @@ defer_note (int dfd)
   g_mutex_unlock (&defer_lock);
 }
 
+static gboolean
+defer_dev_known (dev_t dev)
+{
+  g_mutex_lock (&defer_lock);
+  gboolean known = FALSE;
+  for (guint i = 0; defer_devs != NULL && i < defer_devs->len && !known; i++)
+    known = g_array_index (defer_devs, dev_t, i) == dev;
+  g_mutex_unlock (&defer_lock);
+  return known;
+}
+
 static void
 defer_note_path (const char *path)
 {
+  /* one stat() when its file system is already noted (the usual case),
+   * not an open, fstat and close */
+  struct stat st;
+  if (stat (path, &st) == 0 && S_ISDIR (st.st_mode) && defer_dev_known (st.st_dev))
+    return;
   int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0)
     {
@@ -826,14 +846,52 @@ set_dir_mode (const char *path, guint mode, GError **error)
 }
 
 /* The process's umask, read without changing it (/proc/self/status);
- * 0777 when unknown, so that callers take the careful way. */
+ * 0777 when unknown, so that callers take the careful way.  It can
+ * change at any time (a program using the library may set it), so it is
+ * read every time, but through a descriptor kept open: one pread() where
+ * opening, reading and closing the file were five system calls per
+ * directory made.  A forked child opens its own (the kept one shows the
+ * parent). */
+static gint umask_fd = -1;
+
+static void
+umask_fd_after_fork (void)
+{
+  int fd = umask_fd;
+  umask_fd = -1;
+  if (fd >= 0)
+    close (fd);
+}
+
 static guint
 current_umask (void)
 {
-  g_autofree char *status = NULL;
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+  int fd = g_atomic_int_get (&umask_fd);
+  if (fd < 0)
+    {
+      static gsize registered = 0;
+      if (g_once_init_enter (&registered))
+        {
+          (void) pthread_atfork (NULL, NULL, umask_fd_after_fork);
+          g_once_init_leave (&registered, 1);
+        }
+      int nfd = open ("/proc/self/status", O_RDONLY | O_CLOEXEC);
+      if (nfd < 0)
+        return 0777;
+      if (!g_atomic_int_compare_and_exchange (&umask_fd, -1, nfd))
+        close (nfd);
+      fd = g_atomic_int_get (&umask_fd);
+    }
+  /* "Umask:" is the second line, after the (short) name */
+  char buf[512];
+  ssize_t n;
+  do
+    n = pread (fd, buf, sizeof buf - 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
     return 0777;
-  const char *p = strstr (status, "\nUmask:");
+  buf[n] = '\0';
+  const char *p = strstr (buf, "\nUmask:");
   if (p == NULL)
     return 0777;
   return (guint) g_ascii_strtoull (p + 7, NULL, 8) & 0777;
@@ -1135,26 +1193,31 @@ gp_safeio_clean_stale (const char *dir, const char *const *extra_prefixes, GErro
         return TRUE;
       return set_errno_error (error, errno, dir, "cannot open directory");
     }
-  int dup_fd = dup (dfd);
-  if (dup_fd < 0)
-    return set_errno_error (error, errno, dir, "dup failed");
-  DIR *d = fdopendir (dup_fd);
-  if (d == NULL)
-    {
-      close_fd (dup_fd);
-      return set_errno_error (error, errno, dir, "cannot read directory");
-    }
+  /* Read with getdents64() on this descriptor: it runs once per layer
+   * directory of a migration, and opendir's dup, fstat and fcntls were
+   * most of its system calls. */
   g_autoptr (GPtrArray) victims = g_ptr_array_new_with_free_func (g_free);
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
+  g_autofree char *buf = g_malloc (DIRENT_BUFFER);
+  for (;;)
     {
-      gboolean stale = gp_safeio_is_temp_name (de->d_name);
-      for (const char *const *p = extra_prefixes; !stale && p && *p; p++)
-        stale = g_str_has_prefix (de->d_name, *p);
-      if (stale)
-        g_ptr_array_add (victims, g_strdup (de->d_name));
+      ssize_t n = getdents64 (dfd, buf, DIRENT_BUFFER);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return set_errno_error (error, errno, dir, "cannot read directory");
+      if (n == 0)
+        break;
+      for (ssize_t off = 0; off < n;)
+        {
+          const struct dirent64 *de = (const struct dirent64 *) (buf + off);
+          off += de->d_reclen;
+          gboolean stale = gp_safeio_is_temp_name (de->d_name);
+          for (const char *const *p = extra_prefixes; !stale && p && *p; p++)
+            stale = g_str_has_prefix (de->d_name, *p);
+          if (stale)
+            g_ptr_array_add (victims, g_strdup (de->d_name));
+        }
     }
-  closedir (d);
   for (guint i = 0; i < victims->len; i++)
     {
       g_autofree char *what = g_build_filename (dir, victims->pdata[i], NULL);

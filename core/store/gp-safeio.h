@@ -94,5 +94,6 @@ GP_API gboolean gp_safeio_defer_flush (GError **error);
 /* Test hooks for the kill-and-rerun suites (tests/crash-suite.sh). */
 GP_API void gp_safeio_crash_point (const char *label);
 GP_API void gp_safeio_crash_write (int fd, const void *buf, gsize len);
+GP_API gboolean gp_safeio_crash_active (void);
 
 G_END_DECLS

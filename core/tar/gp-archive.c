@@ -285,9 +285,9 @@ _gp_appender_add (GpAppender *app,
           return FALSE;
         }
       st = fst;
-      int flags = fcntl (fd, F_GETFL);
-      if (flags >= 0)
-        (void) fcntl (fd, F_SETFL, flags & ~O_NONBLOCK);
+      /* blocking from now on: of the status flags F_SETFL changes, we
+       * set only O_NONBLOCK (one system call, no F_GETFL) */
+      (void) fcntl (fd, F_SETFL, 0);
     }
 
   hdr.mode = (gint64) st.st_mode;

@@ -53,6 +53,7 @@ struct _TeOutput {
   gboolean committed;
   gboolean positioned; /* a regular file written with pwrite() */
   guint64 start;       /* its offset when opened */
+  int rfd;             /* for te_output_copy(): reads it; -1: not yet, -2: cannot */
   guint64 sink_pos;    /* sink offset of buf[0]: bytes written or reserved */
 
   /* Other sequential outputs (a pipe, say) with --jobs > 1: full buffers
@@ -481,6 +482,7 @@ te_output_open (const char *output, gboolean gzip, guint jobs, GCancellable *can
 
   g_autoptr (TeOutput) out = g_new0 (TeOutput, 1);
   out->fd = -1;
+  out->rfd = -1;
   g_mutex_init (&out->lock);
   g_cond_init (&out->cond);
   if (g_strcmp0 (output, "-") == 0)
@@ -615,6 +617,125 @@ te_output_pwrite (TeOutput *out, guint64 offset, const void *buf, gsize len, GEr
  * place: starts writing the given span, already written, to disk now, so
  * that the final fsync() has less left to wait for.  Any thread.
  */
+/* Bytes per step of te_output_copy() through a buffer. */
+#define COPY_BUFFER (1024 * 1024)
+
+/**
+ * te_output_can_copy:
+ * @out: an output
+ *
+ * Whether te_output_copy() can be used: a positioned output that can be
+ * read back (opened for reading and writing, or opened again for
+ * reading through /proc/self/fd).  Call it before handing the output to
+ * other threads (it opens the descriptor the copies read).
+ *
+ * Returns: %TRUE when it can
+ */
+gboolean
+te_output_can_copy (TeOutput *out)
+{
+  if (!out->positioned)
+    return FALSE;
+  if (out->rfd == -1)
+    {
+      int flags = fcntl (out->fd, F_GETFL);
+      if (flags >= 0 && (flags & O_ACCMODE) == O_RDWR)
+        out->rfd = out->fd;
+      else
+        {
+          g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", out->fd);
+          struct stat a, b;
+          int fd = open (proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+          /* the very file, not what a name now points at */
+          if (fd >= 0 && (fstat (fd, &a) < 0 || fstat (out->fd, &b) < 0
+                          || a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+            {
+              close (fd);
+              fd = -1;
+            }
+          out->rfd = fd >= 0 ? fd : -2;
+        }
+    }
+  return out->rfd >= 0;
+}
+
+/**
+ * te_output_copy:
+ * @out: a positioned output
+ * @from: stream offset of bytes already written
+ * @to: stream offset of a reserved span, not overlapping theirs
+ * @len: the number of bytes
+ * @error: return location for a #GError
+ *
+ * Writes the @len bytes at @from again at @to (te_output_can_copy()
+ * must have said yes): in the kernel
+ * (copy_file_range(), which shares the blocks where the file system
+ * can), else, or under the crash tests' byte counter, through a buffer.
+ *
+ * Returns: %FALSE with @error set on a failure
+ */
+gboolean
+te_output_copy (TeOutput *out, guint64 from, guint64 to, guint64 len, GError **error)
+{
+  g_return_val_if_fail (out->positioned && out->rfd >= 0, FALSE);
+  gboolean kernel = !gp_safeio_crash_active ();
+  g_autofree guint8 *buf = NULL;
+
+  while (len > 0)
+    {
+      if (kernel)
+        {
+          off64_t src = (off64_t) (out->start + from), dst = (off64_t) (out->start + to);
+          ssize_t n = copy_file_range (out->rfd, &src, out->fd, &dst,
+                                       (size_t) MIN (len, (guint64) 1 << 30), 0);
+          if (n > 0)
+            {
+              from += (guint64) n;
+              to += (guint64) n;
+              len -= (guint64) n;
+              continue;
+            }
+          int errsv = n < 0 ? errno : 0;
+          if (errsv == EINTR)
+            continue;
+          if (errsv != 0 && errsv != ENOSYS && errsv != EXDEV && errsv != EINVAL
+              && errsv != EOPNOTSUPP && errsv != EBADF && errsv != EPERM)
+            {
+              g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                           "%s: copy within the file failed: %s", out->display,
+                           g_strerror (errsv));
+              return FALSE;
+            }
+          kernel = FALSE; /* not supported here (or 0: checked below) */
+          continue;
+        }
+      if (buf == NULL)
+        buf = g_malloc (COPY_BUFFER);
+      gsize k = (gsize) MIN (len, (guint64) COPY_BUFFER), got = 0;
+      while (got < k)
+        {
+          ssize_t n = pread (out->rfd, buf + got, k - got, (off_t) (out->start + from + got));
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0)
+            {
+              int errsv = n < 0 ? errno : EIO;
+              g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                           "%s: cannot read back what was written: %s", out->display,
+                           n < 0 ? g_strerror (errsv) : "the file is shorter");
+              return FALSE;
+            }
+          got += (gsize) n;
+        }
+      if (!write_at (out, to, buf, k, error))
+        return FALSE;
+      from += k;
+      to += k;
+      len -= k;
+    }
+  return TRUE;
+}
+
 void
 te_output_start_writeback (TeOutput *out, guint64 offset, guint64 len)
 {
@@ -726,6 +847,8 @@ te_output_free (TeOutput *out)
   g_clear_error (&out->write_error);
   g_mutex_clear (&out->lock);
   g_cond_clear (&out->cond);
+  if (out->rfd >= 0 && out->rfd != out->fd)
+    close (out->rfd);
   if (out->owns_fd && out->fd >= 0)
     close (out->fd);
   if (out->tmp_path != NULL)

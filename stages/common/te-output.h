@@ -21,6 +21,9 @@ gboolean te_output_is_positioned (TeOutput *out);
 gboolean te_output_reserve (TeOutput *out, guint64 len, guint64 *out_offset, GError **error);
 gboolean te_output_pwrite (TeOutput *out, guint64 offset, const void *buf, gsize len,
                            GError **error);
+gboolean te_output_can_copy (TeOutput *out);
+gboolean te_output_copy (TeOutput *out, guint64 from, guint64 to, guint64 len,
+                         GError **error);
 void te_output_start_writeback (TeOutput *out, guint64 offset, guint64 len);
 gboolean te_output_commit (TeOutput *out, GError **error);
 void te_output_free (TeOutput *out);

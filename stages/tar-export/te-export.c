@@ -562,7 +562,7 @@ typedef struct {
 
 /* One layer tar, written by a worker into its span of a positioned
  * output. */
-typedef struct {
+typedef struct _TeJob {
   TePool *pool;
   TeLayer *layer;
   guint index;            /* in stream order */
@@ -573,6 +573,9 @@ typedef struct {
   gsize len;
   gboolean done;
   GError *error;
+  /* an earlier job writing the same DiffID: its span is copied, not
+   * rebuilt (Docker 1.10.3's layout holds a layer once per v1 ID) */
+  struct _TeJob *copy_of;
 } TeJob;
 
 struct _TePool {
@@ -584,6 +587,7 @@ struct _TePool {
   guint fail_index;       /* lowest index of a failed job; G_MAXINT: none */
   gint stop;              /* the stream failed around the layers: drop all */
   GPtrArray *spare;       /* free write buffers */
+  GHashTable *first_job;  /* DiffID -> the first TeJob * writing it */
 };
 
 /* Docker 20.10's archiver looks the owner names up (root); 1.10.3's left
@@ -741,6 +745,35 @@ job_write (gpointer user_data, const void *buf, gsize len, GError **error)
   return TRUE;
 }
 
+/* A layer tar the stream already holds under another v1 ID: once the
+ * earlier job has written (and verified) its span, the same bytes are
+ * copied from there (in the kernel where it can) instead of being
+ * rebuilt and hashed again.  The earlier job cannot be waiting behind
+ * this one: the pool hands jobs out in the order they were pushed. */
+static gboolean
+job_copy (TeJob *job, GError **error)
+{
+  TePool *pool = job->pool;
+  TeJob *src = job->copy_of;
+  g_mutex_lock (&pool->lock);
+  while (!src->done)
+    g_cond_wait (&pool->cond, &pool->lock);
+  g_mutex_unlock (&pool->lock);
+  if ((guint) g_atomic_int_get (&pool->fail_index) < job->index
+      || g_atomic_int_get (&pool->stop))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "abandoned after an earlier failure");
+      return FALSE;
+    }
+  guint64 len = job->layer->tar_size;
+  if (!te_output_copy (pool->w->out, src->offset, job->offset, len, error))
+    return FALSE;
+  job->pos = job->offset + len;
+  job_account (job, len);
+  return TRUE;
+}
+
 static void
 job_run (gpointer data, gpointer user_data)
 {
@@ -763,10 +796,15 @@ job_run (gpointer data, gpointer user_data)
                                                                        pool->spare->len - 1)
                                       : NULL;
       g_mutex_unlock (&pool->lock);
-      if (job->buf == NULL)
-        job->buf = g_malloc (SINK_BUFFER);
       job->pos = job->synced = job->offset;
-      ok = assemble_layer (pool->w->plan, job->layer, job_write, job, &error);
+      if (job->copy_of != NULL)
+        ok = job_copy (job, &error);
+      else
+        {
+          if (job->buf == NULL)
+            job->buf = g_malloc (SINK_BUFFER);
+          ok = assemble_layer (pool->w->plan, job->layer, job_write, job, &error);
+        }
       if (ok)
         {
           guint64 before = job->pos;
@@ -805,6 +843,7 @@ pool_new (TeWriter *w, GError **error)
   pool->w = w;
   pool->jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) te_job_free);
   pool->spare = g_ptr_array_new_with_free_func (g_free);
+  pool->first_job = g_hash_table_new (g_str_hash, g_str_equal);
   pool->fail_index = G_MAXINT;
   g_mutex_init (&pool->lock);
   g_cond_init (&pool->cond);
@@ -813,6 +852,7 @@ pool_new (TeWriter *w, GError **error)
     {
       g_ptr_array_unref (pool->jobs);
       g_ptr_array_unref (pool->spare);
+      g_hash_table_unref (pool->first_job);
       g_mutex_clear (&pool->lock);
       g_cond_clear (&pool->cond);
       g_free (pool);
@@ -849,7 +889,11 @@ pool_finish (TePool *pool, GError **error)
       if (job->error != NULL)
         failure = g_steal_pointer (&job->error);
       else
-        layer_done (w, job->layer);
+        {
+          if (job->copy_of != NULL)
+            gp_context_add_counter (w->plan->ctx, "layer-copies", 1);
+          layer_done (w, job->layer);
+        }
     }
   g_thread_pool_free (g_steal_pointer (&pool->threads), FALSE, TRUE);
   if (failure != NULL)
@@ -868,6 +912,7 @@ pool_free (TePool *pool)
   pool_stop (pool);
   g_ptr_array_unref (pool->jobs);
   g_ptr_array_unref (pool->spare);
+  g_hash_table_unref (pool->first_job);
   g_mutex_clear (&pool->lock);
   g_cond_clear (&pool->cond);
   g_free (pool);
@@ -920,6 +965,12 @@ write_layer_tar (TeWriter *w, TeLayer *layer, GError **error)
           g_free (job);
           return FALSE;
         }
+      TeJob *first = g_hash_table_lookup (w->pool->first_job, layer->diff_id);
+      if (first != NULL && first->layer->tar_size == layer->tar_size
+          && te_output_can_copy (w->out))
+        job->copy_of = first;
+      else if (first == NULL)
+        g_hash_table_insert (w->pool->first_job, layer->diff_id, job);
       g_ptr_array_add (w->pool->jobs, job);
       return g_thread_pool_push (w->pool->threads, job, error);
     }
