@@ -92,6 +92,28 @@ gp_image_catalog_add_image (GpImageCatalog *catalog, const char *image_id)
 }
 
 /**
+ * gp_image_catalog_add_repositories:
+ * @catalog: a catalog
+ * @repos: a Docker repositories.json (#GpRepositories)
+ *
+ * Adds every reference of @repos (gp_image_catalog_add_reference()).
+ */
+void
+gp_image_catalog_add_repositories (GpImageCatalog *catalog, GpRepositories *repos)
+{
+  g_autoptr (GPtrArray) names = gp_repositories_list_names (repos);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (repos, names->pdata[i]);
+      for (guint j = 0; j < entries->len; j++)
+        {
+          const GpRepositoryEntry *e = entries->pdata[j];
+          gp_image_catalog_add_reference (catalog, e->reference, e->image_id);
+        }
+    }
+}
+
+/**
  * gp_image_catalog_has_image:
  * @catalog: a catalog
  * @image_id: an image ID

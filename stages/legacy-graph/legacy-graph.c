@@ -447,16 +447,7 @@ legacy_graph_run (GpStage *stage, GpContext *ctx, GError **error)
   g_hash_table_iter_init (&it, configs);
   while (g_hash_table_iter_next (&it, &key, NULL))
     gp_image_catalog_add_image (catalog, key);
-  g_autoptr (GPtrArray) repo_names = gp_repositories_list_names (repos);
-  for (guint i = 0; i < repo_names->len; i++)
-    {
-      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (repos, repo_names->pdata[i]);
-      for (guint j = 0; j < entries->len; j++)
-        {
-          GpRepositoryEntry *e = entries->pdata[j];
-          gp_image_catalog_add_reference (catalog, e->reference, e->image_id);
-        }
-    }
+  gp_image_catalog_add_repositories (catalog, repos);
   g_autoptr (GError) resolve_error = NULL;
   g_autoptr (GPtrArray) images = gp_image_catalog_resolve (catalog, (const char *const *) names,
                                                            &resolve_error);
