@@ -92,6 +92,28 @@ gp_image_catalog_add_image (GpImageCatalog *catalog, const char *image_id)
 }
 
 /**
+ * gp_image_catalog_add_repositories:
+ * @catalog: a catalog
+ * @repos: a Docker repositories.json (#GpRepositories)
+ *
+ * Adds every reference of @repos (gp_image_catalog_add_reference()).
+ */
+void
+gp_image_catalog_add_repositories (GpImageCatalog *catalog, GpRepositories *repos)
+{
+  g_autoptr (GPtrArray) names = gp_repositories_list_names (repos);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (repos, names->pdata[i]);
+      for (guint j = 0; j < entries->len; j++)
+        {
+          const GpRepositoryEntry *e = entries->pdata[j];
+          gp_image_catalog_add_reference (catalog, e->reference, e->image_id);
+        }
+    }
+}
+
+/**
  * gp_image_catalog_has_image:
  * @catalog: a catalog
  * @image_id: an image ID
@@ -261,29 +283,7 @@ search_prefix (GpImageCatalog *c, const char *term, const char **out_id, GError 
       g_ptr_array_sort (c->ids, cmp_strv_items);
       c->ids_sorted = TRUE;
     }
-  const char *hex;
-  gboolean alg_ok = gp_digest_prefix_term (term, &hex);
-  gsize n = strlen (hex);
-  g_autoptr (GPtrArray) hits = g_ptr_array_new ();
-  if (alg_ok && n > 0 && n <= GP_HEX_SHA256_LEN)
-    for (guint i = 0; i < c->ids->len; i++)
-      {
-        const char *id = c->ids->pdata[i];
-        if (g_str_has_prefix (id, "sha256:") && strncmp (id + 7, hex, n) == 0)
-          g_ptr_array_add (hits, (gpointer) id);
-      }
-  if (hits->len > 1)
-    {
-      g_autoptr (GString) list = g_string_new (NULL);
-      for (guint i = 0; i < hits->len; i++)
-        g_string_append_printf (list, "%s%s", i ? ", " : "", (const char *) hits->pdata[i]);
-      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_REFERENCE,
-                   "image ID prefix \"%s\" is ambiguous: %s", term, list->str);
-      return FALSE;
-    }
-  if (hits->len == 1)
-    *out_id = hits->pdata[0];
-  return TRUE;
+  return gp_image_ids_search_prefix (c->ids, term, out_id, error);
 }
 
 static gboolean

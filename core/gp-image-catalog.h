@@ -11,6 +11,7 @@
 
 #include "gp-macros.h"
 #include "gp-images.h"
+#include "gp-store.h"
 
 G_BEGIN_DECLS
 
@@ -50,6 +51,7 @@ GP_API void gp_image_catalog_free (GpImageCatalog *catalog);
 GP_API void gp_image_catalog_add_image (GpImageCatalog *catalog, const char *image_id);
 GP_API gboolean gp_image_catalog_add_reference (GpImageCatalog *catalog, const char *reference,
                                                 const char *image_id);
+GP_API void gp_image_catalog_add_repositories (GpImageCatalog *catalog, GpRepositories *repos);
 GP_API gboolean gp_image_catalog_has_image (GpImageCatalog *catalog, const char *image_id);
 GP_API GPtrArray *gp_image_catalog_resolve (GpImageCatalog *catalog, const char *const *names,
                                             GError **error);

@@ -671,15 +671,6 @@ gp_image_names_resolve (GpStore *store, const char *const *names, GError **error
   g_autoptr (GpImageCatalog) catalog = gp_image_catalog_new (GP_IMAGE_NAMES_DOCKER);
   for (guint i = 0; i < ids->len; i++)
     gp_image_catalog_add_image (catalog, ids->pdata[i]);
-  g_autoptr (GPtrArray) repo_names = gp_repositories_list_names (repos);
-  for (guint i = 0; i < repo_names->len; i++)
-    {
-      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (repos, repo_names->pdata[i]);
-      for (guint j = 0; j < entries->len; j++)
-        {
-          GpRepositoryEntry *e = entries->pdata[j];
-          gp_image_catalog_add_reference (catalog, e->reference, e->image_id);
-        }
-    }
+  gp_image_catalog_add_repositories (catalog, repos);
   return gp_image_catalog_resolve (catalog, names, error);
 }

@@ -94,13 +94,19 @@ if cmp -s "$tmp/docker1.tar" "$tmp/leg1.tar"; then ok "--source legacy busybox:l
 else not_ok "--source legacy busybox:latest = Docker 1.10.3's docker save"; fi
 
 # --compat 20.10 (Docker 20.10's save bytes) after the legacy source
+# (a layer directory written as a symlink has the save time as its mtime:
+# the two saves may fall in different seconds, under valgrind they do)
 for names in "busybox:latest" "myapp:v1 busybox:1.0"; do
+  t0=$(date +%s)
   # shellcheck disable=SC2086
   "$GRAPHPIPE" save -q --compat 20.10 --root "$tmp/inplace" -o "$tmp/ref20.tar" $names > /dev/null 2>&1
   # shellcheck disable=SC2086
   TMPDIR=$tmp/t "$GRAPHPIPE" save -q --compat 20.10 --source legacy --root "$tmp/src" -o "$tmp/leg20.tar" $names \
     > "$tmp/c.log" 2>&1
-  if [ -s "$tmp/ref20.tar" ] && cmp -s "$tmp/ref20.tar" "$tmp/leg20.tar"; then
+  t1=$(date +%s)
+  if [ -s "$tmp/ref20.tar" ] && { cmp -s "$tmp/ref20.tar" "$tmp/leg20.tar" ||
+       python3 "$top_srcdir/tests/save-compat-compare.py" "$tmp/leg20.tar" "$t0" "$t1" \
+         "$tmp/ref20.tar" >> "$tmp/c.log" 2>&1; }; then
     ok "[$names] --compat 20.10 --source legacy = migrate + save --compat 20.10"
   else
     not_ok "[$names] --compat 20.10 --source legacy = migrate + save --compat 20.10"; sed 's/^/# /' "$tmp/c.log"

@@ -279,56 +279,6 @@ ok_eq "$(kill -0 "$(cat "$tmp/dockerd.pid" 2> /dev/null)" 2> /dev/null && echo r
 
 # ---- 2. graphpipe --compat 20.10, byte for byte ----
 
-# compare.py OURS T0 T1 DOCKER: OURS equals DOCKER but for the mtime
-# fields of the entries of layer directories whose layer.tar is a symlink
-# (and the header checksums); OURS's mtimes there lie in [T0, T1].
-cat > "$tmp/compare.py" << 'EOF'
-import json, sys
-
-def entries(data):
-    off = 0
-    while off + 512 <= len(data):
-        h = data[off:off + 512]
-        if h == b'\0' * 512:
-            return
-        size = int(bytes(h[124:136]).strip(b'\0 ') or b'0', 8)
-        yield off, bytes(h[0:100]).rstrip(b'\0').decode('utf-8', 'replace'), h[156:157], size
-        off += 512 + (size + 511) // 512 * 512
-
-def normalize(path):
-    data = bytearray(open(path, 'rb').read())
-    heads = list(entries(data))
-    linked = {n.split('/')[0] for o, n, t, s in heads if t == b'2' and n.endswith('/layer.tar')}
-    times, manifest = set(), None
-    for o, n, t, s in heads:
-        if n == 'manifest.json':
-            manifest = json.loads(bytes(data[o + 512:o + 512 + s]))
-        if n.split('/')[0] in linked:
-            times.add(int(bytes(data[o + 136:o + 147]), 8))
-            data[o + 136:o + 148] = b'00000000000\0'
-            data[o + 148:o + 156] = b'        '
-            data[o + 148:o + 156] = b'%06o\0 ' % sum(data[o:o + 512])
-    order = [m['Config'] for m in manifest or []]
-    return bytes(data), order, len(linked), times
-
-ours, order, nlinked, times = normalize(sys.argv[1])
-t0, t1 = int(sys.argv[2]), int(sys.argv[3])
-path = sys.argv[4]
-data, theirs, _, _ = normalize(path)
-print('# %d image(s), %d layer directories with a symlink' % (len(order), nlinked))
-if order != theirs:
-    print('# order of images: ours %s, Docker %s' % (order, theirs))
-    sys.exit(1)
-if data != ours:
-    n = min(len(data), len(ours))
-    first = next((i for i in range(n) if data[i] != ours[i]), n)
-    print('# differs from %s at byte %d (of %d, ours %d)' % (path, first, len(data), len(ours)))
-    sys.exit(1)
-bad = [t for t in times if not t0 <= t <= t1]
-if bad:
-    print('# mtimes of symlinked layer directories %s not within our save [%d, %d]' % (bad, t0, t1))
-    sys.exit(1)
-EOF
 
 while IFS='|' read -r name names; do
   t0=$(date +%s)
@@ -342,7 +292,7 @@ while IFS='|' read -r name names; do
     sed 's/^/#   | /' "$tmp/ours.log"
     continue
   fi
-  if python3 "$tmp/compare.py" "$tmp/ours-$name.tar" "$t0" "$t1" "$tmp/docker-$name.tar" \
+  if python3 "$top_srcdir/tests/save-compat-compare.py" "$tmp/ours-$name.tar" "$t0" "$t1" "$tmp/docker-$name.tar" \
        > "$tmp/compare.log" 2>&1; then
     ok "--compat 20.10, $name set: Docker 20.10's bytes"
   else
@@ -361,7 +311,7 @@ t0=$(date +%s)
 st=$?
 t1=$(date +%s)
 for f in pipe gz; do
-  if [ $st = 0 ] && python3 "$tmp/compare.py" "$tmp/$f.tar" "$t0" "$t1" "$tmp/docker-golden-shared.tar" \
+  if [ $st = 0 ] && python3 "$top_srcdir/tests/save-compat-compare.py" "$tmp/$f.tar" "$t0" "$t1" "$tmp/docker-golden-shared.tar" \
        > "$tmp/compare.log" 2>&1; then
     ok "--compat 20.10 to a $f: Docker 20.10's bytes"
   else
@@ -418,7 +368,7 @@ if [ -f /usr/share/zoneinfo/Europe/London ]; then
   st=$?
   t1=$(date +%s)
   if [ $st = 0 ] && [ -f "$tmp/docker-london.tar" ] &&
-       python3 "$tmp/compare.py" "$tmp/ours-london.tar" "$t0" "$t1" "$tmp/docker-london.tar" \
+       python3 "$top_srcdir/tests/save-compat-compare.py" "$tmp/ours-london.tar" "$t0" "$t1" "$tmp/docker-london.tar" \
          > "$tmp/compare.log" 2>&1 &&
        tar -xOf "$tmp/ours-london.tar" | grep -q '"created":"1970-01-01T01:00:00+01:00"'; then
     ok "--compat 20.10 with the daemon in Europe/London (+01:00 in 1970): Docker 20.10's bytes"

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gp-cli.h"
 
@@ -140,17 +141,32 @@ gp_cli_output_message (GpEventKind kind, const char *message)
 /* Ends a command that ran no pipeline but has something to say (e.g.
  * nothing to migrate): a report event with @message and zero counters,
  * printed as the sinks print reports.  Returns the exit status. */
+/* The prologue of the two below: the output set up, then @format's
+ * message; NULL (with *out_status) when the output cannot be set up. */
+static char *
+init_and_format (const char *command, GpCliOptions *opts, int *out_status, const char *format,
+                 va_list args) G_GNUC_PRINTF (4, 0);
+
+static char *
+init_and_format (const char *command, GpCliOptions *opts, int *out_status, const char *format,
+                 va_list args)
+{
+  *out_status = gp_cli_output_init (command, opts);
+  if (*out_status != GP_EXIT_OK)
+    return NULL;
+  return g_strdup_vprintf (format, args);
+}
+
 int
 gp_cli_report_nothing (const char *command, GpCliOptions *opts, const char *format, ...)
 {
-  int status = gp_cli_output_init (command, opts);
-  if (status != GP_EXIT_OK)
-    return status;
-
+  int status;
   va_list args;
   va_start (args, format);
-  g_autofree char *message = g_strdup_vprintf (format, args);
+  g_autofree char *message = init_and_format (command, opts, &status, format, args);
   va_end (args);
+  if (message == NULL)
+    return status;
 
   g_autoptr (GpContext) ctx = gp_context_new ();
   gp_cli_output_attach (ctx, opts);
@@ -166,18 +182,38 @@ gp_cli_report_nothing (const char *command, GpCliOptions *opts, const char *form
 int
 gp_cli_fail (const char *command, GpCliOptions *opts, const char *format, ...)
 {
-  int status = gp_cli_output_init (command, opts);
-  if (status != GP_EXIT_OK)
-    return status;
-
+  int status;
   va_list args;
   va_start (args, format);
-  g_autofree char *message = g_strdup_vprintf (format, args);
+  g_autofree char *message = init_and_format (command, opts, &status, format, args);
   va_end (args);
+  if (message == NULL)
+    return status;
   g_autofree char *full = g_strdup_printf ("graphpipe %s: error: %s", command, message);
   if (!gp_cli_output_message (GP_EVENT_ERROR, full))
     g_printerr ("%s\n", full);
   return GP_EXIT_FAILED;
+}
+
+/* A directory of the root the command reads (graph/, image/): whether it
+ * exists, and when it does, that it can be read ("PATH: cannot read
+ * WHAT: why", exit 1), so that an unreadable root is said so and not
+ * taken for an empty one.  Returns GP_EXIT_OK to go on, else the exit
+ * status (the message printed). */
+int
+gp_cli_probe_readable_dir (const char *command, GpCliOptions *opts, const char *name,
+                           const char *what, gboolean *out_exists)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (opts->root, name, NULL);
+  if (!gp_path_probe (path, out_exists, &error))
+    return gp_cli_fail (command, opts, "%s", error->message);
+  if (*out_exists && access (path, R_OK | X_OK) != 0)
+    {
+      int e = errno;
+      return gp_cli_fail (command, opts, "%s: cannot read %s: %s", path, what, g_strerror (e));
+    }
+  return GP_EXIT_OK;
 }
 
 /* "it holds: overlay2, vfs": the drivers whose data (legacy files, driver

@@ -82,6 +82,8 @@ int gp_cli_parse (GOptionContext *oc, const char *command, int *argc, char ***ar
 void gp_cli_options_clear (GpCliOptions *opts);
 int gp_cli_usage_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);
 int gp_cli_fail (const char *command, GpCliOptions *opts, const char *format, ...) G_GNUC_PRINTF (3, 4);
+int gp_cli_probe_readable_dir (const char *command, GpCliOptions *opts, const char *name,
+                               const char *what, gboolean *out_exists);
 char *gp_cli_describe_root (const char *root);
 const char *gp_cli_source_stage (const char *kind);
 const char *gp_cli_detect_source (const char *root);

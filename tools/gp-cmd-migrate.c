@@ -54,16 +54,13 @@ migrate_root (GpCliOptions *opts_, gpointer user_data)
   if (opts.root != NULL)
     {
       g_autoptr (GError) error = NULL;
-      g_autofree char *graph = g_build_filename (opts.root, "graph", NULL);
       found = gp_driver_probe (opts.root, &error);
-      if (found == NULL || !gp_path_probe (graph, &has_graph, &error))
+      if (found == NULL)
         return gp_cli_fail ("migrate", &opts, "%s", error->message);
-      if (has_graph && access (graph, R_OK | X_OK) != 0)
-        {
-          int e = errno;
-          return gp_cli_fail ("migrate", &opts, "%s: cannot read the legacy graph: %s", graph,
-                              g_strerror (e));
-        }
+      int status = gp_cli_probe_readable_dir ("migrate", &opts, "graph", "the legacy graph",
+                                              &has_graph);
+      if (status != GP_EXIT_OK)
+        return status;
     }
 
   /* A --driver the root holds no data of, while it holds another's. */

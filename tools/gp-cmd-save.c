@@ -122,16 +122,10 @@ gp_cmd_save (int argc, char **argv)
       g_auto (GStrv) probed = gp_driver_probe (opts.root, &error);
       if (probed == NULL)
         return gp_cli_fail ("save", &opts, "%s", error->message);
-      g_autofree char *image = g_build_filename (opts.root, "image", NULL);
       gboolean exists;
-      if (!gp_path_probe (image, &exists, &error))
-        return gp_cli_fail ("save", &opts, "%s", error->message);
-      if (exists && access (image, R_OK | X_OK) != 0)
-        {
-          int e = errno;
-          return gp_cli_fail ("save", &opts, "%s: cannot read the image stores: %s", image,
-                              g_strerror (e));
-        }
+      if ((status = gp_cli_probe_readable_dir ("save", &opts, "image", "the image stores",
+                                               &exists)) != GP_EXIT_OK)
+        return status;
       if (preset == NULL && (status = gp_cli_check_driver_store ("save", &opts, FALSE)) != GP_EXIT_OK)
         return status;
     }

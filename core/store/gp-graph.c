@@ -25,17 +25,6 @@ enum
   VISIT_DONE,
 };
 
-typedef int GpFd;
-
-static void
-gp_fd_close (GpFd fd)
-{
-  if (fd >= 0)
-    close (fd);
-}
-
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC (GpFd, gp_fd_close, -1)
-
 static void
 graph_image_free (gpointer data)
 {

@@ -10,6 +10,9 @@
 
 #include "gp-macros.h"
 #include "gp-store.h"
+#include "gp-layerfs.h"
+#include "gp-reference.h"
+#include "gp-tarsplit.h"
 
 #include <gio/gio.h>
 
@@ -26,6 +29,8 @@ G_BEGIN_DECLS
 #define GP_GRAPH_HELPER_SIZE ".migration-size"
 #define GP_GRAPH_HELPER_TARDATA ".migration-tardata"
 #define GP_GRAPH_HELPER_DIR "graphpipe-migration"
+/* The tar-split data of a legacy layer, graph/<id>/ (Docker >= 1.8). */
+#define GP_GRAPH_LEGACY_TARDATA "tar-data.json.gz"
 
 /* Largest graph/<id>/json, parent file or mapping file read (bytes). */
 #define GP_GRAPH_MAX_JSON_SIZE (64 * 1024 * 1024)
@@ -146,6 +151,42 @@ GP_API guint gp_graph_get_n_restored (GpGraph *graph);
 GP_API const char *gp_graph_mapping_lookup (GpGraph *graph, const char *v1_id);
 GP_API void gp_graph_mapping_insert (GpGraph *graph, const char *v1_id, const char *image_id);
 GP_API GString *gp_graph_mapping_to_json (GpGraph *graph);
+
+/* How a migration rebuilds each legacy layer and makes references of the
+ * legacy tags (gp-graph-legacy.c). */
+GP_API gboolean gp_graph_layer_tar_split (const GpDriver *driver, const char *root, const char *v1_id,
+                                          GpWriteFunc write, gpointer write_data,
+                                          GCancellable *cancellable, GpTarSplitStats *stats,
+                                          gboolean *out_absent, GError **error);
+GP_API gboolean gp_graph_layer_driver_diff (const GpDriver *driver, const char *root,
+                                            const char *v1_id, const char *parent_v1_id,
+                                            GpWriteFunc write, gpointer write_data,
+                                            GCancellable *cancellable, GError **error);
+GP_API gboolean gp_graph_layer_fallback (const char *v1_id, const char *driver_name,
+                                         GError *route_error, gboolean absent, gboolean strict,
+                                         char **out_warning, GError **error);
+
+/**
+ * GpGraphLegacyTag:
+ * @name: the repository name, as in `repositories-<driver>`
+ * @key: the tag or digest under it
+ * @v1_id: the v1 ID it points at
+ */
+typedef struct {
+  char *name;
+  char *key;
+  char *v1_id;
+} GpGraphLegacyTag;
+
+GP_API void gp_graph_legacy_tag_free (GpGraphLegacyTag *tag);
+GP_API GPtrArray *gp_graph_load_legacy_tags (const char *root, const char *driver,
+                                             gboolean *out_absent, GError **error);
+GP_API GpReference *gp_graph_legacy_tag_reference (const GpGraphLegacyTag *tag,
+                                                   gboolean *out_is_digest,
+                                                   gboolean *out_bad_name, GError **error);
+GP_API gboolean gp_graph_legacy_tag_add (GpRepositories *repos, const GpReference *ref,
+                                         gboolean is_digest, const char *image_id,
+                                         GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GpGraph, gp_graph_unref)
 

@@ -257,25 +257,48 @@ gp_store_list_images (GpStore *store, GError **error)
 char *
 gp_store_search_image (GpStore *store, const char *term, GError **error)
 {
-  const char *hex;
-  gboolean alg_ok = gp_digest_prefix_term (term, &hex);
   g_autoptr (GPtrArray) all = gp_store_list_images (store, error);
   if (all == NULL)
     return NULL;
-  g_autoptr (GPtrArray) hits = g_ptr_array_new ();
-  gsize n = strlen (hex);
-  if (alg_ok && n > 0 && n <= GP_HEX_SHA256_LEN)
-    for (guint i = 0; i < all->len; i++)
-      {
-        const char *id = all->pdata[i];
-        if (strncmp (id + 7, hex, n) == 0)
-          g_ptr_array_add (hits, (gpointer) id);
-      }
-  if (hits->len == 0)
+  const char *id = NULL;
+  if (!gp_image_ids_search_prefix (all, term, &id, error))
+    return NULL;
+  if (id == NULL)
     {
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING, "No such image: %s", term);
       return NULL;
     }
+  return g_strdup (id);
+}
+
+/**
+ * gp_image_ids_search_prefix:
+ * @ids: (element-type utf8): image IDs (`sha256:<hex>`)
+ * @out_id: (out) (transfer none): the one ID of @ids @term is a prefix
+ *   of, NULL when there is none
+ *
+ * The lookup of gp_store_search_image() over a list of IDs (Docker's
+ * digest set): a prefix of the lowercase hex, case-sensitive, with an
+ * algorithm only `sha256`.
+ *
+ * Returns: %FALSE with %GP_DATA_ERROR_REFERENCE listing every candidate
+ *   when the prefix is ambiguous
+ */
+gboolean
+gp_image_ids_search_prefix (GPtrArray *ids, const char *term, const char **out_id, GError **error)
+{
+  const char *hex;
+  gboolean alg_ok = gp_digest_prefix_term (term, &hex);
+  gsize n = strlen (hex);
+  g_autoptr (GPtrArray) hits = g_ptr_array_new ();
+  *out_id = NULL;
+  if (alg_ok && n > 0 && n <= GP_HEX_SHA256_LEN)
+    for (guint i = 0; i < ids->len; i++)
+      {
+        const char *id = ids->pdata[i];
+        if (g_str_has_prefix (id, "sha256:") && strncmp (id + 7, hex, n) == 0)
+          g_ptr_array_add (hits, (gpointer) id);
+      }
   if (hits->len > 1)
     {
       g_autoptr (GString) list = g_string_new (NULL);
@@ -283,7 +306,9 @@ gp_store_search_image (GpStore *store, const char *term, GError **error)
         g_string_append_printf (list, "%s%s", i ? ", " : "", (const char *) hits->pdata[i]);
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_REFERENCE,
                    "image ID prefix \"%s\" is ambiguous: %s", term, list->str);
-      return NULL;
+      return FALSE;
     }
-  return g_strdup (hits->pdata[0]);
+  if (hits->len == 1)
+    *out_id = hits->pdata[0];
+  return TRUE;
 }

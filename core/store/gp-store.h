@@ -111,6 +111,8 @@ GP_API gboolean gp_store_set_image_parent (GpStore *store, const char *image_id,
                                            GError **error);
 GP_API GPtrArray *gp_store_list_images (GpStore *store, GError **error);
 GP_API char *gp_store_search_image (GpStore *store, const char *term, GError **error);
+GP_API gboolean gp_image_ids_search_prefix (GPtrArray *ids, const char *term, const char **out_id,
+                                            GError **error);
 
 /* ---- repositories.json ---- */
 

@@ -36,7 +36,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#define LEGACY_TARDATA "tar-data.json.gz"
 /* Threads checksumming layers: at most this many, whatever --jobs says. */
 #define MAX_WORKERS 8
 
@@ -58,8 +57,7 @@ typedef struct {
   char *diff_id;
   guint64 tar_size;
   GError *error;         /* the checksum failed */
-  gboolean warned;       /* tar-data.json.gz present but unusable */
-  GError *warning;
+  char *warning;         /* tar-data.json.gz present but unusable */
 } LgLayer;
 
 static void
@@ -70,61 +68,8 @@ lg_layer_free (LgLayer *l)
   g_free (l->parent_v1_id);
   g_free (l->diff_id);
   g_clear_error (&l->error);
-  g_clear_error (&l->warning);
+  g_free (l->warning);
   g_free (l);
-}
-
-typedef struct {
-  const LgLayer *layer;
-  GpLayerDir *dir; /* opened on the first file: an aufs layer with only
-                    * empty files needs no diff directory (§8) */
-} Opener;
-
-static int
-open_layer_file (gpointer user_data, const char *name, gsize name_len, GError **error)
-{
-  Opener *o = user_data;
-  if (o->dir == NULL)
-    {
-      o->dir = gp_layer_dir_open_driver (o->layer->driver, o->layer->root, o->layer->v1_id, error);
-      if (o->dir == NULL)
-        return -1;
-    }
-  return gp_layer_dir_open_file (o->dir, name, name_len, NULL, error);
-}
-
-/* The tar rebuilt from graph/<id>/tar-data.json.gz.  *out_absent when
- * there is no such file. */
-static gboolean
-stream_tar_split (const LgLayer *l, GpWriteFunc write, gpointer write_data,
-                  GCancellable *cancellable, GpTarSplitStats *stats, gboolean *out_absent,
-                  GError **error)
-{
-  g_autofree char *path = g_build_filename (l->root, "graph", l->v1_id, LEGACY_TARDATA, NULL);
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  struct stat st;
-  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
-    {
-      int e = fd >= 0 ? EINVAL : errno;
-      if (fd >= 0)
-        close (fd);
-      if (out_absent != NULL)
-        *out_absent = e == ENOENT;
-      g_set_error (error, GP_DATA_ERROR,
-                   e == ENOENT ? GP_DATA_ERROR_MISSING : GP_DATA_ERROR_NOT_REGULAR,
-                   "graph/%s/%s: %s", l->v1_id, LEGACY_TARDATA,
-                   e == ENOENT ? "no such file" : e == EINVAL ? "not a regular file"
-                                                : g_strerror (e));
-      return FALSE;
-    }
-  g_autofree char *display = g_strdup_printf ("graph/%s/%s", l->v1_id, LEGACY_TARDATA);
-  g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, display,
-                                                                 GP_TAR_SPLIT_FLAGS_NONE);
-  Opener opener = { l, NULL };
-  gboolean ok = gp_tar_split_assemble (reader, open_layer_file, &opener, write, write_data,
-                                       cancellable, stats, error);
-  g_clear_pointer (&opener.dir, gp_layer_dir_unref);
-  return ok;
 }
 
 /* Hashes and counts what passes to the next writer. */
@@ -150,22 +95,10 @@ stream_driver_diff (const LgLayer *l, GpWriteFunc write, gpointer write_data,
                     GCancellable *cancellable, char **out_diff_id, guint64 *out_len,
                     GError **error)
 {
-  g_autoptr (GpLayerDir) layer = gp_layer_dir_open_driver (l->driver, l->root, l->v1_id, error);
-  if (layer == NULL)
-    return FALSE;
-  g_autoptr (GpLayerDir) parent = NULL;
-  if (l->parent_v1_id != NULL && gp_driver_has_full_rootfs (l->driver))
-    {
-      parent = gp_layer_dir_open_driver (l->driver, l->root, l->parent_v1_id, error);
-      if (parent == NULL)
-        {
-          g_prefix_error (error, "parent layer %s: ", l->parent_v1_id);
-          return FALSE;
-        }
-    }
   Hasher h = { .next = write, .next_data = write_data };
   gp_sha256_init (&h.sha);
-  if (!gp_archive_driver_diff (l->driver, layer, parent, hasher_write, &h, cancellable, error))
+  if (!gp_graph_layer_driver_diff (l->driver, l->root, l->v1_id, l->parent_v1_id, hasher_write,
+                                   &h, cancellable, error))
     return FALSE;
   *out_diff_id = g_malloc (GP_DIGEST_SHA256_LEN + 1);
   gp_sha256_finish_digest (&h.sha, *out_diff_id);
@@ -189,9 +122,12 @@ lg_stream_tar (GpImageLayer *layer, GpWriteFunc write, gpointer write_data,
   else
     {
       GpTarSplitStats stats = { 0 };
-      ok = stream_tar_split (l, write, write_data, cancellable, &stats, NULL, error);
+      ok = gp_graph_layer_tar_split (l->driver, l->root, l->v1_id, write, write_data, cancellable,
+                                     &stats, NULL, error);
       if (ok)
         *out_diff_id = g_strdup (stats.diff_id);
+      else
+        g_prefix_error (error, "%s: ", GP_GRAPH_LEGACY_TARDATA);
     }
   if (!ok)
     g_prefix_error (error, "graph/%s: ", l->v1_id);
@@ -240,28 +176,18 @@ checksum_worker (gpointer data, gpointer user_data)
 
   if (g_cancellable_set_error_if_cancelled (job->cancellable, &l->error))
     return;
-  if (stream_tar_split (l, discard, NULL, job->cancellable, &stats, &absent, &route_error))
+  if (gp_graph_layer_tar_split (l->driver, l->root, l->v1_id, discard, NULL, job->cancellable,
+                                &stats, &absent, &route_error))
     {
       l->diff_id = g_strdup (stats.diff_id);
       l->tar_size = stats.tar_size;
       checksum_done (job, l);
       return;
     }
-  if (g_error_matches (route_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      l->error = g_steal_pointer (&route_error);
-      return;
-    }
-  if (!absent)
-    {
-      if (job->strict)
-        {
-          l->error = g_error_new (route_error->domain, route_error->code,
-                                  "%s (refused: strict mode)", route_error->message);
-          return;
-        }
-      l->warning = g_steal_pointer (&route_error);
-    }
+  if (!gp_graph_layer_fallback (l->v1_id, gp_driver_get_name (l->driver),
+                                g_steal_pointer (&route_error), absent, job->strict, &l->warning,
+                                &l->error))
+    return;
   l->from_driver = TRUE;
   g_autoptr (GError) error = NULL;
   if (!stream_driver_diff (l, NULL, NULL, job->cancellable, &l->diff_id, &l->tar_size, &error))
@@ -299,87 +225,42 @@ find_driver (GpContext *ctx, const char *root, GError **error)
   return gp_driver_lookup (found[0], error);
 }
 
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-static int
-compare_entries (gconstpointer a, gconstpointer b)
-{
-  const GpRepositoryEntry *ea = *(GpRepositoryEntry *const *) a;
-  const GpRepositoryEntry *eb = *(GpRepositoryEntry *const *) b;
-  return strcmp (ea->reference, eb->reference);
-}
-
 /* repositories-<driver> as migrate-tags turns it into repositories.json
- * (§4.9 G): sorted names and keys, each entry whose image was built
- * normalised to a tag or digest reference; invalid ones are skipped with
- * a warning, a reference already taken keeps its first image. */
+ * (§4.9 G): each entry whose image was built normalised to a tag or
+ * digest reference; invalid ones are skipped with a warning, a reference
+ * already taken keeps its first image. */
 static GpRepositories *
 load_tags (GpContext *ctx, GpGraph *graph, const char *root, const char *driver,
            GHashTable *v1_to_id, GHashTable *unavailable, GError **error)
 {
-  g_autofree char *legacy_name = g_strconcat ("repositories-", driver, NULL);
-  g_autofree char *legacy = g_build_filename (root, legacy_name, NULL);
+  g_autoptr (GPtrArray) tags = gp_graph_load_legacy_tags (root, driver, NULL, error);
+  if (tags == NULL)
+    return NULL;
   g_autoptr (GpRepositories) repos = gp_repositories_new ();
-  struct stat st;
-  if (lstat (legacy, &st) < 0 && errno == ENOENT)
-    return g_steal_pointer (&repos);
-
-  gsize len;
-  g_autofree char *data = gp_safeio_read_file (legacy, 256 * 1024 * 1024, &len, error);
-  if (data == NULL)
-    return NULL;
-  g_autoptr (GpRepositories) old = gp_repositories_load_data (data, len, legacy_name, error);
-  if (old == NULL)
-    return NULL;
-  g_autoptr (GPtrArray) names = gp_repositories_list_names (old);
-  g_ptr_array_sort (names, compare_strings);
-  for (guint i = 0; i < names->len; i++)
+  for (guint i = 0; i < tags->len; i++)
     {
-      const char *name = names->pdata[i];
-      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (old, name);
-      g_ptr_array_sort (entries, compare_entries);
-      for (guint j = 0; j < entries->len; j++)
+      const GpGraphLegacyTag *tag = tags->pdata[i];
+      const char *image_id = g_hash_table_lookup (v1_to_id, tag->v1_id);
+      g_autoptr (GError) local_error = NULL;
+      gboolean is_digest;
+      g_autoptr (GpReference) ref = gp_graph_legacy_tag_reference (tag, &is_digest, NULL,
+                                                                   &local_error);
+      if (image_id == NULL)
         {
-          const GpRepositoryEntry *e = entries->pdata[j];
-          const char *key = e->reference;
-          const char *image_id = g_hash_table_lookup (v1_to_id, e->image_id);
-          g_autoptr (GError) local_error = NULL;
-          GpDigest digest;
-          gboolean is_digest = gp_digest_parse (key, -1, &digest, NULL);
-          g_autoptr (GpReference) named = gp_reference_with_name (name, &local_error);
-          g_autoptr (GpReference) ref = NULL;
-          if (named != NULL)
-            ref = is_digest ? gp_reference_with_digest (name, key, &local_error)
-                            : gp_reference_with_tag (name, key, &local_error);
-          if (image_id == NULL)
-            {
-              /* not built (a warning said why): kept to explain a name */
-              GpGraphImage *node = gp_graph_lookup (graph, e->image_id);
-              if (ref != NULL && node != NULL && node->error != NULL)
-                g_hash_table_insert (unavailable, gp_reference_to_string (ref),
-                                     g_strdup_printf ("image %s not migrated: %s", node->id,
-                                                      node->error->message));
-              continue;
-            }
-          if (ref == NULL)
-            {
-              gp_context_report (ctx, GP_REPORT_WARNING, NULL, "%s: %s:%s skipped: %s",
-                                 legacy_name, name, key, local_error->message);
-              continue;
-            }
-          const char *existing = gp_repositories_lookup (repos, ref);
-          if (existing != NULL)
-            continue;
-          gboolean ok = is_digest ? gp_repositories_add_digest (repos, ref, image_id, &local_error)
-                                  : gp_repositories_add_tag (repos, ref, image_id, &local_error);
-          if (!ok)
-            gp_context_report (ctx, GP_REPORT_WARNING, NULL, "%s: %s:%s skipped: %s",
-                               legacy_name, name, key, local_error->message);
+          /* not built (a warning said why): kept to explain a name */
+          GpGraphImage *node = gp_graph_lookup (graph, tag->v1_id);
+          if (ref != NULL && node != NULL && node->error != NULL)
+            g_hash_table_insert (unavailable, gp_reference_to_string (ref),
+                                 g_strdup_printf ("image %s not migrated: %s", node->id,
+                                                  node->error->message));
+          continue;
         }
+      if (ref != NULL && gp_repositories_lookup (repos, ref) != NULL)
+        continue;
+      if (ref == NULL
+          || !gp_graph_legacy_tag_add (repos, ref, is_digest, image_id, &local_error))
+        gp_context_report (ctx, GP_REPORT_WARNING, NULL, "repositories-%s: %s:%s skipped: %s",
+                           driver, tag->name, tag->key, local_error->message);
     }
   return g_steal_pointer (&repos);
 }
@@ -506,9 +387,7 @@ legacy_graph_run (GpStage *stage, GpContext *ctx, GError **error)
       if (local_error == NULL)
         {
           if (l->warning != NULL)
-            gp_context_report (ctx, GP_REPORT_WARNING, NULL,
-                               "%s; the layer is rebuilt from the %s driver's files instead",
-                               l->warning->message, gp_driver_get_name (driver));
+            gp_context_report (ctx, GP_REPORT_WARNING, NULL, "%s", l->warning);
           g_free (image->diff_id);
           image->diff_id = g_strdup (l->diff_id);
           g_free (image->chain_id);
@@ -568,16 +447,7 @@ legacy_graph_run (GpStage *stage, GpContext *ctx, GError **error)
   g_hash_table_iter_init (&it, configs);
   while (g_hash_table_iter_next (&it, &key, NULL))
     gp_image_catalog_add_image (catalog, key);
-  g_autoptr (GPtrArray) repo_names = gp_repositories_list_names (repos);
-  for (guint i = 0; i < repo_names->len; i++)
-    {
-      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (repos, repo_names->pdata[i]);
-      for (guint j = 0; j < entries->len; j++)
-        {
-          GpRepositoryEntry *e = entries->pdata[j];
-          gp_image_catalog_add_reference (catalog, e->reference, e->image_id);
-        }
-    }
+  gp_image_catalog_add_repositories (catalog, repos);
   g_autoptr (GError) resolve_error = NULL;
   g_autoptr (GPtrArray) images = gp_image_catalog_resolve (catalog, (const char *const *) names,
                                                            &resolve_error);

@@ -28,20 +28,6 @@
 
 #define TAGS_MARKER GP_GRAPH_TAGS_MARKER
 
-static int
-compare_entries (gconstpointer a, gconstpointer b)
-{
-  const GpRepositoryEntry *ea = *(GpRepositoryEntry *const *) a;
-  const GpRepositoryEntry *eb = *(GpRepositoryEntry *const *) b;
-  return strcmp (ea->reference, eb->reference);
-}
-
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
 static void
 tag_warning (GpContext *ctx, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -84,32 +70,20 @@ pending_reason (GpGraph *graph, const char *v1_id)
     }
 }
 
-/* The reference the legacy entry name/key makes (G.2, G.3), as a
- * string; NULL when it is invalid. */
-static char *
-entry_reference (const char *name, const char *key)
-{
-  g_autoptr (GpReference) named = gp_reference_with_name (name, NULL);
-  if (named == NULL)
-    return NULL;
-  GpDigest digest;
-  gboolean is_digest = gp_digest_parse (key, -1, &digest, NULL);
-  g_autoptr (GpReference) ref = is_digest ? gp_reference_with_digest (name, key, NULL)
-                                          : gp_reference_with_tag (name, key, NULL);
-  return ref != NULL ? gp_reference_to_string (ref) : NULL;
-}
-
 /* One legacy entry name/key -> v1 ID.  Sets *pending when the entry is
  * left for the next run.  @held: the references of pending entries; a
  * later entry normalising to one of them waits too, so that the first in
  * sorted order still wins when the rerun adds it. */
 static void
-migrate_tag (GpContext *ctx, GpGraph *graph, GpRepositories *repos, GHashTable *held, const char *name,
-             const char *key, const char *v1_id, gboolean *changed, gboolean *pending)
+migrate_tag (GpContext *ctx, GpGraph *graph, GpRepositories *repos, GHashTable *held,
+             const GpGraphLegacyTag *entry, gboolean *changed, gboolean *pending)
 {
+  const char *name = entry->name, *key = entry->key, *v1_id = entry->v1_id;
   g_autoptr (GError) error = NULL;
   const char *image_id = gp_context_lookup_image_id (ctx, v1_id);
-  g_autofree char *ref_string = entry_reference (name, key);
+  gboolean is_digest, bad_name;
+  g_autoptr (GpReference) ref = gp_graph_legacy_tag_reference (entry, &is_digest, &bad_name, &error);
+  g_autofree char *ref_string = ref != NULL ? gp_reference_to_string (ref) : NULL;
 
   if (ref_string != NULL && g_hash_table_contains (held, ref_string))
     {
@@ -146,20 +120,13 @@ migrate_tag (GpContext *ctx, GpGraph *graph, GpRepositories *repos, GHashTable *
       return;
     }
 
-  /* G.2 */
-  g_autoptr (GpReference) named = gp_reference_with_name (name, &error);
-  if (named == NULL)
+  /* G.2, G.3 */
+  if (ref == NULL && bad_name)
     {
       g_autofree char *q = quote (name);
       tag_warning (ctx, "repositories: invalid repository name %s: %s", q, error->message);
       return;
     }
-
-  /* G.3 */
-  GpDigest digest;
-  gboolean is_digest = gp_digest_parse (key, -1, &digest, NULL);
-  g_autoptr (GpReference) ref = is_digest ? gp_reference_with_digest (name, key, &error)
-                                          : gp_reference_with_tag (name, key, &error);
   if (ref == NULL)
     {
       g_autofree char *qn = quote (name);
@@ -177,9 +144,7 @@ migrate_tag (GpContext *ctx, GpGraph *graph, GpRepositories *repos, GHashTable *
       gp_context_add_counter (ctx, MIG_TAGS_MIGRATED, 1);
       return;
     }
-  gboolean ok = is_digest ? gp_repositories_add_digest (repos, ref, image_id, &error)
-                          : gp_repositories_add_tag (repos, ref, image_id, &error);
-  if (!ok)
+  if (!gp_graph_legacy_tag_add (repos, ref, is_digest, image_id, &error))
     {
       g_autofree char *s = gp_reference_to_string (ref);
       tag_warning (ctx, "repositories: cannot migrate %s (legacy %s:%s): %s", s, name, key, error->message);
@@ -205,7 +170,6 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
   gboolean dry_run = gp_context_get_dry_run (ctx);
   g_autofree char *marker = g_build_filename (mig_dest_root (ctx), TAGS_MARKER, NULL);
   g_autofree char *legacy_name = g_strconcat ("repositories-", driver, NULL);
-  g_autofree char *legacy = g_build_filename (root, legacy_name, NULL);
   struct stat st;
 
   gp_context_add_counter (ctx, MIG_TAGS_MIGRATED, 0);
@@ -219,20 +183,16 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
       mig_update_clock (ctx);
       return TRUE;
     }
-  if (lstat (legacy, &st) < 0 && errno == ENOENT)
+  gboolean absent;
+  g_autoptr (GPtrArray) tags = gp_graph_load_legacy_tags (root, driver, &absent, error);
+  if (tags == NULL)
+    return FALSE;
+  if (absent)
     {
       mig_info (ctx, NULL, "%s: no legacy tags to migrate", legacy_name);
       mig_update_clock (ctx);
       return TRUE;
     }
-
-  gsize len;
-  g_autofree char *data = gp_safeio_read_file (legacy, 256 * 1024 * 1024, &len, error);
-  if (data == NULL)
-    return FALSE;
-  g_autoptr (GpRepositories) old = gp_repositories_load_data (data, len, legacy_name, error);
-  if (old == NULL)
-    return FALSE;
 
   GpStore *store = mig_get_store (ctx, error);
   if (store == NULL)
@@ -250,30 +210,16 @@ migrate_tags_run (GpStage *stage, GpContext *ctx, GError **error)
   gboolean changed = FALSE;
   gboolean pending = FALSE;
   g_autoptr (GHashTable) held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr (GPtrArray) names = gp_repositories_list_names (old);
-  g_ptr_array_sort (names, compare_strings);
   if (dry_run)
     {
       /* The images are not created in a dry run: just the number. */
-      for (guint i = 0; i < names->len; i++)
-        {
-          g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (old, names->pdata[i]);
-          gp_context_add_counter (ctx, "dry run: legacy tags", entries->len);
-        }
+      if (tags->len > 0)
+        gp_context_add_counter (ctx, "dry run: legacy tags", tags->len);
       mig_update_clock (ctx);
       return TRUE;
     }
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *name = names->pdata[i];
-      g_autoptr (GPtrArray) entries = gp_repositories_list_by_name (old, name);
-      g_ptr_array_sort (entries, compare_entries);
-      for (guint j = 0; j < entries->len; j++)
-        {
-          const GpRepositoryEntry *e = entries->pdata[j];
-          migrate_tag (ctx, graph, repos, held, name, e->reference, e->image_id, &changed, &pending);
-        }
-    }
+  for (guint i = 0; i < tags->len; i++)
+    migrate_tag (ctx, graph, repos, held, tags->pdata[i], &changed, &pending);
 
   if (changed && !gp_repositories_save (repos, repos_path, error))
     return FALSE;

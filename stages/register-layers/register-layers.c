@@ -30,7 +30,7 @@
 #define HELPER_DIFFID GP_GRAPH_HELPER_DIFFID
 #define HELPER_SIZE GP_GRAPH_HELPER_SIZE
 #define HELPER_TARDATA GP_GRAPH_HELPER_TARDATA
-#define LEGACY_TARDATA "tar-data.json.gz"
+#define LEGACY_TARDATA GP_GRAPH_LEGACY_TARDATA
 
 static const GpOption register_layers_options[] = {
   { .key = "jobs", .type = GP_OPTION_INT, .default_value = "0",
@@ -103,27 +103,6 @@ ticker_write (gpointer user_data, const void *buf, gsize len, GError **error)
   return TRUE;
 }
 
-typedef struct {
-  const Job *job;
-  const char *id;
-  GpLayerDir *dir; /* opened on the first file: an aufs layer with only
-                    * empty files needs no diff directory (§8) */
-} Opener;
-
-static int
-open_layer_file (gpointer user_data, const char *name, gsize name_len, struct stat *out_stat, GError **error)
-{
-  Opener *o = user_data;
-
-  if (o->dir == NULL)
-    {
-      o->dir = gp_layer_dir_open_driver (o->job->driver, o->job->root, o->id, error);
-      if (o->dir == NULL)
-        return -1;
-    }
-  return gp_layer_dir_open_file_full (o->dir, name, name_len, GP_LAYER_OPEN_KEEP_NONBLOCK, out_stat, error);
-}
-
 /* The tar-split route (C.3): rebuild, hash, link.  FALSE with @error when
  * the route does not work for this layer. */
 static gboolean
@@ -131,36 +110,12 @@ checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpT
                          gboolean *out_absent, GError **error)
 {
   const char *id = task->image->id;
-  g_autofree char *td_path = g_build_filename (job->root, "graph", id, LEGACY_TARDATA, NULL);
-  int fd = open (td_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  struct stat st;
-
-  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
-    {
-      int e = errno;
-      if (fd >= 0)
-        {
-          close (fd);
-          e = EINVAL;
-        }
-      *out_absent = e == ENOENT;
-      g_set_error (error, GP_DATA_ERROR, e == ENOENT ? GP_DATA_ERROR_MISSING : GP_DATA_ERROR_NOT_REGULAR,
-                   "%s", e == ENOENT ? "no such file" : e == ELOOP ? "is a symbolic link"
-                                     : e == EINVAL ? "not a regular file" : g_strerror (e));
-      return FALSE;
-    }
-
-  g_autofree char *display = g_strdup_printf ("graph/%s/%s", id, LEGACY_TARDATA);
-  g_autoptr (GpTarSplitReader) reader = gp_tar_split_reader_new (fd, display, GP_TAR_SPLIT_FLAGS_NONE);
-  Opener opener = { job, id, NULL };
   Ticker ticker = { (Job *) job, id, 0 };
-  gboolean ok = gp_tar_split_assemble_stat (reader, open_layer_file, &opener, ticker_write, &ticker,
-                                       gp_context_get_cancellable (job->ctx), stats, error);
-  g_clear_pointer (&opener.dir, gp_layer_dir_unref);
-  g_clear_pointer (&reader, gp_tar_split_reader_free);
-  if (!ok)
+  if (!gp_graph_layer_tar_split (job->driver, job->root, id, ticker_write, &ticker,
+                                 gp_context_get_cancellable (job->ctx), stats, out_absent, error))
     return FALSE;
 
+  g_autofree char *td_path = g_build_filename (job->root, "graph", id, LEGACY_TARDATA, NULL);
   g_autofree char *dest = g_build_filename (helper_dir, HELPER_TARDATA, NULL);
   if (job->read_only_source)
     return gp_safeio_copy_file (td_path, dest, 0600, GP_SAFE_DEFAULT, error);
@@ -189,20 +144,8 @@ static gboolean
 driver_diff (const GpDriver *driver, const char *root, GpGraphImage *image, GpWriteFunc write_func,
              gpointer user_data, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (GpLayerDir) layer = gp_layer_dir_open_driver (driver, root, image->id, error);
-  if (layer == NULL)
-    return FALSE;
-  g_autoptr (GpLayerDir) parent = NULL;
-  if (image->parent != NULL && gp_driver_has_full_rootfs (driver))
-    {
-      parent = gp_layer_dir_open_driver (driver, root, image->parent, error);
-      if (parent == NULL)
-        {
-          g_prefix_error (error, "parent layer %s: ", image->parent);
-          return FALSE;
-        }
-    }
-  return gp_archive_driver_diff (driver, layer, parent, write_func, user_data, cancellable, error);
+  return gp_graph_layer_driver_diff (driver, root, image->id, image->parent, write_func, user_data,
+                                     cancellable, error);
 }
 
 /* The fallback route (C.4): the driver's Diff, disassembled into a new
@@ -247,29 +190,13 @@ checksum_task (Task *task, Job *job)
   gboolean ok = checksum_from_tar_split (job, task, helper_dir, &stats, &absent, &route_error);
   if (!ok)
     {
-      if (g_error_matches (route_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          task->error = g_steal_pointer (&route_error);
-          return;
-        }
-      if (!absent)
-        {
-          /* Docker regenerates silently; we say so (and --strict refuses). */
-          if (job->strict)
-            {
-              task->error = g_error_new (route_error->domain, route_error->code,
-                                         "graph/%s/%s: %s (refused: strict mode)", image->id,
-                                         LEGACY_TARDATA, route_error->message);
-              return;
-            }
-          g_autofree char *where = g_strdup_printf ("graph/%s/%s", image->id, LEGACY_TARDATA);
-          const char *what = route_error->message;
-          if (g_str_has_prefix (what, where) && g_str_has_prefix (what + strlen (where), ": "))
-            what += strlen (where) + 2;
-          gp_context_report (job->ctx, GP_REPORT_WARNING, NULL,
-                             "%s: %s; the layer is rebuilt from the %s driver's files instead",
-                             where, what, gp_driver_get_name (job->driver));
-        }
+      g_autofree char *warning = NULL;
+      if (!gp_graph_layer_fallback (image->id, gp_driver_get_name (job->driver),
+                                    g_steal_pointer (&route_error), absent, job->strict, &warning,
+                                    &task->error))
+        return;
+      if (warning != NULL)
+        gp_context_report (job->ctx, GP_REPORT_WARNING, NULL, "%s", warning);
       task->regenerated = TRUE;
       if (!checksum_from_driver (job, task, helper_dir, &stats, &error))
         {
