@@ -209,6 +209,37 @@ gp_context_get_jobs (GpContext *ctx)
 }
 
 /**
+ * gp_context_for_each_parallel:
+ * @ctx: a context
+ * @items: the work items
+ * @max_threads: at most this many threads, whatever --jobs says
+ * @func: called as `func (item, NULL)` once for each item, from any
+ *   thread
+ *
+ * Runs @func over @items on up to MIN (--jobs, @max_threads, the number of
+ * items) threads, in this thread when that is 1 (or no pool can be made),
+ * and returns when every call has returned.  @func reports failure in its
+ * item, for the caller to read in order afterwards.
+ */
+void
+gp_context_for_each_parallel (GpContext *ctx, GPtrArray *items, guint max_threads, GFunc func)
+{
+  guint n = items->len;
+  guint threads = MIN (MIN (gp_context_get_jobs (ctx), max_threads), n);
+  GThreadPool *pool = threads > 1 ? g_thread_pool_new (func, NULL, (gint) threads, FALSE, NULL)
+                                  : NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      if (pool != NULL)
+        g_thread_pool_push (pool, g_ptr_array_index (items, i), NULL);
+      else
+        func (g_ptr_array_index (items, i), NULL);
+    }
+  if (pool != NULL)
+    g_thread_pool_free (pool, FALSE, TRUE);
+}
+
+/**
  * gp_context_set_jobs:
  * @ctx: a context
  * @jobs: number of worker threads; 0 means the number of processors

@@ -65,6 +65,8 @@ GP_API void gp_context_set_root (GpContext *ctx, const char *root);
 GP_API const char *gp_context_get_driver (GpContext *ctx);
 GP_API void gp_context_set_driver (GpContext *ctx, const char *driver);
 GP_API guint gp_context_get_jobs (GpContext *ctx);
+GP_API void gp_context_for_each_parallel (GpContext *ctx, GPtrArray *items, guint max_threads,
+                                          GFunc func);
 GP_API void gp_context_set_jobs (GpContext *ctx, guint jobs);
 GP_API gboolean gp_context_get_dry_run (GpContext *ctx);
 GP_API void gp_context_set_dry_run (GpContext *ctx, gboolean dry_run);

@@ -303,6 +303,34 @@ test_line_logger (void)
   gp_test_rm_rf (tmp);
 }
 
+static void
+count_call (gpointer data, gpointer user_data)
+{
+  g_atomic_int_inc ((gint *) data);
+}
+
+/* Every item is handed to the function exactly once, serially and on
+ * several threads, and the call returns only when all are done. */
+static void
+test_for_each_parallel (void)
+{
+  static const guint jobs[] = { 1, 4 };
+  for (gsize j = 0; j < G_N_ELEMENTS (jobs); j++)
+    {
+      g_autoptr (GpContext) ctx = gp_context_new ();
+      gp_context_set_jobs (ctx, jobs[j]);
+      gint counts[100] = { 0 };
+      g_autoptr (GPtrArray) items = g_ptr_array_new ();
+      for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+        g_ptr_array_add (items, &counts[i]);
+      gp_context_for_each_parallel (ctx, items, 8, count_call);
+      for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+        g_assert_cmpint (g_atomic_int_get (&counts[i]), ==, 1);
+      g_autoptr (GPtrArray) none = g_ptr_array_new ();
+      gp_context_for_each_parallel (ctx, none, 8, count_call);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -314,5 +342,6 @@ main (int argc, char **argv)
   g_test_add_func ("/context/report/pending", test_report_pending);
   g_test_add_func ("/context/events/format", test_events);
   g_test_add_func ("/context/events/line-logger", test_line_logger);
+  g_test_add_func ("/context/for-each-parallel", test_for_each_parallel);
   return g_test_run ();
 }

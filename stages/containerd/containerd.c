@@ -1304,22 +1304,10 @@ add_layers (Source *src, Space *s, GpImage *image, const Resolved *res, GPtrArra
 static gboolean
 measure_layers (Source *src, GError **error)
 {
-  guint n = src->order->len;
-  guint threads = MIN (MIN (gp_context_get_jobs (src->ctx), MAX_WORKERS), n);
-  GThreadPool *pool = threads > 1 ? g_thread_pool_new (measure_worker, NULL, (gint) threads,
-                                                       FALSE, NULL)
-                                  : NULL;
-  if (pool != NULL)
-    {
-      for (guint i = 0; i < n; i++)
-        g_thread_pool_push (pool, g_ptr_array_index (src->order, i), NULL);
-      g_thread_pool_free (pool, FALSE, TRUE);
-    }
-  for (guint i = 0; i < n; i++)
+  gp_context_for_each_parallel (src->ctx, src->order, MAX_WORKERS, measure_worker);
+  for (guint i = 0; i < src->order->len; i++)
     {
       CtrLayer *l = g_ptr_array_index (src->order, i);
-      if (pool == NULL)
-        measure_worker (l, NULL);
       if (l->measure_error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&l->measure_error));

@@ -583,20 +583,7 @@ measure_worker (gpointer data, gpointer user_data)
 static void
 measure_layers (Store *s)
 {
-  guint n = s->order->len;
-  guint threads = MIN (MIN (gp_context_get_jobs (s->ctx), MAX_WORKERS), n);
-  GThreadPool *pool = threads > 1 ? g_thread_pool_new (measure_worker, NULL, (gint) threads,
-                                                       FALSE, NULL)
-                                  : NULL;
-  for (guint i = 0; i < n; i++)
-    {
-      if (pool != NULL)
-        g_thread_pool_push (pool, g_ptr_array_index (s->order, i), NULL);
-      else
-        measure_worker (g_ptr_array_index (s->order, i), NULL);
-    }
-  if (pool != NULL)
-    g_thread_pool_free (pool, FALSE, TRUE);
+  gp_context_for_each_parallel (s->ctx, s->order, MAX_WORKERS, measure_worker);
 }
 
 /* The name an image is reported under: the first reference reached, or

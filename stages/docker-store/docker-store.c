@@ -335,23 +335,10 @@ measure_worker (gpointer data, gpointer user_data)
 static gboolean
 measure_layers (Source *src, GError **error)
 {
-  guint n = src->order->len;
-  guint threads = MIN (MIN (gp_context_get_jobs (src->ctx), MAX_WORKERS), n);
-  GThreadPool *pool = NULL;
-  if (threads > 1)
-    pool = g_thread_pool_new (measure_worker, NULL, (gint) threads, FALSE, NULL);
-  gboolean parallel = pool != NULL;
-  if (parallel)
-    {
-      for (guint i = 0; i < n; i++)
-        g_thread_pool_push (pool, g_ptr_array_index (src->order, i), NULL);
-      g_thread_pool_free (pool, FALSE, TRUE);
-    }
-  for (guint i = 0; i < n; i++)
+  gp_context_for_each_parallel (src->ctx, src->order, MAX_WORKERS, measure_worker);
+  for (guint i = 0; i < src->order->len; i++)
     {
       DsLayer *l = g_ptr_array_index (src->order, i);
-      if (!parallel)
-        measure_worker (l, NULL);
       if (l->measure_error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&l->measure_error));
