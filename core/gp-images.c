@@ -192,28 +192,13 @@ gp_image_layer_get_blob_size (GpImageLayer *layer)
   return layer->blob_size;
 }
 
-typedef struct {
-  GpWriteFunc write;
-  gpointer write_data;
-  GpSha256 sha;
-  guint64 len;
-} HashingWrite;
-
-static gboolean
-hashing_write (gpointer user_data, const void *buf, gsize len, GError **error)
-{
-  HashingWrite *h = user_data;
-  gp_sha256_update (&h->sha, buf, len);
-  h->len += len;
-  return h->write (h->write_data, buf, len, error);
-}
-
+/* Counts only: for a source that hashes what it writes itself. */
 static gboolean
 counting_write (gpointer user_data, const void *buf, gsize len, GError **error)
 {
-  HashingWrite *h = user_data;
+  GpSha256Writer *h = user_data;
   h->len += len;
-  return h->write (h->write_data, buf, len, error);
+  return h->next (h->next_data, buf, len, error);
 }
 
 /* Streams through @func and checks the length and digest of what went. */
@@ -223,13 +208,13 @@ stream_checked (GpImageLayer *layer, GpImageLayerStreamFunc func, const char *wh
                 GpWriteFunc write, gpointer write_data, GCancellable *cancellable,
                 GError **error)
 {
-  HashingWrite h = { .write = write, .write_data = write_data };
-  gp_sha256_init (&h.sha);
+  GpSha256Writer h;
+  gp_sha256_writer_init (&h, write, write_data);
   g_autofree char *digest = NULL;
   /* A source that hashes on the way saves the second hash; the length is
    * counted either way. */
   gboolean hashes = layer->funcs->computes_digest;
-  if (!func (layer, hashes ? counting_write : hashing_write, &h, cancellable,
+  if (!func (layer, hashes ? counting_write : gp_sha256_writer_write, &h, cancellable,
              hashes ? &digest : NULL, error))
     {
       g_prefix_error (error, "image %s: layer %s: ", image_id ? image_id : "?", layer->diff_id);

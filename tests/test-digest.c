@@ -222,6 +222,51 @@ test_chain_id_golden (void)
   g_assert_cmpuint (checked, >, 10);
 }
 
+static gboolean
+append_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  g_string_append_len (user_data, buf, (gssize) len);
+  return TRUE;
+}
+
+static gboolean
+refuse_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  g_set_error_literal (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY, "full");
+  return FALSE;
+}
+
+/* The writer passes every byte on, counts them, and hashes them as
+ * gp_sha256_digest_of() does; without a next writer it only measures; a
+ * refusal downstream is its own. */
+static void
+test_sha256_writer (void)
+{
+  static const char text[] = "graphpipe hashes what passes";
+  g_autoptr (GString) out = g_string_new (NULL);
+  GpSha256Writer w;
+  gp_sha256_writer_init (&w, append_write, out);
+  g_assert_true (gp_sha256_writer_write (&w, text, 10, NULL));
+  g_assert_true (gp_sha256_writer_write (&w, text + 10, sizeof text - 1 - 10, NULL));
+  char digest[GP_DIGEST_SHA256_LEN + 1];
+  gp_sha256_finish_digest (&w.sha, digest);
+  g_autofree char *expected = gp_sha256_digest_of (text, sizeof text - 1);
+  g_assert_cmpstr (digest, ==, expected);
+  g_assert_cmpuint (w.len, ==, sizeof text - 1);
+  g_assert_cmpstr (out->str, ==, text);
+
+  gp_sha256_writer_init (&w, NULL, NULL);
+  g_assert_true (gp_sha256_writer_write (&w, text, sizeof text - 1, NULL));
+  gp_sha256_finish_digest (&w.sha, digest);
+  g_assert_cmpstr (digest, ==, expected);
+  g_assert_cmpuint (w.len, ==, sizeof text - 1);
+
+  g_autoptr (GError) error = NULL;
+  gp_sha256_writer_init (&w, refuse_write, NULL);
+  g_assert_false (gp_sha256_writer_write (&w, text, 4, &error));
+  g_assert_error (error, GP_DATA_ERROR, GP_DATA_ERROR_VERIFY);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -238,5 +283,6 @@ main (int argc, char **argv)
   g_test_add_func ("/digest/v1-id", test_v1_id);
   g_test_add_func ("/digest/chain-id/vectors", test_chain_id);
   g_test_add_func ("/digest/chain-id/golden", test_chain_id_golden);
+  g_test_add_func ("/digest/sha256/writer", test_sha256_writer);
   return g_test_run ();
 }

@@ -367,3 +367,39 @@ gp_digest_prefix_term (const char *term, const char **out_hex)
   *out_hex = colon + 1;
   return (gsize) (colon - term) == 6 && memcmp (term, "sha256", 6) == 0;
 }
+
+/**
+ * gp_sha256_writer_init:
+ * @w: a writer
+ * @next: (nullable): where the bytes go on to, or %NULL to only hash and
+ *   count them
+ * @next_data: data for @next
+ */
+void
+gp_sha256_writer_init (GpSha256Writer *w, GpWriteFunc next, gpointer next_data)
+{
+  gp_sha256_init (&w->sha);
+  w->len = 0;
+  w->next = next;
+  w->next_data = next_data;
+}
+
+/**
+ * gp_sha256_writer_write:
+ * @user_data: a #GpSha256Writer
+ * @buf: the bytes
+ * @len: how many
+ * @error: return location for a #GError
+ *
+ * A #GpWriteFunc: hashes and counts @buf, then passes it on.
+ *
+ * Returns: what the next writer returns (%TRUE without one)
+ */
+gboolean
+gp_sha256_writer_write (gpointer user_data, const void *buf, gsize len, GError **error)
+{
+  GpSha256Writer *w = user_data;
+  gp_sha256_update (&w->sha, buf, len);
+  w->len += len;
+  return w->next == NULL || w->next (w->next_data, buf, len, error);
+}

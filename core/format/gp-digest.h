@@ -8,6 +8,7 @@
 #pragma once
 
 #include "gp-macros.h"
+#include "gp-io.h"
 
 #include <nettle/sha2.h>
 
@@ -32,6 +33,28 @@ GP_API void gp_sha256_update (GpSha256 *s, const void *data, gsize len);
 GP_API void gp_sha256_finish_hex (GpSha256 *s, char out[GP_HEX_SHA256_LEN + 1]);
 GP_API void gp_sha256_finish_digest (GpSha256 *s, char out[GP_DIGEST_SHA256_LEN + 1]);
 GP_API char *gp_sha256_digest_of (const void *data, gsize len);
+
+/**
+ * GpSha256Writer:
+ * @sha: the hash of what passed
+ * @len: how many bytes passed
+ * @next: (nullable): where the bytes go on to, or %NULL to only measure
+ * @next_data: data for @next
+ *
+ * A #GpWriteFunc stage that hashes and counts what passes through it
+ * (gp_sha256_writer_write() with the writer as its data).  Plain struct,
+ * may live on the stack.
+ */
+typedef struct {
+  GpSha256 sha;
+  guint64 len;
+  GpWriteFunc next;
+  gpointer next_data;
+} GpSha256Writer;
+
+GP_API void gp_sha256_writer_init (GpSha256Writer *w, GpWriteFunc next, gpointer next_data);
+GP_API gboolean gp_sha256_writer_write (gpointer user_data, const void *buf, gsize len,
+                                        GError **error);
 
 /**
  * GpDigestAlgorithm:

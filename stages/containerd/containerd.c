@@ -877,28 +877,14 @@ static const GpImageLayerFuncs ctr_layer_funcs = {
   .computes_digest = FALSE,
 };
 
-typedef struct {
-  GpSha256 sha;
-  guint64 len;
-} Measure;
-
-static gboolean
-measure_write (gpointer user_data, const void *buf, gsize len, GError **error)
-{
-  Measure *m = user_data;
-  gp_sha256_update (&m->sha, buf, len);
-  m->len += len;
-  return TRUE;
-}
-
 /* Decompresses a layer once: its tar's length, checked against the DiffID. */
 static void
 measure_worker (gpointer data, gpointer user_data)
 {
   CtrLayer *l = data;
-  Measure m = { 0 };
-  gp_sha256_init (&m.sha);
-  if (!stream_layer (l, FALSE, measure_write, &m, l->cancellable, &l->measure_error))
+  GpSha256Writer m;
+  gp_sha256_writer_init (&m, NULL, NULL);
+  if (!stream_layer (l, FALSE, gp_sha256_writer_write, &m, l->cancellable, &l->measure_error))
     return;
   char digest[GP_DIGEST_SHA256_LEN + 1];
   gp_sha256_finish_digest (&m.sha, digest);

@@ -72,32 +72,16 @@ lg_layer_free (LgLayer *l)
   g_free (l);
 }
 
-/* Hashes and counts what passes to the next writer. */
-typedef struct {
-  GpSha256 sha;
-  guint64 len;
-  GpWriteFunc next;
-  gpointer next_data;
-} Hasher;
-
-static gboolean
-hasher_write (gpointer user_data, const void *buf, gsize len, GError **error)
-{
-  Hasher *h = user_data;
-  gp_sha256_update (&h->sha, buf, len);
-  h->len += len;
-  return h->next == NULL || h->next (h->next_data, buf, len, error);
-}
-
 /* The driver's Diff of the layer (§2.3), hashed. */
 static gboolean
 stream_driver_diff (const LgLayer *l, GpWriteFunc write, gpointer write_data,
                     GCancellable *cancellable, char **out_diff_id, guint64 *out_len,
                     GError **error)
 {
-  Hasher h = { .next = write, .next_data = write_data };
-  gp_sha256_init (&h.sha);
-  if (!gp_graph_layer_driver_diff (l->driver, l->root, l->v1_id, l->parent_v1_id, hasher_write,
+  GpSha256Writer h;
+  gp_sha256_writer_init (&h, write, write_data);
+  if (!gp_graph_layer_driver_diff (l->driver, l->root, l->v1_id, l->parent_v1_id,
+                                   gp_sha256_writer_write,
                                    &h, cancellable, error))
     return FALSE;
   *out_diff_id = g_malloc (GP_DIGEST_SHA256_LEN + 1);
