@@ -17,7 +17,8 @@
 # - the root is found under a Docker data root (containerd/daemon) and a
 #   disk's /var/lib (docker/containerd/daemon), read as Docker names them,
 #   also when the Docker root has an image/ directory without images
-#   (Docker 29's containerd image store);
+#   (Docker 29's containerd image store), and beside it (a Docker root
+#   whose images are in the distribution's /var/lib/containerd);
 # - a damaged blob, a missing blob and a truncated meta.db give clear
 #   errors and no output; nothing under the root changes.
 set -u
@@ -31,7 +32,7 @@ golden=$shared/golden/public
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/containerd-lib.sh"
 
-plan 61
+plan 67
 if why=$(ctrd_missing); then
   skip_all "$why"
 fi
@@ -275,6 +276,28 @@ tar -xOf "$tmp/moby.tar" "$cfg.json" > "$tmp/dockerroot/image/overlay2/imagedb/c
 ok_eq "$?" 0 "with an image config in imagedb it is a Docker root (docker-store), not containerd"
 ok_grep "$tmp/log" "docker-store: No such image: busybox" "the error comes from the docker-store source"
 rm -rf "$tmp/dockerroot/image"
+
+# Docker 29 from its own packages: the distribution's containerd holds the
+# images, /var/lib/containerd beside the Docker data root /var/lib/docker
+# (which has an empty image/ of its own): --root the Docker root finds it.
+mkdir -p "$tmp/disk/var/lib/docker/image/overlayfs/imagedb/content/sha256"
+cp -a "$root" "$tmp/disk/var/lib/containerd"
+"$GRAPHPIPE" save -v --root "$tmp/disk/var/lib/docker" --namespace moby -o "$tmp/moby-sib.tar" busybox > "$tmp/log" 2>&1
+ok_eq "$?" 0 "a Docker root whose images are in the containerd beside it (/var/lib/containerd)" ||
+  sed 's/^/#   /' "$tmp/log"
+cmp -s "$tmp/moby.tar" "$tmp/moby-sib.tar"
+ok_eq "$?" 0 "the same tarball as from the containerd root itself"
+ok_grep "$tmp/log" "reading its containerd image store $tmp/disk/var/lib/containerd" \
+  "the run says where it read the images"
+"$GRAPHPIPE" save -q --root "$tmp/disk/var/lib/docker/" --namespace moby -o "$tmp/moby-sib2.tar" busybox > "$tmp/log" 2>&1 &&
+  cmp -s "$tmp/moby.tar" "$tmp/moby-sib2.tar"
+ok_eq "$?" 0 "the same with a trailing slash on --root" || sed 's/^/#   /' "$tmp/log"
+rm -rf "$tmp/disk/var/lib/containerd"
+"$GRAPHPIPE" save -q --root "$tmp/disk/var/lib/docker" --source containerd -o "$tmp/moby-none.tar" busybox > "$tmp/log" 2>&1
+[ $? != 0 ] && [ ! -e "$tmp/moby-none.tar" ]
+ok_eq "$?" 0 "without that containerd root, --source containerd fails and writes nothing"
+ok_grep "$tmp/log" "or for a Docker data root in the containerd/ beside it" "the error says where it looked"
+rm -rf "$tmp/disk"
 
 # ---- damage: blob, missing blob, meta.db ----
 damaged=$tmp/damaged

@@ -514,9 +514,11 @@ gp_cli_source_stage (const char *kind)
  * Tells what kind of store @root is by what it holds, and returns the
  * source stage that reads it: `image/` (a Docker 1.10+ root) is
  * docker-store, unless no image/<driver>/imagedb holds an image config
- * and Docker's own containerd root (containerd/daemon/) has a `moby`
- * namespace: then the images live in Docker's containerd image store
- * (Docker 29's default) and it is containerd; `overlay-images/` or
+ * and Docker's own containerd root (containerd/daemon/), or the
+ * containerd root beside it (/var/lib/containerd beside /var/lib/docker:
+ * the distribution's containerd), has a `moby` namespace: then the
+ * images live in Docker's containerd image store (Docker 29's default)
+ * and it is containerd; `overlay-images/` or
  * `vfs-images/` (podman, CRI-O,
  * buildah) containers-storage; `io.containerd.metadata.v1.bolt/` (a
  * containerd root; or under containerd/daemon/, containerd/ or
@@ -582,7 +584,10 @@ gp_cli_detect_source (const char *root)
       /* Docker with the containerd image store keeps an image/ directory
        * without images; they are in its containerd's namespace moby. */
       g_autofree char *daemon = g_build_filename (root, "containerd", "daemon", NULL);
-      if (!docker_root_has_images (root) && containerd_has_namespace (daemon, "moby"))
+      g_autofree char *sibling = gp_store_containerd_sibling (root);
+      if (!docker_root_has_images (root)
+          && (containerd_has_namespace (daemon, "moby")
+              || (sibling != NULL && containerd_has_namespace (sibling, "moby"))))
         return "containerd";
       return "docker-store";
     }

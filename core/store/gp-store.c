@@ -1174,3 +1174,31 @@ gp_store_create_mount (GpStore *store, const char *name, const char *mount_id, g
   return TRUE;
 }
 
+
+/**
+ * gp_store_containerd_sibling:
+ * @root: a data root, as given
+ *
+ * Docker with the containerd image store and the distribution's own
+ * containerd (Docker 29's packages) keeps its images in that containerd,
+ * /var/lib/containerd, beside its data root /var/lib/docker, not under
+ * it.  For a Docker data root (a directory with image/ in it) this is the
+ * directory containerd/ beside it, by the path as given (on a mounted
+ * disk, the disk's own /var/lib/containerd); whether it holds a
+ * containerd root is for the caller to see.
+ *
+ * Returns: (transfer full) (nullable): the path, or %NULL when @root is
+ * not a Docker data root
+ */
+char *
+gp_store_containerd_sibling (const char *root)
+{
+  g_autofree char *image = g_build_filename (root, "image", NULL);
+  if (!g_file_test (image, G_FILE_TEST_IS_DIR))
+    return NULL;
+  g_autofree char *abs = g_canonicalize_filename (root, NULL);
+  g_autofree char *parent = g_path_get_dirname (abs);
+  if (strcmp (parent, abs) == 0)
+    return NULL;
+  return g_build_filename (parent, "containerd", NULL);
+}

@@ -181,4 +181,8 @@ GP_API gboolean gp_store_add_v2_metadata (GpStore *store, const char *diff_id, c
                                           const char *source_repository, GError **error);
 GP_API char *gp_store_get_diff_id_by_digest (GpStore *store, const char *digest, GError **error);
 
+/* ---- Docker's containerd image store ---- */
+
+GP_API char *gp_store_containerd_sibling (const char *root);
+
 G_END_DECLS

@@ -601,9 +601,14 @@ has_meta_db (const char *dir)
 }
 
 /* The containerd roots under --root: the root itself, or Docker's own
- * containerd, or a disk's /var/lib/containerd. */
+ * containerd, or a disk's /var/lib/containerd.  A Docker data root (it
+ * has image/) with none of these has its images in the system's
+ * containerd when Docker uses the containerd image store with the
+ * distribution's containerd (Docker 29's packages): that root is the
+ * sibling directory containerd/ (/var/lib/docker beside
+ * /var/lib/containerd), read and named in an event. */
 static GPtrArray *
-find_roots (const char *root, GError **error)
+find_roots (GpContext *ctx, const char *root, GError **error)
 {
   g_autoptr (GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
   if (has_meta_db (root))
@@ -621,9 +626,21 @@ find_roots (const char *root, GError **error)
     }
   if (dirs->len == 0)
     {
+      g_autofree char *sibling = gp_store_containerd_sibling (root);
+      if (sibling != NULL && has_meta_db (sibling))
+        {
+          gp_context_emit_item_done (ctx, sibling, 0, 0, 0,
+                                     "%s: a Docker data root without images of its own; "
+                                     "reading its containerd image store %s", root, sibling);
+          g_ptr_array_add (dirs, g_steal_pointer (&sibling));
+        }
+    }
+  if (dirs->len == 0)
+    {
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
                    "%s: no containerd root found (expected %s in it, or under containerd/daemon/, "
-                   "containerd/ or docker/containerd/daemon/)", root, META_DB);
+                   "containerd/ or docker/containerd/daemon/, or for a Docker data root in the "
+                   "containerd/ beside it)", root, META_DB);
       return NULL;
     }
   GPtrArray *roots = g_ptr_array_new_with_free_func ((GDestroyNotify) croot_free);
@@ -1345,7 +1362,7 @@ containerd_run (GpStage *stage, GpContext *ctx, GError **error)
   else
     platform_host (&platform);
 
-  g_autoptr (GPtrArray) roots = find_roots (root, error);
+  g_autoptr (GPtrArray) roots = find_roots (ctx, root, error);
   if (roots == NULL)
     {
       platform_clear (&platform);
