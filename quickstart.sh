@@ -36,6 +36,7 @@ client_packages=(
   busybox-static  # tests/test-save-compat.sh, save-containers-storage.sh: the static binary their images run
   tzdata          # tests/test-save-compat.sh: a daemon in another time zone
   attr            # tests/save-containers-storage.sh: setfattr in the image podman builds
+  btrfs-progs     # tests/save-compat-btrfs.sh: mkfs.btrfs for Docker's btrfs data root
 )
 
 usage () {

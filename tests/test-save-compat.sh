@@ -3,8 +3,11 @@
 # (TAP; also alone: make check-docker).
 #
 # 1. A private dockerd (overlay2 where the kernel has overlay, else vfs;
-#    its own data root, exec root, socket and pidfile under a temporary
-#    directory; no networking) loads the golden save tarballs and builds
+#    GP_DOCKER_DRIVER=vfs|overlay2|overlay|btrfs chooses, btrfs on a
+#    loop-mounted btrfs image file made under the temporary directory,
+#    unmounted and detached at exit; its own data root, exec root, socket
+#    and pidfile under a temporary directory; no networking) loads the
+#    golden save tarballs and builds
 #    images with the legacy builder (DOCKER_BUILDKIT=0, FROM scratch,
 #    Debian's busybox-static copied in, RUN steps under runc): deletions
 #    (whiteouts), hard links, names longer than 100 bytes and non-ASCII
@@ -27,8 +30,16 @@
 #    golden legacy root, migrated); bad --compat values and combinations
 #    are usage errors (exit 2), writing nothing.
 #
+# 4. Containers left on the root (one created, one that ran and wrote a
+#    file: their `-init` and read-write layers in the driver's directory)
+#    do not disturb graphpipe: every tag saves (docker-archive and
+#    oci-archive, which skopeo inspects) and verify finds nothing wrong.
+#
 # Skipped without root, dockerd, docker, python3 or a static busybox, and
-# with GP_SKIP_DOCKERD=1; under GP_REQUIRE_ALL each of these fails.
+# with GP_SKIP_DOCKERD=1; with btrfs also without btrfs in the kernel, a
+# loop device, losetup or mkfs.btrfs (Debian package btrfs-progs); with
+# overlay or btrfs when dockerd refuses the driver.  Under GP_REQUIRE_ALL
+# each of these fails.
 set -u
 
 top_srcdir=${GP_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -41,7 +52,7 @@ export GRAPHPIPE_NO_SYSTEM_PRESETS=${GRAPHPIPE_NO_SYSTEM_PRESETS:-1}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-plan 41
+plan 45
 fx_require_golden
 fx_require_golden save-busybox.tar.gz
 if [ "$(id -u)" != 0 ]; then
@@ -63,9 +74,27 @@ for b in /bin/busybox /usr/bin/busybox; do
 done
 [ -n "$busybox" ] || skip_all "no static busybox (Debian package busybox-static)"
 
+# GP_DOCKER_DRIVER=vfs|overlay2|overlay|btrfs chooses (default: overlay2
+# where the kernel has overlay, else vfs)
+driver=vfs
+grep -qw overlay /proc/filesystems 2> /dev/null && driver=overlay2
+driver=${GP_DOCKER_DRIVER:-$driver}
+case $driver in
+  vfs|overlay2|overlay|btrfs) ;;
+  *) bail_out "GP_DOCKER_DRIVER=$driver: vfs, overlay2, overlay or btrfs" ;;
+esac
+if [ "$driver" = btrfs ]; then
+  grep -qw btrfs /proc/filesystems 2> /dev/null || modprobe btrfs > /dev/null 2>&1
+  grep -qw btrfs /proc/filesystems 2> /dev/null || skip_all "the kernel has no btrfs"
+  [ -e /dev/loop-control ] || skip_all "no loop devices (/dev/loop-control)"
+  command -v losetup > /dev/null 2>&1 || skip_all "losetup not installed (Debian package mount)"
+  command -v mkfs.btrfs > /dev/null 2>&1 || skip_all "mkfs.btrfs not installed (Debian package btrfs-progs)"
+fi
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-compat-XXXXXX") || exit 99
 droot=$tmp/data
 pid=
+loopdev=
 stop_dockerd () {
   [ -n "$pid" ] || return 0
   kill "$pid" 2> /dev/null
@@ -79,7 +108,9 @@ cleanup () {
   stop_dockerd
   # a daemon that was killed may leave mounts behind
   awk -v r="$tmp" 'index($2, r "/") == 1 { print $2 }' /proc/mounts | sort -r |
-    while read -r m; do umount -l "$m" 2> /dev/null; done
+    while read -r m; do umount "$m" 2> /dev/null || umount -l "$m" 2> /dev/null; done
+  # the btrfs image's loop device (detached once no longer mounted)
+  [ -z "$loopdev" ] || losetup -d "$loopdev" 2> /dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -87,10 +118,17 @@ trap 'exit 130' INT TERM
 
 # ---- 1. the daemon, its images and its saves ----
 
-# GP_DOCKER_DRIVER=vfs|overlay2 chooses (to check the other one by hand)
-driver=vfs
-grep -qw overlay /proc/filesystems 2> /dev/null && driver=overlay2
-driver=${GP_DOCKER_DRIVER:-$driver}
+# btrfs: the data root is a btrfs file system in a sparse image file
+# (Docker's btrfs driver makes each layer a subvolume, a snapshot of its
+# parent's); mkfs.btrfs wants 114 MiB at least
+if [ "$driver" = btrfs ]; then
+  truncate -s 512M "$tmp/btrfs.img" && mkfs.btrfs -q "$tmp/btrfs.img" > "$tmp/mkfs.log" 2>&1 ||
+    { sed 's/^/#   | /' "$tmp/mkfs.log"; bail_out "mkfs.btrfs of $tmp/btrfs.img failed"; }
+  loopdev=$(losetup --find --show "$tmp/btrfs.img" 2> "$tmp/losetup.log") ||
+    { loopdev=; skip_all "no free loop device: $(head -1 "$tmp/losetup.log")"; }
+  mkdir "$droot" && mount -t btrfs "$loopdev" "$droot" 2> "$tmp/mount.log" ||
+    skip_all "cannot mount a btrfs file system: $(head -1 "$tmp/mount.log")"
+fi
 export DOCKER_HOST=unix://$tmp/docker.sock
 export DOCKER_CONFIG=$tmp/docker-config
 # start_dockerd [TZ]: the daemon, in the time zone TZ when given
@@ -117,6 +155,12 @@ if ! start_dockerd && [ "$driver" = overlay2 ]; then
   start_dockerd
 fi
 if [ -z "$pid" ]; then
+  case $driver in
+    overlay|btrfs)
+      # a driver this kernel or file system may lack: its reason
+      sed 's/^/#   | /' "$tmp/dockerd.log" | tail -5
+      skip_all "dockerd refuses the $driver driver here (its log above)" ;;
+  esac
   not_ok "dockerd starts ($driver)"
   sed 's/^/#   | /' "$tmp/dockerd.log" | tail -20
   done_testing
@@ -273,6 +317,15 @@ while IFS='|' read -r name names; do
 done < "$tmp/sets"
 ok_eq "$save_failed" 0 "docker save writes every set, in the order of its names"
 
+# containers left on the root (section 4): one created, one that ran
+# and changed files (its read-write layer holds them); their -init
+# layers.  And every tag the daemon has, in byte order.
+docker create --network none --name made t2:latest /bin/sh > "$tmp/containers.log" 2>&1 &&
+  docker run --network none --name ran t1:latest /bin/sh -c 'echo ran > /ran && rm /d/a' \
+    >> "$tmp/containers.log" 2>&1 ||
+  { sed 's/^/#   | /' "$tmp/containers.log"; diag "docker create or run failed"; }
+docker images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | LC_ALL=C sort > "$tmp/tags"
+
 stop_dockerd
 ok_eq "$(kill -0 "$(cat "$tmp/dockerd.pid" 2> /dev/null)" 2> /dev/null && echo running)" "" \
   "the daemon is stopped before graphpipe reads its root"
@@ -417,5 +470,71 @@ usage --compat=20.1
 usage --compat=20.10 --format=oci-archive
 usage --compat=1.10 --preset=export-legacy
 ok_eq "$(ls "$tmp"/u.tar* 2> /dev/null)" "" "usage errors write nothing"
+
+# ---- 4. containers' layers on the root; every tag; verify ----
+
+# driver_dir ID: the driver's directory of a layer (cache, mount or
+# init ID)
+driver_dir () {
+  case $driver in
+    vfs) echo "$droot/vfs/dir/$1" ;;
+    btrfs) echo "$droot/btrfs/subvolumes/$1" ;;
+    *) echo "$droot/$driver/$1" ;;
+  esac
+}
+mounts=0
+missing=
+for m in "$droot"/image/"$driver"/layerdb/mounts/*/; do
+  [ -f "$m/mount-id" ] || continue
+  mounts=$((mounts + 1))
+  for f in mount-id init-id; do
+    [ -d "$(driver_dir "$(cat "$m/$f" 2> /dev/null)")" ] || missing="$missing $m$f"
+  done
+done
+ok_eq "$mounts:$missing" "2:" "two containers on the root, their read-write and -init layers in $driver's directory"
+# what the driver wrote: overlay's image layers are root/ trees, its
+# container layers upper/ with a lower-id; btrfs's layers are subvolumes
+# (inode 256)
+case $driver in
+  overlay)
+    diag "overlay: $(ls -d "$droot"/overlay/*/root | wc -l) layers with root/," \
+      "$(ls "$droot"/overlay/*/lower-id | wc -l) with upper/ and lower-id" ;;
+  btrfs)
+    diag "btrfs: $(stat -c %i "$droot"/btrfs/subvolumes/* | grep -c '^256$') subvolumes of" \
+      "$(ls "$droot"/btrfs/subvolumes | wc -l) layers" ;;
+esac
+
+"$GRAPHPIPE" verify -q --root "$droot" --driver "$driver" > "$tmp/verify.log" 2>&1
+st=$?
+ok_eq "$st:$(cat "$tmp/verify.log")" "0:" "verify of the $driver root (containers on it) finds nothing wrong"
+
+failed=
+ntags=0
+while read -r tag; do
+  ntags=$((ntags + 1))
+  "$GRAPHPIPE" save -q --root "$droot" --driver "$driver" -o "$tmp/tag.tar" "$tag" > "$tmp/tag.log" 2>&1 &&
+    tar -xOf "$tmp/tag.tar" manifest.json | grep -qF "\"$tag\"" ||
+    { failed="$failed $tag"; sed 's/^/#   | /' "$tmp/tag.log"; }
+  rm -f "$tmp/tag.tar"
+done < "$tmp/tags"
+ok_eq "$ntags:$failed" "$(wc -l < "$tmp/tags"):" "save of each of the $driver root's tags, one by one"
+
+# shellcheck disable=SC2046
+"$GRAPHPIPE" save -q --root "$droot" --driver "$driver" --format oci-archive -o "$tmp/all-oci.tar" \
+  $(cat "$tmp/tags") > "$tmp/oci.log" 2>&1
+st=$?
+if [ $st = 0 ] && command -v skopeo > /dev/null 2>&1; then
+  failed=
+  while read -r tag; do
+    skopeo inspect "oci-archive:$tmp/all-oci.tar:$tag" > "$tmp/inspect.log" 2>&1 ||
+      { failed="$failed $tag"; sed 's/^/#   | /' "$tmp/inspect.log" | tail -3; }
+  done < "$tmp/tags"
+  ok_eq "$failed" "" "oci-archive of all of them: skopeo inspects each tag"
+elif [ $st = 0 ]; then
+  skip "oci-archive of all of them: skopeo inspects each tag" "skopeo not installed (Debian package skopeo)"
+else
+  not_ok "oci-archive of all the $driver root's tags (exit $st)"
+  sed 's/^/#   | /' "$tmp/oci.log"
+fi
 
 done_testing
