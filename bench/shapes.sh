@@ -295,7 +295,7 @@ shape_bench () {
   local n=${name//-/_}
   printf -v "shape_${n}_mig" %s "$(ratio "$mig_wall" "$fl_wall")"
   printf -v "shape_${n}_migx" %s "$([ "$jobsx" = 0 ] || ratio "$migx_wall" "$fl_wall")"
-  printf -v "shape_${n}_rss" %s "$(printf '%s\n' "$mig_rss" "${migx_rss:-0}" "$sv_rss" | sort -n | tail -n 1)"
+  printf -v "shape_${n}_rss" %s "$(printf '%s\n' "$mig_rss" "${migx_rss:-0}" "${cmig_rss:-0}" "${cmigx_rss:-0}" "$sv_rss" | sort -n | tail -n 1)"
   printf -v "shape_${n}_migw" %s "$mig_wall"
   printf -v "shape_${n}_flw" %s "$fl_wall"
 }
