@@ -44,7 +44,7 @@ command -v python3 > /dev/null || skip "python3 not installed"
 [ -f "$root.tags" ] || die "$root.tags: no tag list (a root from bench/gp-mkbench)"
 
 mkdir -p "$dir"
-. "$(dirname "$0")/trash.sh"
+. "$(cd "$(dirname "$0")" && pwd)/trash.sh"
 trash_init
 work=$(mktemp -d "$dir/podman-side.XXXXXX")
 # podman's overlay driver leaves its home bind-mounted: unmount what is

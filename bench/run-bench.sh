@@ -54,7 +54,8 @@ die () { echo "bench: $*" >&2; exit 1; }
 command -v openssl > /dev/null || die "openssl is needed: apt-get install openssl"
 [ -x "$mk" ] || die "$mk not built"
 mkdir -p "$dir"
-. "$(dirname "$0")/trash.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/trash.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; trash_end' EXIT
 
@@ -216,7 +217,7 @@ echo
 echo "Large root: $(cat "$dir/$large.info" | sed 's/^[^:]*: //'), $nfiles files"
 echo "Page cache: warm (every file read once before each timed pass)$([ "$can_drop" = yes ] && echo "; cold runs below" || echo "; it cannot be dropped here (no permission), so cold runs are left out")"
 echo
-floor_cat "$large" # warm the cache
+(floor_cat "$large") # warm the cache (in a subshell: it changes directory)
 header "large root, $(fmt "$bytes" '%.0f') layer bytes"
 measure cat floor_cat "$large"
 row "cat > /dev/null" cat "$bytes"
@@ -271,12 +272,12 @@ if [ "$can_drop" = yes ]; then
   measure cmig migrate "$large" "$jobs"
   row "migrate --jobs $jobs" cmig "$bytes"
   PRE=
-  floor_cat "$large"
+  (floor_cat "$large")
 fi
 
 echo
 header "growth"
-floor_cat "$small"
+(floor_cat "$small")
 PRE="reset $small"
 measure migS migrate "$small" "$jobs"
 PRE="reset $meta"
@@ -332,9 +333,9 @@ verdict "$g2 <= 1.25 * $g1 && $i2 <= 1.25 * $i1" "linear growth: per-GiB and per
 echo
 echo "== podman side (issue 16)"
 BENCH_DIR="$dir" BENCH_REPEAT="$repeat" GP_BUILDDIR="$builddir" \
-  bash "$(dirname "$0")/podman-side.sh" "$dir/$large" || echo "FAIL  bench/podman-side.sh (above)"
+  bash "$here/podman-side.sh" "$dir/$large" || echo "FAIL  bench/podman-side.sh (above)"
 
 # ---- issue 18: real layer shapes (rootfs-like, many small layers,
 # fallback layers), in their own script: bench/shapes.sh ----
 echo
-bash "$(dirname "$0")/shapes.sh"
+bash "$here/shapes.sh"

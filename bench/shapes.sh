@@ -81,7 +81,7 @@ if [ "$want_strace" != 0 ] && command -v strace > /dev/null; then
 fi
 
 mkdir -p "$dir"
-. "$(dirname "$0")/trash.sh"
+. "$(cd "$(dirname "$0")" && pwd)/trash.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; trash_end' EXIT
 
@@ -241,7 +241,7 @@ shape_bench () {
   ntarsplit=$(cat "$dir/$name.tarsplit")
   echo
   echo "$title: $nlayers layers ($((nlayers - ntarsplit)) without tar-data.json.gz), $nfiles files, $(fmt "$bytes" '%.0f') bytes"
-  shape_cat "$name" # warm the cache
+  (shape_cat "$name") # warm the cache (in a subshell: it changes directory)
   shape_header "  (warm page cache)"
   shape_measure fl shape_floor "$name"
   shape_row "openssl dgst -sha256 (the floor)" fl fl
@@ -282,7 +282,7 @@ shape_bench () {
     SHAPE_PRE=
     shape_row "migrate --jobs $jobs, cold" cmig cfl
     [ "$jobsx" = 0 ] || shape_row "migrate --jobs $jobsx, cold" cmigx cfl
-    shape_cat "$name" # warm again
+    (shape_cat "$name") # warm again
   fi
   if [ "$have_strace" = yes ]; then
     shape_syscalls "openssl (the floor)" "$nfiles" "$nlayers" shape_floor "$name"
