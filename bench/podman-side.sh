@@ -47,12 +47,16 @@ mkdir -p "$dir"
 . "$(cd "$(dirname "$0")" && pwd)/trash.sh"
 trash_init
 work=$(mktemp -d "$dir/podman-side.XXXXXX")
+# podman's run roots (a few small files) apart, under /tmp: podman refuses
+# a --runroot longer than 50 characters
+run=$(mktemp -d /tmp/gp-podman.XXXXXX)
 # podman's overlay driver leaves its home bind-mounted: unmount what is
-# mounted under our own directory, then move it into the trash
+# mounted under our own directories, then move them into the trash
 cleanup () {
-  awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r |
+  awk -v w="$work/" -v r="$run/" 'index($2, w) == 1 || index($2, r) == 1 { print $2 }' /proc/mounts | sort -r |
     while read -r m; do umount -l "$m" 2> /dev/null || true; done
   trash "$work"
+  rm -rf "$run"
   trash_end
 }
 trap cleanup EXIT
@@ -70,20 +74,21 @@ EOF
 cat > "$work/storage.conf" <<EOF
 [storage]
 driver = "vfs"
-runroot = "$work/run-default"
+runroot = "$run/run-default"
 graphroot = "$work/root-default"
 EOF
 export CONTAINERS_CONF=$work/containers.conf CONTAINERS_REGISTRIES_CONF=$work/registries.conf
 export CONTAINERS_STORAGE_CONF=$work/storage.conf TMPDIR=$work
 proot=$work/root
-pm () { podman --root "$proot" --runroot "$work/run" --storage-driver "$driver" \
+pm () { podman --root "$proot" --runroot "$run/run" --storage-driver "$driver" \
           --cgroup-manager cgroupfs --events-backend none "$@"; }
 
 xargs -d '\n' -a "$root.tags" "$gp" save --root "$root" -q -o "$work/in.tar" ||
   die "graphpipe save of $root failed"
 driver=overlay
 if ! pm load -q -i "$work/in.tar" > "$work/load.log" 2>&1; then
-  trash "$proot" "$work/run"
+  trash "$proot"
+  rm -rf "$run/run"
   driver=vfs
   pm load -q -i "$work/in.tar" > "$work/load.log" 2>&1 || { cat "$work/load.log" >&2; die "podman load failed"; }
 fi
@@ -92,9 +97,9 @@ trash "$work/in.tar"
 mapfile -t tags < <(pm images --format '{{.Repository}}:{{.Tag}}' | LC_ALL=C sort)
 [ "${#tags[@]}" -gt 0 ] || die "podman lists no images after loading"
 
-export gp proot work driver
+export gp proot work run driver
 podman_save () {
-  podman --root "$proot" --runroot "$work/run" --storage-driver "$driver" \
+  podman --root "$proot" --runroot "$run/run" --storage-driver "$driver" \
     --cgroup-manager cgroupfs --events-backend none save -q -m --format docker-archive \
     -o "$work/podman.tar" "$@"
 }
