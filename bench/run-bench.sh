@@ -337,5 +337,4 @@ BENCH_DIR="$dir" BENCH_REPEAT="$repeat" GP_BUILDDIR="$builddir" \
 
 # ---- issue 18: real layer shapes (rootfs-like, many small layers,
 # fallback layers), in their own script: bench/shapes.sh ----
-echo
 bash "$here/shapes.sh"
