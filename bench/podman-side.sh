@@ -1,7 +1,8 @@
 #!/bin/bash
 # graphpipe save from a podman root side by side with `podman save`
-# (issue 16): run at the end of `make bench` (bench/run-bench.sh) on its
-# large root, or alone by `make bench-podman`; never by `make check`.
+# (issue 16): run by `make bench` (bench/run-bench.sh) on its large root,
+# or alone (GP_BUILDDIR=... bash bench/podman-side.sh ROOT, ROOT migrated
+# by graphpipe); never by `make check`.
 #
 #   1. every tag of a migrated bench root (argument ROOT, a Docker 1.10+
 #      root whose tags are listed in ROOT.tags) saved by graphpipe into a
@@ -16,7 +17,11 @@
 #      1.2x of podman's CPU at worst; a figure, not a test);
 #   3. a check (python3): both tarballs hold the same configs and layer
 #      tar digests per image;
-#   4. always (trap): removes the podman root and the tarballs.
+#   4. always (trap): moves the podman root and the tarballs into the
+#      bench's trash (bench/trash.sh: BENCH_DIR/trash, removed at the end
+#      of the outermost bench script, here when run alone), so that no
+#      tree of tens of thousands of files is deleted right before the
+#      next measurements (bench/shapes.sh's, in `make bench`).
 #
 # Environment: GP_BUILDDIR (the build tree), BENCH_REPEAT (1), BENCH_DIR
 # (GP_BUILDDIR/bench-data).  Exit status 0 when it ran or was skipped
@@ -38,13 +43,21 @@ command -v podman > /dev/null || skip "podman not installed"
 command -v python3 > /dev/null || skip "python3 not installed"
 [ -f "$root.tags" ] || die "$root.tags: no tag list (a root from bench/gp-mkbench)"
 
+mkdir -p "$dir"
+. "$(cd "$(dirname "$0")" && pwd)/trash.sh"
+trash_init
 work=$(mktemp -d "$dir/podman-side.XXXXXX")
+# podman's run roots (a few small files) apart, under /tmp: podman refuses
+# a --runroot longer than 50 characters
+run=$(mktemp -d /tmp/gp-podman.XXXXXX)
 # podman's overlay driver leaves its home bind-mounted: unmount what is
-# mounted under our own directory, then remove it
+# mounted under our own directories, then move them into the trash
 cleanup () {
-  awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r |
+  awk -v w="$work/" -v r="$run/" 'index($2, w) == 1 || index($2, r) == 1 { print $2 }' /proc/mounts | sort -r |
     while read -r m; do umount -l "$m" 2> /dev/null || true; done
-  rm -rf "$work"
+  trash "$work"
+  rm -rf "$run"
+  trash_end
 }
 trap cleanup EXIT
 cat > "$work/registries.conf" <<'EOF'
@@ -61,37 +74,36 @@ EOF
 cat > "$work/storage.conf" <<EOF
 [storage]
 driver = "vfs"
-runroot = "$work/run-default"
+runroot = "$run/run-default"
 graphroot = "$work/root-default"
 EOF
 export CONTAINERS_CONF=$work/containers.conf CONTAINERS_REGISTRIES_CONF=$work/registries.conf
 export CONTAINERS_STORAGE_CONF=$work/storage.conf TMPDIR=$work
 proot=$work/root
-pm () { podman --root "$proot" --runroot "$work/run" --storage-driver "$driver" \
+pm () { podman --root "$proot" --runroot "$run/run" --storage-driver "$driver" \
           --cgroup-manager cgroupfs --events-backend none "$@"; }
 
 xargs -d '\n' -a "$root.tags" "$gp" save --root "$root" -q -o "$work/in.tar" ||
   die "graphpipe save of $root failed"
 driver=overlay
 if ! pm load -q -i "$work/in.tar" > "$work/load.log" 2>&1; then
-  rm -rf "$proot" "$work/run"
+  trash "$proot"
+  rm -rf "$run/run"
   driver=vfs
   pm load -q -i "$work/in.tar" > "$work/load.log" 2>&1 || { cat "$work/load.log" >&2; die "podman load failed"; }
 fi
-rm -f "$work/in.tar"
+trash "$work/in.tar"
 # the names podman gave them (localhost/NAME:TAG for a docker-archive's NAME:TAG)
 mapfile -t tags < <(pm images --format '{{.Repository}}:{{.Tag}}' | LC_ALL=C sort)
 [ "${#tags[@]}" -gt 0 ] || die "podman lists no images after loading"
 
-export gp proot work driver
+export gp proot work run driver
 podman_save () {
-  rm -f "$work/podman.tar"
-  podman --root "$proot" --runroot "$work/run" --storage-driver "$driver" \
+  podman --root "$proot" --runroot "$run/run" --storage-driver "$driver" \
     --cgroup-manager cgroupfs --events-backend none save -q -m --format docker-archive \
     -o "$work/podman.tar" "$@"
 }
 gp_save () {
-  rm -f "$work/gp.tar"
   "$gp" save -q --root "$proot" -o "$work/gp.tar" "$@"
 }
 export -f podman_save gp_save
@@ -110,8 +122,11 @@ measure () {
     printf -v "${var}_rss" %s "$m"
   fi
 }
+# the previous round's tarballs go to the trash, untimed
 for _ in $(seq "$repeat"); do
+  trash "$work/podman.tar"
   measure pm podman_save "${tags[@]}"
+  trash "$work/gp.tar"
   measure gs gp_save "${tags[@]}"
 done
 bytes=$(stat -c %s "$work/gp.tar")

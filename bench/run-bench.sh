@@ -18,7 +18,15 @@
 # Each line gives wall time, CPU time (user+sys), MiB/s of layer bytes
 # and peak RSS (GNU time's maximum resident set size), then the ratios
 # and the issue's targets as PASS/FAIL lines.  These are figures, not
-# tests: the exit status is 0 whatever they are.
+# tests: the exit status is 0 whatever they are.  Then
+# bench/podman-side.sh (issue 16) and bench/shapes.sh (issue 18).
+#
+# Nothing is deleted while it runs: what a measurement wrote (aside trees,
+# tarballs, OCI directories, podman's root, roots made with other
+# parameters) is renamed into BENCH_DIR/trash, removed once at the very
+# end (bench/trash.sh says why: ext4 without a journal).  When the
+# previous benchmark's removal is less than 6 minutes old, the header says
+# that system times may be inflated.
 #
 # Environment: GP_BUILDDIR (the build tree), BENCH_GIB (default 2),
 # BENCH_IMAGES (10000), BENCH_SEED (1), BENCH_JOBS (CPUs), BENCH_REPEAT
@@ -46,9 +54,10 @@ die () { echo "bench: $*" >&2; exit 1; }
 command -v openssl > /dev/null || die "openssl is needed: apt-get install openssl"
 [ -x "$mk" ] || die "$mk not built"
 mkdir -p "$dir"
-rm -rf "$dir/aside"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/trash.sh"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp" "$dir/aside"' EXIT
+trap 'rm -rf "$tmp"; trash_end' EXIT
 
 half () { awk -v x="$1" 'BEGIN { printf "%g", x / 2 }'; }
 fmt () { awk -v x="$1" -v f="$2" 'BEGIN { printf f, x }'; }
@@ -64,7 +73,7 @@ gen () {
   if [ -f "$root.stamp" ] && [ "$(cat "$root.stamp")" = "$stamp" ] && [ -d "$root" ]; then
     return
   fi
-  rm -rf "$root" "$root.stamp" "$root".*
+  trash "$root" "$root.stamp" "$root".*
   echo "generating $name: gp-mkbench $stamp"
   local t0=$(date +%s.%N)
   "$mk" "$@" --seed="$seed" --tags-out="$root.tags" "$root" > "$root.info"
@@ -76,16 +85,15 @@ gen () {
   echo "$stamp" > "$root.stamp"
 }
 
-# reset NAME: move what a migration wrote out of the root (into
-# $dir/aside/N, removed at the end), so the next one starts over.  Nothing
-# is deleted between measurements: on ext4 without a journal, creating
-# files stays several times slower for minutes after many were deleted.
+# reset NAME: move what a migration wrote out of the root (into the
+# trash, $aside/N), so the next one starts over.
+aside=
 aside_n=0
 reset () {
   local root=$dir/$1
   aside_n=$((aside_n + 1))
-  mkdir -p "$dir/aside"
-  "$mk" --set-aside="$dir/aside/$aside_n" "$root"
+  [ -n "$aside" ] || aside=$(mktemp -d "$BENCH_TRASH/aside-bench.XXXXXX")
+  "$mk" --set-aside="$aside/$aside_n" "$root"
   if ! (cd "$root" && find . | LC_ALL=C sort) | cmp -s - "$root.listing"; then
     die "$root: not back to its generated state after a reset"
   fi
@@ -150,19 +158,17 @@ migrate () { "$gp" migrate --root "$dir/$1" --driver aufs --jobs "$2" -q; }
 migrate_each () { "$gp" migrate --root "$dir/$1" --driver aufs --jobs "$2" --sync each -q; }
 # save NAME JOBS: every tag of the root to NAME.save.tar, through standard
 # output (`docker save > FILE`: no fsync); save_durable: with -o FILE,
-# which graphpipe fsyncs before renaming it into place.
+# which graphpipe fsyncs before renaming it into place.  The previous
+# output goes to the trash before each run, untimed (PRE=out_aside).
 save () {
-  rm -f "$dir/$1.save.tar"
   xargs -d '\n' -a "$dir/$1.tags" "$gp" save --root "$dir/$1" --jobs "$2" -o - -q > "$dir/$1.save.tar"
 }
 save_durable () {
-  rm -f "$dir/$1.save.tar"
   xargs -d '\n' -a "$dir/$1.tags" "$gp" save --root "$dir/$1" --jobs "$2" -o "$dir/$1.save.tar" -q
 }
 # save_oci NAME JOBS FORMAT: the same images as an OCI layout (issue 15):
 # oci-archive through standard output, or oci-dir (NAME.save.oci).
 save_oci () {
-  rm -rf "$dir/$1.save.tar" "$dir/$1.save.oci"
   if [ "$3" = oci-dir ]; then
     xargs -d '\n' -a "$dir/$1.tags" "$gp" save --format oci-dir --root "$dir/$1" --jobs "$2" -o "$dir/$1.save.oci" -q
   else
@@ -172,10 +178,10 @@ save_oci () {
 # save_legacy NAME JOBS: the same tags straight from the legacy graph
 # (--source legacy: checksums every layer, then streams the named ones).
 save_legacy () {
-  rm -f "$dir/$1.save.tar"
   xargs -d '\n' -a "$dir/$1.tags" "$gp" save --source legacy --root "$dir/$1" --jobs "$2" -o - -q > "$dir/$1.save.tar"
 }
 export -f floor_openssl floor_cat migrate migrate_each save save_durable save_oci save_legacy
+out_aside () { trash "$dir/$large.save.tar" "$dir/$large.save.oci"; }
 
 large=large-$gib
 small=large-$(half "$gib")
@@ -186,6 +192,7 @@ echo "== graphpipe benchmark: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f Gi
 echo "   SHA extensions: $(grep -qw sha_ni /proc/cpuinfo && echo yes || echo no); $(openssl version); jobs N = $jobs; best of $repeat"
 load=$(cut -d' ' -f1 /proc/loadavg)
 echo "   load average at start: $load$(awk -v l="$load" -v n="$(nproc)" 'BEGIN { if (l > 0.5 * n) print " (other work is running: wall-clock figures suffer more than CPU figures)" }')"
+trash_init
 if [ -x "$hs" ]; then
   ossl_speed=$(openssl speed -bytes 1048576 -seconds 1 sha256 2> /dev/null | awk '/^sha256/ { sub(/k$/, "", $2); printf "%.0f", $2 / 1000 }')
   "$hs" > "$tmp/hs"
@@ -210,7 +217,7 @@ echo
 echo "Large root: $(cat "$dir/$large.info" | sed 's/^[^:]*: //'), $nfiles files"
 echo "Page cache: warm (every file read once before each timed pass)$([ "$can_drop" = yes ] && echo "; cold runs below" || echo "; it cannot be dropped here (no permission), so cold runs are left out")"
 echo
-floor_cat "$large" # warm the cache
+(floor_cat "$large") # warm the cache (in a subshell: it changes directory)
 header "large root, $(fmt "$bytes" '%.0f') layer bytes"
 measure cat floor_cat "$large"
 row "cat > /dev/null" cat "$bytes"
@@ -226,11 +233,14 @@ PRE=
 # save every tag of the migrated root (the last migration above)
 ntags=$(wc -l < "$dir/$large.tags")
 out=$dir/$large.save.tar
+PRE=out_aside
 measure saveD save_durable "$large" "$jobs"
 measure save1 save "$large" 1
 measure saveN save "$large" "$jobs"
 save_bytes=$(stat -c %s "$out")
+PRE=
 measure sossl openssl dgst -sha256 "$out"
+PRE=out_aside
 row "save --jobs 1 ($ntags tags) > FILE" save1 "$bytes"
 row "save --jobs $jobs > FILE" saveN "$bytes"
 row "save --jobs $jobs -o FILE (fsync'ed)" saveD "$bytes"
@@ -240,14 +250,14 @@ echo "  (save wrote $(fmt "$save_bytes" '%.0f') bytes; MiB/s of save is over the
 measure ociA save_oci "$large" "$jobs" oci-archive
 oci_bytes=$(stat -c %s "$out")
 measure ociD save_oci "$large" "$jobs" oci-dir
-rm -rf "$dir/$large.save.oci"
 row "save --format oci-archive --jobs $jobs > FILE" ociA "$bytes"
 row "save --format oci-dir --jobs $jobs -o DIR" ociD "$bytes"
 echo "  (oci-archive wrote $(fmt "$oci_bytes" '%.0f') bytes)"
 measure legS save_legacy "$large" "$jobs"
 row "save --source legacy --jobs $jobs > FILE" legS "$bytes"
+PRE=
 echo "  (straight from graph/, no migration: every layer checksummed, then the tags' layers written)"
-rm -f "$out"
+out_aside
 
 if [ "$can_drop" = yes ]; then
   echo
@@ -262,12 +272,12 @@ if [ "$can_drop" = yes ]; then
   measure cmig migrate "$large" "$jobs"
   row "migrate --jobs $jobs" cmig "$bytes"
   PRE=
-  floor_cat "$large"
+  (floor_cat "$large")
 fi
 
 echo
 header "growth"
-floor_cat "$small"
+(floor_cat "$small")
 PRE="reset $small"
 measure migS migrate "$small" "$jobs"
 PRE="reset $meta"
@@ -323,9 +333,8 @@ verdict "$g2 <= 1.25 * $g1 && $i2 <= 1.25 * $i1" "linear growth: per-GiB and per
 echo
 echo "== podman side (issue 16)"
 BENCH_DIR="$dir" BENCH_REPEAT="$repeat" GP_BUILDDIR="$builddir" \
-  bash "$(dirname "$0")/podman-side.sh" "$dir/$large" || echo "FAIL  bench/podman-side.sh (above)"
+  bash "$here/podman-side.sh" "$dir/$large" || echo "FAIL  bench/podman-side.sh (above)"
 
 # ---- issue 18: real layer shapes (rootfs-like, many small layers,
 # fallback layers), in their own script: bench/shapes.sh ----
-echo
-bash "$(dirname "$0")/shapes.sh"
+bash "$here/shapes.sh"

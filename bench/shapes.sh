@@ -11,22 +11,42 @@
 #     average, every 20th of 20 MiB), every 10th layer without
 #     tar-data.json.gz, i.e. rebuilt through the fallback archiver
 #     (--kind=many).
-# For each: the floor (one `openssl dgst -sha256` pass over the layer
-# files), graphpipe migrate --jobs N, then graphpipe save of every tag
-# (> FILE) and one openssl pass over the tarball.  Each row gives wall
-# time, user and system CPU time, peak RSS and the ratio to its floor;
-# then one extra run of each under `strace -c -f` gives the system calls
-# made, per file and per layer, by kind.  Figures, not tests: the exit
-# status is 0 whatever they are.  On a busy machine, compare CPU times
-# and system call counts; wall times move with the load.
+# A new BENCH_SEED regenerates both (held-out data; the seed is in the
+# header and in the targets block).  For each, page cache warm:
+#   - the floor: one `openssl dgst -sha256` pass over the layer files;
+#   - graphpipe migrate --jobs N, and --jobs X (more threads than cores:
+#     they help when threads wait on the disk or on file creation);
+#   - graphpipe save of every tag (> FILE), with two floors: the read
+#     floor, one openssl pass over the tarball it wrote, and the write
+#     floor, `cat` of the layer files (then zeros) into a new file of the
+#     size save wrote (coreutils 9 copies with copy_file_range);
+# then page cache cold (sync; echo 3 > /proc/sys/vm/drop_caches before
+# each pass; needs root and BENCH_COLD != 0, else one line says why): the
+# floor and migrate --jobs N and X.  Each row gives wall time, user and
+# system CPU time, peak RSS and the ratios of wall and CPU time to its
+# floor; then one extra run of the floor, migrate and save under
+# `strace -c -f` gives the system calls made, per file and per layer, by
+# kind.  Last, the issue's targets as PASS/FAIL lines.  Figures, not
+# tests: the exit status is 0 whatever they are (1 when a command
+# failed).  On a busy machine, compare CPU times and system call counts;
+# wall times move with the load.
+#
+# Nothing is deleted while it runs: aside trees, outputs and roots made
+# with other parameters are renamed into BENCH_DIR/trash, removed at the
+# end of the outermost script (this one under `make bench-shapes`,
+# run-bench.sh under `make bench`); see bench/trash.sh.  Before each
+# timed write (migrate, save, the write floor) the previous output goes
+# to the trash and `sync` writes back what is dirty, untimed.
 #
 # The graphpipe measured is the binary itself (.libs/graphpipe when
 # libtool built a wrapper script), so that the wrapper's shell and sed
 # runs are not counted.
 #
 # Environment: GP_BUILDDIR, BENCH_DIR, BENCH_SEED, BENCH_JOBS,
-# BENCH_REPEAT as for run-bench.sh; BENCH_SHAPE_FILES (34000),
-# BENCH_SHAPE_IMAGES (800); BENCH_SHAPE_STRACE (1; 0: no strace runs).
+# BENCH_REPEAT, BENCH_COLD as for run-bench.sh; BENCH_SHAPE_FILES
+# (34000), BENCH_SHAPE_IMAGES (800); BENCH_SHAPE_JOBS_EXTRA (X above;
+# twice the CPUs; 0 or N: no such rows); BENCH_SHAPE_STRACE (1; 0: no
+# strace runs).
 set -euo pipefail
 
 builddir=${GP_BUILDDIR:?GP_BUILDDIR: the build tree}
@@ -39,6 +59,10 @@ dir=${BENCH_DIR:-$builddir/bench-data}
 files=${BENCH_SHAPE_FILES:-34000}
 images=${BENCH_SHAPE_IMAGES:-800}
 want_strace=${BENCH_SHAPE_STRACE:-1}
+jobsx=${BENCH_SHAPE_JOBS_EXTRA:-}
+[ -n "$jobsx" ] || jobsx=$((2 * $(nproc)))
+[ "$jobsx" != "$jobs" ] || jobsx=0
+cold=${BENCH_COLD:-auto}
 timebin=/usr/bin/time
 
 die () { echo "bench-shapes: $*" >&2; exit 1; }
@@ -57,13 +81,13 @@ if [ "$want_strace" != 0 ] && command -v strace > /dev/null; then
 fi
 
 mkdir -p "$dir"
-aside=$dir/aside-shapes
-rm -rf "$aside"
+. "$(cd "$(dirname "$0")" && pwd)/trash.sh"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp" "$aside"' EXIT
+trap 'rm -rf "$tmp"; trash_end' EXIT
 
 fmt () { awk -v x="$1" -v f="$2" 'BEGIN { printf f, x }'; }
 ratio () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+cpu () { local u=${1}_user s=${1}_sys; awk -v a="${!u}" -v b="${!s}" 'BEGIN { print a + b }'; }
 verdict () { # verdict OK-EXPRESSION(awk) TEXT
   if awk "BEGIN { exit !($1) }"; then echo "PASS  $2"; else echo "FAIL  $2"; fi
 }
@@ -77,7 +101,7 @@ shape_gen () {
   if [ -f "$root.stamp" ] && [ "$(cat "$root.stamp")" = "$stamp" ] && [ -d "$root" ]; then
     return
   fi
-  rm -rf "$root" "$root.stamp" "$root".*
+  trash "$root" "$root.stamp" "$root".*
   echo "generating $name: gp-mkbench $stamp"
   "$mk" "$@" --seed="$seed" --tags-out="$root.tags" "$root" > "$root.info"
   echo "  $(cat "$root.info")"
@@ -89,17 +113,30 @@ shape_gen () {
   echo "$stamp" > "$root.stamp"
 }
 
-# shape_reset NAME: what a migration wrote goes aside (renames only; see
-# run-bench.sh), so that the next one starts over.
+# shape_reset NAME: what a migration wrote goes aside, into the trash
+# (renames only), so that the next one starts over; then sync.
+aside=
 shape_aside_n=0
 shape_reset () {
   local root=$dir/$1
   shape_aside_n=$((shape_aside_n + 1))
-  mkdir -p "$aside"
+  [ -n "$aside" ] || aside=$(mktemp -d "$BENCH_TRASH/aside-shapes.XXXXXX")
   "$mk" --set-aside="$aside/$shape_aside_n" "$root"
   if ! (cd "$root" && find . | LC_ALL=C sort) | cmp -s - "$root.listing"; then
     die "$root: not back to its generated state after a reset"
   fi
+  sync
+}
+
+drop_caches () {
+  sync
+  echo 3 > /proc/sys/vm/drop_caches 2> /dev/null
+}
+shape_reset_cold () { shape_reset "$1"; drop_caches; }
+# shape_out_aside NAME: save's and the write floor's outputs to the trash
+shape_out_aside () {
+  trash "$dir/$1.save.tar" "$dir/$1.wfloor"
+  sync
 }
 
 # shape_measure VAR CMD...: CMD under GNU time ($repeat times, the
@@ -179,14 +216,22 @@ shape_syscalls () {
 export gp dir
 shape_floor () { cd "$dir/$1" && xargs -0 -a "$dir/$1.files" openssl dgst -sha256 > /dev/null; }
 shape_cat () { cd "$dir/$1" && xargs -0 -a "$dir/$1.files" cat > /dev/null; }
+# shape_wfloor NAME SIZE: the layer files, then zeros, into a new file of
+# SIZE bytes (what save wrote)
+shape_wfloor () {
+  local pad=$(($2 - $(cat "$dir/$1.bytes")))
+  { (cd "$dir/$1" && xargs -0 -a "$dir/$1.files" cat)
+    [ "$pad" -le 0 ] || head -c "$pad" /dev/zero
+  } > "$dir/$1.wfloor"
+}
 shape_migrate () { "$gp" migrate --root "$dir/$1" --driver aufs --jobs "$2" -q; }
 shape_save () {
   xargs -d '\n' -a "$dir/$1.tags" "$gp" save --root "$dir/$1" --jobs "$2" -o - -q > "$dir/$1.save.tar"
 }
-export -f shape_floor shape_cat shape_migrate shape_save
+export -f shape_floor shape_cat shape_wfloor shape_migrate shape_save
 
 # shape_bench NAME TITLE: the rows of one shape; sets NAME-prefixed
-# results for the targets (shape_<name>_mig_ratio, ..._rss).
+# results for the targets (shape_<name>_mig, _migx, _rss, _migw, _flw).
 shape_bench () {
   local name=$1 title=$2
   local bytes nfiles nlayers ntarsplit
@@ -196,50 +241,94 @@ shape_bench () {
   ntarsplit=$(cat "$dir/$name.tarsplit")
   echo
   echo "$title: $nlayers layers ($((nlayers - ntarsplit)) without tar-data.json.gz), $nfiles files, $(fmt "$bytes" '%.0f') bytes"
-  shape_cat "$name" # warm the cache
-  shape_header "  (warm page cache; jobs $jobs)"
+  (shape_cat "$name") # warm the cache (in a subshell: it changes directory)
+  shape_header "  (warm page cache)"
   shape_measure fl shape_floor "$name"
   shape_row "openssl dgst -sha256 (the floor)" fl fl
   SHAPE_PRE="shape_reset $name"
+  if [ "$jobsx" != 0 ]; then
+    shape_measure migx shape_migrate "$name" "$jobsx"
+  fi
   shape_measure mig shape_migrate "$name" "$jobs"
   SHAPE_PRE=
   shape_row "migrate --jobs $jobs" mig fl
-  shape_measure sv shape_save "$name" "$jobs"
+  [ "$jobsx" = 0 ] || shape_row "migrate --jobs $jobsx" migx fl
+  # save of the migration just above, then its two floors
   local out=$dir/$name.save.tar save_bytes
+  SHAPE_PRE="shape_out_aside $name"
+  shape_measure sv shape_save "$name" "$jobs"
+  SHAPE_PRE=
   save_bytes=$(stat -c %s "$out")
   shape_measure svfl openssl dgst -sha256 "$out"
+  SHAPE_PRE="shape_out_aside $name"
+  shape_measure svwf shape_wfloor "$name" "$save_bytes"
+  SHAPE_PRE=
+  [ "$(stat -c %s "$dir/$name.wfloor")" = "$save_bytes" ] || die "$dir/$name.wfloor: not $save_bytes bytes"
   shape_row "save --jobs $jobs, every tag > FILE" sv svfl
   shape_row "openssl dgst -sha256 of the tarball" svfl svfl
-  echo "  (save wrote $(fmt "$save_bytes" '%.0f') bytes; its ratio is to the openssl pass over them)"
+  shape_row "cat layer files (+ zeros) > FILE" svwf svfl
+  echo "  save wrote $(fmt "$save_bytes" '%.0f') bytes; save / read floor (openssl of the tarball): $(ratio "$sv_wall" "$svfl_wall")x wall, $(ratio "$(cpu sv)" "$(cpu svfl)")x CPU"
+  echo "  save / write floor (cat of the layer files, then zeros, > FILE of that size): $(ratio "$sv_wall" "$svwf_wall")x wall, $(ratio "$(cpu sv)" "$(cpu svwf)")x CPU"
+  if [ "$can_drop" = yes ]; then
+    shape_header "  (cold page cache: dropped before each)"
+    SHAPE_PRE=drop_caches
+    shape_measure cfl shape_floor "$name"
+    shape_row "openssl dgst -sha256 (the floor), cold" cfl cfl
+    SHAPE_PRE="shape_reset_cold $name"
+    if [ "$jobsx" != 0 ]; then
+      shape_measure cmigx shape_migrate "$name" "$jobsx"
+    fi
+    shape_measure cmig shape_migrate "$name" "$jobs"
+    SHAPE_PRE=
+    shape_row "migrate --jobs $jobs, cold" cmig cfl
+    [ "$jobsx" = 0 ] || shape_row "migrate --jobs $jobsx, cold" cmigx cfl
+    (shape_cat "$name") # warm again
+  fi
   if [ "$have_strace" = yes ]; then
     shape_syscalls "openssl (the floor)" "$nfiles" "$nlayers" shape_floor "$name"
     shape_reset "$name"
     shape_syscalls "migrate --jobs $jobs" "$nfiles" "$nlayers" shape_migrate "$name" "$jobs"
+    shape_out_aside "$name"
     shape_syscalls "save --jobs $jobs" "$nfiles" "$nlayers" shape_save "$name" "$jobs"
   fi
-  rm -f "$out"
-  printf -v "shape_${name//-/_}_mig" %s "$(ratio "$mig_wall" "$fl_wall")"
-  printf -v "shape_${name//-/_}_rss" %s "$(printf '%s\n' "$mig_rss" "$sv_rss" | sort -n | tail -n 1)"
-  printf -v "shape_${name//-/_}_migw" %s "$mig_wall"
-  printf -v "shape_${name//-/_}_flw" %s "$fl_wall"
+  shape_out_aside "$name"
+  local n=${name//-/_}
+  printf -v "shape_${n}_mig" %s "$(ratio "$mig_wall" "$fl_wall")"
+  printf -v "shape_${n}_migx" %s "$([ "$jobsx" = 0 ] || ratio "$migx_wall" "$fl_wall")"
+  printf -v "shape_${n}_rss" %s "$(printf '%s\n' "$mig_rss" "${migx_rss:-0}" "${cmig_rss:-0}" "${cmigx_rss:-0}" "$sv_rss" | sort -n | tail -n 1)"
+  printf -v "shape_${n}_migw" %s "$mig_wall"
+  printf -v "shape_${n}_flw" %s "$fl_wall"
 }
 
 rootfs=shape-rootfs-$files
 many=shape-many-$images
 echo
-echo "== real layer shapes (issue 18): jobs N = $jobs; best of $repeat; load average at start: $(cut -d' ' -f1 /proc/loadavg)"
+echo "== real layer shapes (issue 18): seed $seed; jobs N = $jobs$([ "$jobsx" = 0 ] || echo ", X = $jobsx"); best of $repeat; load average at start: $(cut -d' ' -f1 /proc/loadavg)"
+trash_init
+can_drop=no
+if [ "$cold" = 0 ]; then
+  echo "   cold page cache rows skipped: BENCH_COLD=0"
+elif [ "$(id -u)" != 0 ]; then
+  echo "   cold page cache rows skipped: not root (they drop the page cache through /proc/sys/vm/drop_caches)"
+elif ! drop_caches; then
+  echo "   cold page cache rows skipped: /proc/sys/vm/drop_caches is not writable here"
+else
+  can_drop=yes
+fi
 shape_gen "$rootfs" --kind=rootfs --files="$files"
 shape_gen "$many" --kind=many --images="$images"
 shape_bench "$rootfs" "rootfs-like root"
 shape_bench "$many" "many-layers root"
 
-r1=shape_${rootfs//-/_}_mig r2=shape_${many//-/_}_mig
-m1=shape_${rootfs//-/_}_rss m2=shape_${many//-/_}_rss
-w1=shape_${rootfs//-/_}_migw f1=shape_${rootfs//-/_}_flw
-w2=shape_${many//-/_}_migw f2=shape_${many//-/_}_flw
+n1=${rootfs//-/_} n2=${many//-/_}
+r1=shape_${n1}_mig r2=shape_${n2}_mig x1=shape_${n1}_migx x2=shape_${n2}_migx
+m1=shape_${n1}_rss m2=shape_${n2}_rss
+w1=shape_${n1}_migw f1=shape_${n1}_flw
+w2=shape_${n2}_migw f2=shape_${n2}_flw
 echo
-echo "== targets (issue 18; wall-clock ratios: valid on a quiet machine only)"
+echo "== targets (issue 18; seed $seed; migrate --jobs $jobs, page cache warm; wall-clock ratios: valid on a quiet machine only; load average now: $(cut -d' ' -f1 /proc/loadavg))"
 verdict "${!r1} <= 1.0" "rootfs-like: migrate $(fmt "${!w1}" %.2f) s <= 1.0 x the floor $(fmt "${!f1}" %.2f) s (${!r1}x)"
 verdict "${!r2} <= 0.9" "many layers: migrate $(fmt "${!w2}" %.2f) s <= 0.9 x the floor $(fmt "${!f2}" %.2f) s (${!r2}x)"
 maxrss=$(printf '%s\n' "${!m1}" "${!m2}" | sort -n | tail -n 1)
 verdict "$maxrss <= 65536" "peak RSS of migrate and save on both: $maxrss KiB <= 64 MiB"
+[ "$jobsx" = 0 ] || echo "      (with --jobs $jobsx: rootfs-like ${!x1}x, many layers ${!x2}x the floor)"
