@@ -43,7 +43,7 @@ CSIMAGES=${CSIMAGES:-$top_builddir/tests/gp-cs-images}
 per_driver=26
 # checks of the btrfs root alone, after the per-driver ones
 btrfs_checks=12
-plan $((89 + per_driver + btrfs_checks))
+plan $((91 + per_driver + btrfs_checks))
 fx_require_golden save-busybox_latest.tar.gz
 fx_skip_unless_root
 for prog in podman python3 setfattr unshare; do
@@ -612,6 +612,12 @@ rm -rf "$tmp/rootless" "$tmp/rootless.tar"
 "$GRAPHPIPE" save --progress=none --root "$vroot" --driver overlay -o "$tmp/bad.tar" busybox > "$tmp/bad.log" 2>&1
 ok_eq $? 1 "--driver overlay on a vfs-only root: exit 1"
 ok_grep "$tmp/bad.log" "no overlay-images store" "... naming the missing store"
+"$GRAPHPIPE" save --progress=none --root "$vroot" --driver btrfs -o "$tmp/bad.tar" busybox > "$tmp/bad.log" 2>&1
+ok_eq "$?:$(grep -c -F "no btrfs-images store (--driver btrfs)" "$tmp/bad.log")" "1:1" \
+  "--driver btrfs on a vfs-only root: exit 1, naming the missing store"
+"$GRAPHPIPE" save --progress=none --root "$vroot" --driver zfs -o "$tmp/bad.tar" busybox > "$tmp/bad.log" 2>&1
+ok_eq "$?:$(grep -c -F "driver 'zfs' is not supported (overlay, vfs, btrfs)" "$tmp/bad.log")" "1:1" \
+  "--driver zfs: exit 1, the drivers read listed"
 # per image: the good image named with the bad one fails the run, only
 # the bad one is reported
 damage incomplete
