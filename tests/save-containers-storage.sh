@@ -217,7 +217,7 @@ for driver in vfs overlay btrfs; do
       # a prerequisite: a failure under GP_REQUIRE_ALL
       i=0
       while [ $i -lt $((per_driver + btrfs_checks)) ]; do
-        skip "btrfs" "$btrfs_why"
+        skip "btrfs: a podman root on a loop-mounted btrfs file system" "$btrfs_why"
         i=$((i + 1))
       done
       break
