@@ -1,7 +1,9 @@
 #!/bin/sh
 # `graphpipe save` from a containers-storage root (podman, TAP), checked
-# against podman 4.3 itself, on each driver (vfs, and overlay where the
-# kernel mounts it):
+# against podman 4.3 itself, on each driver (vfs; overlay where the
+# kernel mounts it; btrfs, the root on a btrfs file system the test makes
+# in a loop-mounted image file under its temporary directory: each layer
+# a subvolume):
 #
 #  - podman loads Docker 1.10.3's golden saves (gunzipped) into a private
 #    root and builds images with --isolation=chroot (FROM scratch + COPY of
@@ -16,6 +18,8 @@
 #  - the root is unchanged (ctime included), also read through a read-only
 #    bind mount; graphpipe verify passes on it and fails on damage;
 #  - a rootless layout (files owned by mapped IDs) gives the same bytes;
+#  - btrfs: a copy of the root on a plain file system (cp -a) gives the
+#    same bytes; --driver chooses between the stores of two drivers;
 #  - crashed and hostile stores (incomplete layer, missing tar-split,
 #    truncated images.json, path traversal in an ID, a big-data key or a
 #    tar-split entry): exit 1, the image and reason named, no output file.
@@ -33,9 +37,13 @@ CSIMAGES=${CSIMAGES:-$top_builddir/tests/gp-cs-images}
 
 . "$top_srcdir/tests/migrate-tap.sh"
 . "$top_srcdir/tests/forensics-lib.sh"
-# checks per driver (all skipped when the kernel has no overlay for podman)
+. "$top_srcdir/tests/btrfs-lib.sh"
+# checks per driver (all skipped when the kernel has no overlay for
+# podman, or no btrfs file system can be made: see btrfs_checks)
 per_driver=26
-plan 89
+# checks of the btrfs root alone, after the per-driver ones
+btrfs_checks=12
+plan $((91 + per_driver + btrfs_checks))
 fx_require_golden save-busybox_latest.tar.gz
 fx_skip_unless_root
 for prog in podman python3 setfattr unshare; do
@@ -48,6 +56,8 @@ ldd /bin/busybox > /dev/null 2>&1 &&
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-cstore-XXXXXX") || exit 99
 cleanup () {
+  # the btrfs file system, and its loop device
+  gp_btrfs_release
   # podman's overlay driver may leave its home bind-mounted: unmount what
   # is mounted under our own directory
   awk -v w="$tmp/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r |
@@ -185,10 +195,34 @@ done
 # path), a full name, an ID prefix (set below).
 names_docker="busybox myapp:v1 localhost/busybox:1.0 gp/test:v1 localhost/gp/test:v2 other"
 
-for driver in vfs overlay; do
+# btrfs: why it cannot run here (empty when it can)
+btrfs_why=$(gp_btrfs_missing)
+
+for driver in vfs overlay btrfs; do
   root=$tmp/$driver/root
   mkdir -p "$tmp/$driver"
   out=$tmp/$driver
+  if [ "$driver" = btrfs ]; then
+    # the root alone on the btrfs file system; podman's btrfs driver
+    # makes each layer a subvolume (a snapshot of its parent's)
+    if [ -z "$btrfs_why" ]; then
+      gp_btrfs_mount "$tmp/btrfs.img" "$out/fs"
+      case $? in
+        0) root=$out/fs/root ;;
+        1) btrfs_why=$(echo "$gp_btrfs_why" | head -1) ;;
+        *) echo "$gp_btrfs_why" | sed 's/^/# /'; bail_out "mkfs.btrfs of $tmp/btrfs.img failed" ;;
+      esac
+    fi
+    if [ -n "$btrfs_why" ]; then
+      # a prerequisite: a failure under GP_REQUIRE_ALL
+      i=0
+      while [ $i -lt $((per_driver + btrfs_checks)) ]; do
+        skip "btrfs: a podman root on a loop-mounted btrfs file system" "$btrfs_why"
+        i=$((i + 1))
+      done
+      break
+    fi
+  fi
   # podman: load the golden saves, build the test images
   ok_setup=true
   for g in $golden_tars; do
@@ -418,6 +452,59 @@ EOF
     diff "$out/root.before" "$out/root.after" | head -10 | sed 's/^/# /'
 done
 
+# btrfs: the layers are subvolumes; a copy of the root on a plain file
+# system reads the same; a root holding two drivers' stores; damage.
+if [ -z "$btrfs_why" ]; then
+  broot=$tmp/btrfs/fs/root
+  out=$tmp/btrfs
+  layers=$(python3 -c 'import json,sys; print(" ".join(l["id"] for l in json.load(open(sys.argv[1]))))' "$broot/btrfs-layers/layers.json")
+  subvols=0
+  for l in $layers; do
+    # a subvolume's root directory is inode 256
+    [ "$(stat -c %i "$broot/btrfs/subvolumes/$l" 2> /dev/null)" = 256 ] && subvols=$((subvols + 1))
+  done
+  ok_eq "$subvols" "$(echo $layers | wc -w)" "btrfs: every layer of btrfs-layers/layers.json is a subvolume btrfs/subvolumes/<id>"
+  copy=$tmp/btrfs/copy
+  cp -a "$broot" "$copy" || bail_out "cannot copy the btrfs root to $copy"
+  [ "$(stat -f -c %T "$copy")" != btrfs ] || diag "the copy is on btrfs too"
+  "$GRAPHPIPE" save -q --root "$copy" -o "$out/gp-copy.tar" $names > "$out/gp.log" 2>&1
+  ok_eq $? 0 "btrfs: graphpipe save from a copy of the root on $(stat -f -c %T "$copy") (cp -a)" ||
+    sed 's/^/# /' "$out/gp.log"
+  cmp -s "$out/gp.tar" "$out/gp-copy.tar"
+  ok_eq $? 0 "btrfs: ... writes the bytes it writes from the btrfs root"
+  "$GRAPHPIPE" verify -q --root "$copy" > "$out/verify.log" 2>&1
+  ok_eq $? 0 "btrfs: graphpipe verify on the copy" || sed 's/^/# /' "$out/verify.log"
+  # the vfs root's stores beside the btrfs ones
+  cp -a "$tmp/vfs/root/vfs-images" "$tmp/vfs/root/vfs-layers" "$tmp/vfs/root/vfs" "$copy/" ||
+    bail_out "cannot add the vfs stores to $copy"
+  "$GRAPHPIPE" save --progress=none --root "$copy" -o "$out/bad.tar" busybox > "$out/bad.log" 2>&1
+  ok_eq $? 1 "btrfs: a root with vfs and btrfs image stores and no --driver: exit 1"
+  ok_grep "$out/bad.log" "image stores of several drivers (vfs, btrfs): choose one with --driver" \
+    "btrfs: ... naming both drivers"
+  "$GRAPHPIPE" save -q --root "$copy" --driver btrfs -o "$out/gp-copy.tar" $names > "$out/gp.log" 2>&1 &&
+    cmp -s "$out/gp.tar" "$out/gp-copy.tar"
+  ok_eq $? 0 "btrfs: --driver btrfs on that root: the btrfs root's bytes" || sed 's/^/# /' "$out/gp.log"
+  "$GRAPHPIPE" save -q --root "$copy" --driver vfs -o "$out/gp-copy.tar" $names_vfs > "$out/gp.log" 2>&1 &&
+    cmp -s "$tmp/vfs/gp.tar" "$out/gp-copy.tar"
+  ok_eq $? 0 "btrfs: --driver vfs on that root: the vfs root's bytes" || sed 's/^/# /' "$out/gp.log"
+  # damage (on the copy): a layer's subvolume gone, a file of one changed
+  btop=$(python3 -c 'import json,sys; print([i["layer"] for i in json.load(open(sys.argv[1])) if "localhost/gp/test:v1" in i.get("names", [])][0])' "$broot/btrfs-images/images.json")
+  f=$(find "$copy/btrfs/subvolumes/$btop/data" -name file | head -1)
+  echo tampered >> "$f"
+  "$GRAPHPIPE" verify --progress=none --root "$copy" --driver btrfs > "$out/bad.log" 2>&1
+  rc=$?
+  ok_eq "$rc:$(grep -q -F "$btop" "$out/bad.log" && echo named)" "1:named" "btrfs: verify on a copy with a changed file in a layer: exit 1, the layer named" ||
+    sed 's/^/# /' "$out/bad.log"
+  rm -rf "$copy/btrfs/subvolumes/$btop"
+  "$GRAPHPIPE" save --progress=none --root "$copy" --driver btrfs -o "$out/bad.tar" gp/test:v1 > "$out/bad.log" 2>&1
+  ok_eq "$?:$([ -e "$out/bad.tar" ] && echo written)" "1:" "btrfs: save from a copy with a layer's subvolume gone: exit 1, no output file"
+  ok_grep "$out/bad.log" "btrfs/subvolumes/$btop: layer directory does not exist" "btrfs: ... the reason is named"
+  # unmounted and detached (also done by the exit trap)
+  gp_btrfs_release
+  ok_eq "$(awk -v w="$tmp/" 'index($2, w) == 1' /proc/mounts)$(losetup -n -O NAME -j "$tmp/btrfs.img")" "" \
+    "btrfs: the file system unmounts and its loop device detaches"
+fi
+
 # Crashed and hostile stores, on copies of the vfs root.
 vroot=$tmp/vfs/root
 top=$(python3 -c 'import json,sys; print([i["layer"] for i in json.load(open(sys.argv[1])) if "localhost/gp/test:v1" in i.get("names", [])][0])' "$vroot/vfs-images/images.json")
@@ -525,6 +612,12 @@ rm -rf "$tmp/rootless" "$tmp/rootless.tar"
 "$GRAPHPIPE" save --progress=none --root "$vroot" --driver overlay -o "$tmp/bad.tar" busybox > "$tmp/bad.log" 2>&1
 ok_eq $? 1 "--driver overlay on a vfs-only root: exit 1"
 ok_grep "$tmp/bad.log" "no overlay-images store" "... naming the missing store"
+"$GRAPHPIPE" save --progress=none --root "$vroot" --driver btrfs -o "$tmp/bad.tar" busybox > "$tmp/bad.log" 2>&1
+ok_eq "$?:$(grep -c -F "no btrfs-images store (--driver btrfs)" "$tmp/bad.log")" "1:1" \
+  "--driver btrfs on a vfs-only root: exit 1, naming the missing store"
+"$GRAPHPIPE" save --progress=none --root "$vroot" --driver zfs -o "$tmp/bad.tar" busybox > "$tmp/bad.log" 2>&1
+ok_eq "$?:$(grep -c -F "driver 'zfs' is not supported (overlay, vfs, btrfs)" "$tmp/bad.log")" "1:1" \
+  "--driver zfs: exit 1, the drivers read listed"
 # per image: the good image named with the bad one fails the run, only
 # the bad one is reported
 damage incomplete

@@ -84,17 +84,13 @@ case $driver in
   *) bail_out "GP_DOCKER_DRIVER=$driver: vfs, overlay2, overlay or btrfs" ;;
 esac
 if [ "$driver" = btrfs ]; then
-  grep -qw btrfs /proc/filesystems 2> /dev/null || modprobe btrfs > /dev/null 2>&1
-  grep -qw btrfs /proc/filesystems 2> /dev/null || skip_all "the kernel has no btrfs"
-  [ -e /dev/loop-control ] || skip_all "no loop devices (/dev/loop-control)"
-  command -v losetup > /dev/null 2>&1 || skip_all "losetup not installed (Debian package mount)"
-  command -v mkfs.btrfs > /dev/null 2>&1 || skip_all "mkfs.btrfs not installed (Debian package btrfs-progs)"
+  . "$top_srcdir/tests/btrfs-lib.sh"
+  why=$(gp_btrfs_missing) && skip_all "$why"
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gp-compat-XXXXXX") || exit 99
 droot=$tmp/data
 pid=
-loopdev=
 stop_dockerd () {
   [ -n "$pid" ] || return 0
   kill "$pid" 2> /dev/null
@@ -109,8 +105,8 @@ cleanup () {
   # a daemon that was killed may leave mounts behind
   awk -v r="$tmp" 'index($2, r "/") == 1 { print $2 }' /proc/mounts | sort -r |
     while read -r m; do umount "$m" 2> /dev/null || umount -l "$m" 2> /dev/null; done
-  # the btrfs image's loop device (detached once no longer mounted)
-  [ -z "$loopdev" ] || losetup -d "$loopdev" 2> /dev/null
+  # the btrfs image's loop device
+  [ "$driver" != btrfs ] || gp_btrfs_release
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -120,14 +116,14 @@ trap 'exit 130' INT TERM
 
 # btrfs: the data root is a btrfs file system in a sparse image file
 # (Docker's btrfs driver makes each layer a subvolume, a snapshot of its
-# parent's); mkfs.btrfs wants 114 MiB at least
+# parent's)
 if [ "$driver" = btrfs ]; then
-  truncate -s 512M "$tmp/btrfs.img" && mkfs.btrfs -q "$tmp/btrfs.img" > "$tmp/mkfs.log" 2>&1 ||
-    { sed 's/^/#   | /' "$tmp/mkfs.log"; bail_out "mkfs.btrfs of $tmp/btrfs.img failed"; }
-  loopdev=$(losetup --find --show "$tmp/btrfs.img" 2> "$tmp/losetup.log") ||
-    { loopdev=; skip_all "no free loop device: $(head -1 "$tmp/losetup.log")"; }
-  mkdir "$droot" && mount -t btrfs "$loopdev" "$droot" 2> "$tmp/mount.log" ||
-    skip_all "cannot mount a btrfs file system: $(head -1 "$tmp/mount.log")"
+  gp_btrfs_mount "$tmp/btrfs.img" "$droot"
+  case $? in
+    0) ;;
+    1) skip_all "$(echo "$gp_btrfs_why" | head -1)" ;;
+    *) echo "$gp_btrfs_why" | sed 's/^/#   | /'; bail_out "mkfs.btrfs of $tmp/btrfs.img failed" ;;
+  esac
 fi
 export DOCKER_HOST=unix://$tmp/docker.sock
 export DOCKER_CONFIG=$tmp/docker-config

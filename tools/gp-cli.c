@@ -518,12 +518,11 @@ gp_cli_source_stage (const char *kind)
  * containerd root beside it (/var/lib/containerd beside /var/lib/docker:
  * the distribution's containerd), has a `moby` namespace: then the
  * images live in Docker's containerd image store (Docker 29's default)
- * and it is containerd; `overlay-images/` or
- * `vfs-images/` (podman, CRI-O,
- * buildah) containers-storage; `io.containerd.metadata.v1.bolt/` (a
- * containerd root; or under containerd/daemon/, containerd/ or
- * docker/containerd/daemon/: a Docker root, a disk's /var/lib)
- * containerd; a legacy graph (`graph/` and a `repositories-<driver>`
+ * and it is containerd; `overlay-images/`, `vfs-images/` or
+ * `btrfs-images/` (podman, CRI-O, buildah) containers-storage;
+ * `io.containerd.metadata.v1.bolt/` (a containerd root; or under
+ * containerd/daemon/, containerd/ or docker/containerd/daemon/: a Docker
+ * root, a disk's /var/lib) containerd; a legacy graph (`graph/` and a `repositories-<driver>`
  * file, no `image/`) legacy-graph.  Anything else is docker-store, whose
  * errors then say what is missing.
  *
@@ -591,7 +590,8 @@ gp_cli_detect_source (const char *root)
         return "containerd";
       return "docker-store";
     }
-  if (root_has (root, "overlay-images", NULL) || root_has (root, "vfs-images", NULL))
+  if (root_has (root, "overlay-images", NULL) || root_has (root, "vfs-images", NULL)
+      || root_has (root, "btrfs-images", NULL))
     return "containers-storage";
   if (root_has (root, "io.containerd.metadata.v1.bolt", NULL))
     return "containerd";

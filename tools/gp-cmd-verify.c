@@ -37,9 +37,9 @@ gp_cmd_verify (int argc, char **argv)
     "writing anything: every layer rebuilt and hashed, chains, image configs,\n"
     "references, container mounts.  Each problem is listed with its path;\n"
     "exit status 1 when any is found: 'graphpipe run verify'.  A podman,\n"
-    "CRI-O or buildah root (overlay-images/ or vfs-images/) is checked by\n"
-    "'graphpipe run verify-containers-storage': every config digest, every\n"
-    "layer rebuilt and hashed, each problem listed per image.",
+    "CRI-O or buildah root (overlay-images/, vfs-images/ or btrfs-images/)\n"
+    "is checked by 'graphpipe run verify-containers-storage': every config\n"
+    "digest, every layer rebuilt and hashed, each problem listed per image.",
     &opts, entries);
 
   int status = gp_cli_parse (oc, "verify", &argc, &argv);

@@ -7,7 +7,13 @@
  *   <root>/<driver>-images/<id>/<big-data>    config ("sha256:<id>"), manifests
  *   <root>/<driver>-layers/layers.json        parent chain, diff digests
  *   <root>/<driver>-layers/<id>.tar-split.gz  the layer tar's headers
- *   <root>/overlay/<id>/diff, <root>/vfs/dir/<id>  the layer's files
+ *   <root>/overlay/<id>/diff, <root>/vfs/dir/<id>,
+ *   <root>/btrfs/subvolumes/<id>              the layer's files
+ *
+ * (vfs and btrfs keep each layer's complete tree, btrfs as a subvolume
+ * snapshotted from its parent's; overlay only its changes.  The files
+ * are read as plain files: a btrfs root copied to another file system
+ * reads the same.)
  *
  * Each layer's tar is rebuilt by the core tar-split assembler from its
  * tar-split and the driver directory (only regular files with data are
@@ -39,7 +45,9 @@
 /* Largest images.json, layers.json or big-data item read. */
 #define MAX_RECORD_FILE (512 * 1024 * 1024)
 
-static const char *const drivers[] = { "overlay", "vfs", NULL };
+static const char *const drivers[] = { "overlay", "vfs", "btrfs", NULL };
+/* For messages. */
+#define DRIVER_LIST "overlay, vfs, btrfs"
 
 static const GpOption options[] = {
   { .key = "images", .type = GP_OPTION_STRING,
@@ -55,7 +63,8 @@ static const GpOption options[] = {
 /* What a layer's stream function needs; shared by the images holding it. */
 typedef struct {
   char *root;
-  char *layer_dir;      /* relative to root: overlay/<id>/diff or vfs/dir/<id> */
+  char *layer_dir;      /* relative to root: overlay/<id>/diff, vfs/dir/<id> or
+                           btrfs/subvolumes/<id> */
   char *tar_split;      /* relative to root: <driver>-layers/<id>.tar-split.gz */
   char *id;
   char *diff_id;
@@ -260,7 +269,7 @@ choose_driver (Store *s, GError **error)
       if (!g_strv_contains (drivers, given))
         {
           g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_UNSUPPORTED,
-                       "%s: containers-storage driver '%s' is not supported (overlay, vfs)",
+                       "%s: containers-storage driver '%s' is not supported (" DRIVER_LIST ")",
                        s->root, given);
           return FALSE;
         }
@@ -292,18 +301,25 @@ choose_driver (Store *s, GError **error)
       /* /var/lib/containers or ~/.local/share/containers given for the
        * storage directory below it */
       g_autofree char *below = g_build_filename (s->root, "storage", NULL);
-      g_autofree char *o = g_build_filename (below, "overlay-images", NULL);
-      g_autofree char *v = g_build_filename (below, "vfs-images", NULL);
-      gboolean hint = g_file_test (o, G_FILE_TEST_IS_DIR) || g_file_test (v, G_FILE_TEST_IS_DIR);
+      gboolean hint = FALSE;
+      for (guint i = 0; drivers[i] != NULL && !hint; i++)
+        {
+          g_autofree char *d = g_strdup_printf ("%s/%s-images", below, drivers[i]);
+          hint = g_file_test (d, G_FILE_TEST_IS_DIR);
+        }
       g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_MISSING,
-                   "%s: no containers-storage image store (expected overlay-images/images.json "
-                   "or vfs-images/images.json)%s%s", s->root, hint ? "; did you mean " : "",
-                   hint ? below : "");
+                   "%s: no containers-storage image store (expected overlay-images/images.json, "
+                   "vfs-images/images.json or btrfs-images/images.json)%s%s", s->root,
+                   hint ? "; did you mean " : "", hint ? below : "");
     }
   else
-    g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_CONFLICT,
-                 "%s: image stores of several drivers (overlay, vfs): choose one with --driver",
-                 s->root);
+    {
+      g_ptr_array_add (found, NULL);
+      g_autofree char *names = g_strjoinv (", ", (char **) found->pdata);
+      g_set_error (error, GP_DATA_ERROR, GP_DATA_ERROR_CONFLICT,
+                   "%s: image stores of several drivers (%s): choose one with --driver",
+                   s->root, names);
+    }
   return FALSE;
 }
 
@@ -442,8 +458,12 @@ layer_source (Store *s, CsLayer *cl, const char *diff_id, GError **error)
   l->id = g_strdup (cl->id);
   l->diff_id = g_strdup (diff_id);
   l->recorded_size = cl->diff_size;
-  l->layer_dir = strcmp (s->driver, "vfs") == 0 ? g_strdup_printf ("vfs/dir/%s", cl->id)
-                                                : g_strdup_printf ("overlay/%s/diff", cl->id);
+  if (strcmp (s->driver, "vfs") == 0)
+    l->layer_dir = g_strdup_printf ("vfs/dir/%s", cl->id);
+  else if (strcmp (s->driver, "btrfs") == 0)
+    l->layer_dir = g_strdup_printf ("btrfs/subvolumes/%s", cl->id);
+  else
+    l->layer_dir = g_strdup_printf ("overlay/%s/diff", cl->id);
   l->tar_split = g_strdup_printf ("%s-layers/%s.tar-split.gz", s->driver, cl->id);
   l->cancellable = g_object_ref (gp_context_get_cancellable (s->ctx));
   g_hash_table_insert (s->sources, l->id, l);
@@ -764,7 +784,7 @@ containers_storage_run (GpStage *stage, GpContext *ctx, GError **error)
 GP_STAGE_DEFINE (
   .name = "containers-storage",
   .description = "Select images of a podman, CRI-O or buildah store (containers-storage: "
-                 "overlay, vfs) by name (source of save)",
+                 DRIVER_LIST ") by name (source of save)",
   .provides = GP_STAGE_STRV (GP_IMAGES_CAPABILITY),
   .options = options,
   .prepare = containers_storage_prepare,
