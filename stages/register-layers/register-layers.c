@@ -60,6 +60,8 @@ typedef struct {
   GpGraphImage *image;
   GError *error;   /* the checksum failed: the image fails in D */
   gboolean regenerated;
+  char *diff_id;   /* what this run wrote into .migration-diffid, */
+  gint64 size;     /* and .migration-size (D.3 takes them from here) */
   guint64 bytes;
   guint64 estimate; /* the JSON's Size: larger layers start first */
   gboolean big;     /* started first, largest first (see the queue) */
@@ -71,6 +73,7 @@ static void
 task_free (Task *task)
 {
   g_clear_error (&task->error);
+  g_free (task->diff_id);
   g_free (task);
 }
 
@@ -106,7 +109,7 @@ ticker_write (gpointer user_data, const void *buf, gsize len, GError **error)
 /* The tar-split route (C.3): rebuild, hash, link.  FALSE with @error when
  * the route does not work for this layer. */
 static gboolean
-checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpTarSplitStats *stats,
+checksum_from_tar_split (const Job *job, Task *task, GpSafeDir *helper_dir, GpTarSplitStats *stats,
                          gboolean *out_absent, GError **error)
 {
   const char *id = task->image->id;
@@ -116,10 +119,12 @@ checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpT
     return FALSE;
 
   g_autofree char *td_path = g_build_filename (job->root, "graph", id, LEGACY_TARDATA, NULL);
-  g_autofree char *dest = g_build_filename (helper_dir, HELPER_TARDATA, NULL);
   if (job->read_only_source)
-    return gp_safeio_copy_file (td_path, dest, 0600, GP_SAFE_DEFAULT, error);
-  return gp_safeio_link_replace (td_path, dest, error);
+    {
+      g_autofree char *dest = g_build_filename (gp_safe_dir_get_path (helper_dir), HELPER_TARDATA, NULL);
+      return gp_safeio_copy_file (td_path, dest, 0600, GP_SAFE_DEFAULT, error);
+    }
+  return gp_safeio_link_in (helper_dir, td_path, HELPER_TARDATA, error);
 }
 
 typedef struct {
@@ -151,11 +156,10 @@ driver_diff (const GpDriver *driver, const char *root, GpGraphImage *image, GpWr
 /* The fallback route (C.4): the driver's Diff, disassembled into a new
  * `.migration-tardata`. */
 static gboolean
-checksum_from_driver (const Job *job, Task *task, const char *helper_dir, GpTarSplitStats *stats,
+checksum_from_driver (const Job *job, Task *task, GpSafeDir *helper_dir, GpTarSplitStats *stats,
                       GError **error)
 {
-  g_autofree char *dest = g_build_filename (helper_dir, HELPER_TARDATA, NULL);
-  g_autoptr (GpSafeFile) out = gp_safe_file_new (dest, 0644, GP_SAFE_DEFAULT, error);
+  g_autoptr (GpSafeFile) out = gp_safe_file_new_in (helper_dir, HELPER_TARDATA, 0644, GP_SAFE_DEFAULT, error);
   if (out == NULL)
     return FALSE;
   g_autoptr (GpTarSplitDisassembler) dis = gp_tar_split_disassembler_new (gp_safe_file_write, out,
@@ -176,14 +180,18 @@ checksum_task (Task *task, Job *job)
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) route_error = NULL;
   GpTarSplitStats stats;
-  g_autofree char *helper_dir = mig_helper_dir (job->ctx, image->id);
+  g_autofree char *helper_path = mig_helper_dir (job->ctx, image->id);
 
   if (gp_context_is_cancelled (job->ctx))
     {
       g_set_error (&task->error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
       return;
     }
-  if (job->read_only_source && !gp_safeio_mkdir_p (helper_dir, 0700, &task->error))
+  if (job->read_only_source && !gp_safeio_mkdir_p (helper_path, 0700, &task->error))
+    return;
+  /* The helper files are written through one descriptor. */
+  g_autoptr (GpSafeDir) helper_dir = gp_safe_dir_open (helper_path, &task->error);
+  if (helper_dir == NULL)
     return;
 
   gboolean absent = FALSE;
@@ -207,22 +215,22 @@ checksum_task (Task *task, Job *job)
     }
 
   mig_crash_point (job->ctx, "checksum: tardata written");
-  g_autofree char *size_path = g_build_filename (helper_dir, HELPER_SIZE, NULL);
-  g_autofree char *diffid_path = g_build_filename (helper_dir, HELPER_DIFFID, NULL);
   g_autofree char *size = g_strdup_printf ("%" G_GINT64_FORMAT, stats.size);
-  if (!gp_safeio_write_file (size_path, size, strlen (size), 0600, GP_SAFE_DEFAULT, &error))
+  if (!gp_safeio_write_file_in (helper_dir, HELPER_SIZE, size, strlen (size), 0600, GP_SAFE_DEFAULT, &error))
     {
       task->error = g_steal_pointer (&error);
       return;
     }
   mig_crash_point (job->ctx, "checksum: size written");
-  if (!gp_safeio_write_file (diffid_path, stats.diff_id, strlen (stats.diff_id), 0600,
-                             GP_SAFE_DEFAULT, &error))
+  if (!gp_safeio_write_file_in (helper_dir, HELPER_DIFFID, stats.diff_id, strlen (stats.diff_id), 0600,
+                                GP_SAFE_DEFAULT, &error))
     {
       task->error = g_steal_pointer (&error);
       return;
     }
   mig_crash_point (job->ctx, "checksum: diffid written");
+  task->diff_id = g_strdup (stats.diff_id);
+  task->size = stats.size;
   task->bytes = stats.tar_size;
 
   gint done = g_atomic_int_add (&job->n_done, 1) + 1;
@@ -608,7 +616,14 @@ register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, 
       g_autofree char *parent_chain = gp_graph_image_parent_chain_id (graph, image, store, &local_error);
       g_autofree char *diff_id = NULL;
       gint64 size = 0;
-      if (parent_chain != NULL && !read_checksum (ctx, image, &diff_id, &size, &local_error))
+      /* D.3 reads the helper files; those this run wrote hold what the
+       * task kept. */
+      if (parent_chain != NULL && task != NULL && task->diff_id != NULL)
+        {
+          diff_id = g_strdup (task->diff_id);
+          size = task->size;
+        }
+      else if (parent_chain != NULL && !read_checksum (ctx, image, &diff_id, &size, &local_error))
         {
           /* The checksum step's failure is the cause; otherwise the helper
            * files of an earlier run are unreadable, and the error says which. */
