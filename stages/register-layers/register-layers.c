@@ -354,6 +354,17 @@ clean_helper_dir (GpContext *ctx, const char *id, GError **error)
   return gp_safeio_clean_stale (dir, docker_tmp, error);
 }
 
+/* Whether @entries (of graph/<id>) name a temporary clean_helper_dir()
+ * removes. */
+static gboolean
+lists_temporary (const char *const *entries)
+{
+  for (const char *const *e = entries; *e != NULL; e++)
+    if (gp_safeio_is_temp_name (*e) || strcmp (*e, HELPER_DIFFID ".tmp") == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 count_bytes (gpointer user_data, const void *buf, gsize len, GError **error)
 {
@@ -487,9 +498,14 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       GpGraphImage *image = gp_graph_get_image (graph, i);
       if (image->mapped || !image->parent_resolved)
         continue;
-      if (!dry_run && !clean_helper_dir (ctx, image->id, error))
+      /* What the scan saw in graph/<id>, when the helper files are there:
+       * no temporary means nothing to sweep, no .migration-diffid nothing
+       * to stat. */
+      const char *const *entries = job.read_only_source ? NULL : gp_graph_image_get_entries (image);
+      if (!dry_run && (entries == NULL || lists_temporary (entries)) && !clean_helper_dir (ctx, image->id, error))
         return FALSE;
-      if (helper_exists (ctx, image->id, HELPER_DIFFID))
+      if ((entries == NULL || g_strv_contains (entries, HELPER_DIFFID))
+          && helper_exists (ctx, image->id, HELPER_DIFFID))
         continue;
       Task *task = g_new0 (Task, 1);
       task->image = image;
