@@ -1294,6 +1294,57 @@ gp_safeio_mkdir_p (const char *path, guint mode, GError **error)
 }
 
 /**
+ * gp_safeio_mkdir_in:
+ * @dir: the parent, opened with gp_safe_dir_open()
+ * @name: the directory to make in @dir (one component)
+ * @mode: its exact permission bits
+ * @out_created: (out) (optional): whether it was made now
+ * @error: return location for a #GError
+ *
+ * gp_safeio_mkdir_p() of `<dir>/<name>` whose parent exists: one mkdirat()
+ * through @dir's descriptor when the umask keeps @mode whole (and the
+ * parent is synced, or noted under deferral, through it too).
+ *
+ * Returns: %TRUE when `<dir>/<name>` is a directory.
+ */
+gboolean
+gp_safeio_mkdir_in (GpSafeDir *dir, const char *name, guint mode, gboolean *out_created, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir->path, name, NULL);
+  if (out_created)
+    *out_created = FALSE;
+  if (!umask_keeps (mode & 07777))
+    {
+      struct stat st;
+      gboolean existed = fstatat (dir->fd, name, &st, 0) == 0 && S_ISDIR (st.st_mode);
+      if (!gp_safeio_mkdir_p (path, mode, error))
+        return FALSE;
+      if (out_created)
+        *out_created = !existed;
+      return TRUE;
+    }
+  if (mkdirat (dir->fd, name, mode & 0777) < 0)
+    {
+      int errsv = errno;
+      struct stat st;
+      if (errsv == EEXIST && fstatat (dir->fd, name, &st, 0) == 0 && S_ISDIR (st.st_mode))
+        return TRUE;
+      if (errsv == EEXIST)
+        errsv = ENOTDIR;
+      return set_errno_error (error, errsv, path, "cannot create directory");
+    }
+  if (out_created)
+    *out_created = TRUE;
+  gp_safeio_crash_point ("safeio: directory created");
+  if (deferring ())
+    {
+      dir_note (dir);
+      return TRUE;
+    }
+  return fsync_fd_dir (dir->fd, dir->path, error);
+}
+
+/**
  * gp_safeio_make_temp_dir:
  * @parent: an existing directory
  * @prefix: name prefix, e.g. `layer-`

@@ -77,6 +77,8 @@ GP_API gboolean gp_safeio_copy_file (const char *src, const char *dest, guint mo
                                      GError **error);
 GP_API char *gp_safeio_read_file (const char *path, gsize max_size, gsize *out_len, GError **error);
 GP_API gboolean gp_safeio_mkdir_p (const char *path, guint mode, GError **error);
+GP_API gboolean gp_safeio_mkdir_in (GpSafeDir *dir, const char *name, guint mode, gboolean *out_created,
+                                    GError **error);
 GP_API gboolean gp_safeio_make_temp_dir (const char *parent, const char *prefix, guint mode,
                                          char **out_path, GError **error);
 GP_API gboolean gp_safeio_publish_dir (const char *tmp_dir, const char *final_path, gboolean *out_existed,

@@ -232,6 +232,7 @@ gp_store_open (const char *root, const char *driver, GError **error)
   store->containers_dir = g_build_filename (root, "containers", NULL);
   g_mutex_init (&store->lock);
   g_mutex_init (&store->known_lock);
+  g_mutex_init (&store->imagedb_lock);
   store->known_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   store->known_layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   store->known_images = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -269,6 +270,9 @@ gp_store_unref (GpStore *store)
   g_free (store->layers_root);
   g_mutex_clear (&store->lock);
   g_mutex_clear (&store->known_lock);
+  g_mutex_clear (&store->imagedb_lock);
+  gp_safe_dir_free (store->content_dir);
+  gp_safe_dir_free (store->metadata_dir);
   g_hash_table_unref (store->known_dirs);
   g_hash_table_unref (store->known_layers);
   g_hash_table_unref (store->known_images);
