@@ -11,7 +11,10 @@
  * order (parents first), each image's layer is registered in layerdb
  * (ChainID of the parent chain + DiffID, cache-id = v1 ID) and its image
  * config is built and checked, so that an image whose config fails keeps
- * its layer while its descendants get none, as with Docker.
+ * its layer while its descendants get none, as with Docker.  With parallel
+ * checksums and build-configs in the pipeline, each image whose config
+ * passed goes, in that order, to a writer thread that does build-configs'
+ * writes for it meanwhile (stages/common/migrate-ahead.c).
  *
  * With --read-only-source the helper files go to
  * `image/<driver>/graphpipe-migration/<v1id>/` and nothing is written
@@ -429,7 +432,8 @@ report_dry_run (GpContext *ctx, guint n_pending, guint n_layers, guint64 bytes, 
 /* ---- the stage ---- */
 
 static void wait_pool (GThreadPool *pool);
-static gboolean register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, GError **error);
+static gboolean register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks,
+                                   MigAhead *ahead, GError **error);
 
 static gboolean
 register_layers_prepare (GpStage *stage, GpContext *ctx, GError **error)
@@ -543,6 +547,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
   g_mutex_init (&job.lock);
   g_cond_init (&job.cond);
   GThreadPool *pool = NULL;
+  MigAhead *ahead = NULL;
   if (queue->len > 0)
     {
       guint n_threads = MIN (gp_stage_get_jobs (stage, ctx), queue->len);
@@ -581,8 +586,10 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         g_thread_pool_push (pool, queue->pdata[i], NULL);
       if (n_threads == 1)
         g_clear_pointer (&pool, wait_pool);
+      else
+        ahead = mig_ahead_start (ctx, graph, store); /* (owned by the context) */
     }
-  gboolean ok = register_in_order (&job, graph, store, tasks, error);
+  gboolean ok = register_in_order (&job, graph, store, tasks, ahead, error);
   /* (on an early return, the workers end first: they use job and tasks) */
   g_clear_pointer (&pool, wait_pool);
   g_mutex_clear (&job.lock);
@@ -609,7 +616,8 @@ wait_pool (GThreadPool *pool)
 /* D.1-5 in Docker's order, each image once its checksum step (if it had
  * one in this run) ended. */
 static gboolean
-register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, GError **error)
+register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, MigAhead *ahead,
+                   GError **error)
 {
   GpContext *ctx = job->ctx;
   GPtrArray *order = gp_graph_get_order (graph);
@@ -676,12 +684,16 @@ register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, 
       GpGraphFailure failure = GP_GRAPH_FAILURE_TRANSIENT;
       if (parent_chain == NULL && local_error != NULL)
         failure = gp_graph_classify_error (local_error);
-      /* D.5-6: the layer stays even when the config then fails. */
+      /* D.5-6: the layer stays even when the config then fails.  A
+       * config that passed goes to the writer of build-configs' D.5-7,
+       * when there is one. */
       if (local_error == NULL)
         {
           g_autoptr (GBytes) config = gp_graph_image_build_config (graph, image, store, &local_error);
           if (config == NULL)
             failure = gp_graph_classify_error (local_error);
+          else if (ahead != NULL)
+            mig_ahead_push (ahead, image, config);
         }
       if (local_error != NULL)
         {
