@@ -863,7 +863,7 @@ check_layer_args (GpStore *store, const char *parent_chain_id, const char *diff_
  *
  * Returns: %TRUE if the record is in place (written now or before).
  */
-static gboolean tx_commit (GpLayerTx *tx, gboolean checked, const char *parent_chain_id, const char *diff_id,
+static gboolean tx_commit (GpLayerTx *tx, gboolean registering, const char *parent_chain_id, const char *diff_id,
                            const char *cache_id, gint64 size, char **out_chain_id, gboolean *out_existed,
                            GError **error);
 
@@ -874,9 +874,10 @@ gp_layer_tx_commit (GpLayerTx *tx, const char *parent_chain_id, const char *diff
   return tx_commit (tx, FALSE, parent_chain_id, diff_id, cache_id, size, out_chain_id, out_existed, error);
 }
 
-/* gp_layer_tx_commit(), the arguments already checked when @checked. */
+/* gp_layer_tx_commit(); @registering: for gp_store_register_layer(), which
+ * checked the arguments and looked for the record just before. */
 static gboolean
-tx_commit (GpLayerTx *tx, gboolean checked, const char *parent_chain_id, const char *diff_id,
+tx_commit (GpLayerTx *tx, gboolean registering, const char *parent_chain_id, const char *diff_id,
            const char *cache_id, gint64 size, char **out_chain_id, gboolean *out_existed, GError **error)
 {
   GpStore *store = tx->store;
@@ -887,7 +888,7 @@ tx_commit (GpLayerTx *tx, gboolean checked, const char *parent_chain_id, const c
       return FALSE;
     }
   tx->done = TRUE;
-  if (!checked && !check_layer_args (store, parent_chain_id, diff_id, cache_id, size, error))
+  if (!registering && !check_layer_args (store, parent_chain_id, diff_id, cache_id, size, error))
     return FALSE;
   g_autofree char *chain_id = gp_chain_id (is_empty (parent_chain_id) ? NULL : parent_chain_id, diff_id);
 
@@ -904,7 +905,9 @@ tx_commit (GpLayerTx *tx, gboolean checked, const char *parent_chain_id, const c
   g_mutex_lock (&store->lock);
   g_autofree char *final = layer_dir (store, chain_id);
   gboolean ok = TRUE;
-  if (path_exists (final))
+  /* (A record that appeared since the caller looked is found by the
+   * publish, which never replaces anything.) */
+  if (!registering && path_exists (final))
     existed = TRUE;
   else
     ok = _gp_store_ensure_dir (store, "layerdb", "sha256", 0755, error)
