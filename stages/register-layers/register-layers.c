@@ -37,7 +37,7 @@
 
 static const GpOption register_layers_options[] = {
   { .key = "jobs", .type = GP_OPTION_INT, .default_value = "0",
-    .help = "Layers checksummed in parallel (0: --jobs, else the number of CPUs)" },
+    .help = "Layers checksummed in parallel (0: --jobs, else twice the number of CPUs)" },
   { .key = "strict", .type = GP_OPTION_BOOL, .default_value = "false",
     .help = "Refuse a layer whose tar-split data does not match its files instead of "
             "regenerating it from the driver (--strict sets it too)" },
@@ -431,6 +431,17 @@ report_dry_run (GpContext *ctx, guint n_pending, guint n_layers, guint64 bytes, 
 
 /* ---- the stage ---- */
 
+/* The checksum workers: the `jobs` option, else --jobs, else twice the
+ * CPUs (gp_context_get_io_jobs(): on a cold page cache the workers wait on
+ * the disk as much as they hash). */
+static guint
+checksum_jobs (GpStage *stage, GpContext *ctx)
+{
+  if (gp_stage_get_int (stage, "jobs") > 0)
+    return gp_stage_get_jobs (stage, ctx);
+  return CLAMP (gp_context_get_io_jobs (ctx), 1, 256);
+}
+
 static void wait_pool (GThreadPool *pool);
 static gboolean register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks,
                                    MigAhead *ahead, GError **error);
@@ -550,7 +561,7 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
   MigAhead *ahead = NULL;
   if (queue->len > 0)
     {
-      guint n_threads = MIN (gp_stage_get_jobs (stage, ctx), queue->len);
+      guint n_threads = MIN (checksum_jobs (stage, ctx), queue->len);
       if (n_threads > 1)
         {
           /* Big layers (an eighth of a worker's share of the bytes or
