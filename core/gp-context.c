@@ -264,8 +264,8 @@ gp_context_set_jobs (GpContext *ctx, guint jobs)
  * much as it computes (layers read from a disk whose pages are not cached,
  * many small files created): gp_context_get_jobs() when a number of jobs
  * was set (`--jobs N`, gp_context_set_jobs() above 0), else twice the
- * number of processors, so that a thread waiting on the disk leaves its
- * processor to another.
+ * number of processors (at most 8 more than them), so that a thread
+ * waiting on the disk leaves its processor to another.
  *
  * Returns: the number of threads (at least 1)
  *
@@ -277,7 +277,8 @@ gp_context_get_io_jobs (GpContext *ctx)
   g_return_val_if_fail (ctx != NULL, 1);
   if (ctx->jobs_given)
     return ctx->jobs;
-  return 2 * (guint) MAX (1, g_get_num_processors ());
+  guint n = (guint) MAX (1, g_get_num_processors ());
+  return n + MIN (n, 8);
 }
 
 /**

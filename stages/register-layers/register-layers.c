@@ -37,7 +37,7 @@
 
 static const GpOption register_layers_options[] = {
   { .key = "jobs", .type = GP_OPTION_INT, .default_value = "0",
-    .help = "Layers checksummed in parallel (0: --jobs, else twice the number of CPUs)" },
+    .help = "Layers checksummed in parallel (0: --jobs, else twice the number of CPUs, at most 8 more)" },
   { .key = "strict", .type = GP_OPTION_BOOL, .default_value = "false",
     .help = "Refuse a layer whose tar-split data does not match its files instead of "
             "regenerating it from the driver (--strict sets it too)" },
@@ -432,8 +432,8 @@ report_dry_run (GpContext *ctx, guint n_pending, guint n_layers, guint64 bytes, 
 /* ---- the stage ---- */
 
 /* The checksum workers: the `jobs` option, else --jobs, else twice the
- * CPUs (gp_context_get_io_jobs(): on a cold page cache the workers wait on
- * the disk as much as they hash). */
+ * CPUs, at most 8 more (gp_context_get_io_jobs(): on a cold page cache
+ * the workers wait on the disk as much as they hash). */
 static guint
 checksum_jobs (GpStage *stage, GpContext *ctx)
 {
