@@ -28,6 +28,7 @@ struct _GpContext {
   char *target;               /* where the store is written; NULL: root */
   char *layers_root;          /* where layer files are read; NULL: root */
   guint jobs;
+  gboolean jobs_given; /* gp_context_set_jobs() with a number above 0 */
   gboolean dry_run;
   gboolean read_only_source;
   gboolean strict;

@@ -253,6 +253,32 @@ gp_context_set_jobs (GpContext *ctx, guint jobs)
 {
   g_return_if_fail (ctx != NULL);
   ctx->jobs = jobs > 0 ? jobs : (guint) MAX (1, g_get_num_processors ());
+  ctx->jobs_given = jobs > 0;
+}
+
+/**
+ * gp_context_get_io_jobs:
+ * @ctx: a context
+ *
+ * How many worker threads a stage may use for work that waits on files as
+ * much as it computes (layers read from a disk whose pages are not cached,
+ * many small files created): gp_context_get_jobs() when a number of jobs
+ * was set (`--jobs N`, gp_context_set_jobs() above 0), else twice the
+ * number of processors (at most 8 more than them), so that a thread
+ * waiting on the disk leaves its processor to another.
+ *
+ * Returns: the number of threads (at least 1)
+ *
+ * Since: 0.2
+ */
+guint
+gp_context_get_io_jobs (GpContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, 1);
+  if (ctx->jobs_given)
+    return ctx->jobs;
+  guint n = (guint) MAX (1, g_get_num_processors ());
+  return n + MIN (n, 8);
 }
 
 /**

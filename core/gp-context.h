@@ -68,6 +68,7 @@ GP_API guint gp_context_get_jobs (GpContext *ctx);
 GP_API void gp_context_for_each_parallel (GpContext *ctx, GPtrArray *items, guint max_threads,
                                           GFunc func);
 GP_API void gp_context_set_jobs (GpContext *ctx, guint jobs);
+GP_API guint gp_context_get_io_jobs (GpContext *ctx);
 GP_API gboolean gp_context_get_dry_run (GpContext *ctx);
 GP_API void gp_context_set_dry_run (GpContext *ctx, gboolean dry_run);
 GP_API gboolean gp_context_get_read_only_source (GpContext *ctx);

@@ -134,7 +134,7 @@ else
   bail_out "a migration passes only $points crash points ($bytes bytes): are the test hooks built in?"
 fi
 for l in "safeio: temporary created" "safeio: file renamed" "safeio: directory published" \
-         "safeio: hard link renamed" "layer registered" "mapping written" "tags marker written"; do
+         "safeio: hard link created" "layer registered" "mapping written" "tags marker written"; do
   ok_grep "$tmp/count.log" "$l" "crash points include '$l'"
 done
 

@@ -61,6 +61,8 @@ test_settings (void)
   g_assert_null (gp_context_get_driver (ctx));
   g_assert_null (gp_context_get_output (ctx));
   g_assert_cmpuint (gp_context_get_jobs (ctx), ==, g_get_num_processors ());
+  guint n_cpus = (guint) g_get_num_processors ();
+  g_assert_cmpuint (gp_context_get_io_jobs (ctx), ==, n_cpus + MIN (n_cpus, 8));
   g_assert_false (gp_context_get_dry_run (ctx));
   g_assert_false (gp_context_get_read_only_source (ctx));
   g_assert_false (gp_context_get_strict (ctx));
@@ -76,11 +78,13 @@ test_settings (void)
   g_assert_cmpstr (gp_context_get_driver (ctx), ==, "overlay2");
   g_assert_cmpstr (gp_context_get_output (ctx), ==, "-");
   g_assert_cmpuint (gp_context_get_jobs (ctx), ==, 3);
+  g_assert_cmpuint (gp_context_get_io_jobs (ctx), ==, 3);
   g_assert_true (gp_context_get_dry_run (ctx));
   g_assert_true (gp_context_get_read_only_source (ctx));
   g_assert_true (gp_context_get_strict (ctx));
   gp_context_set_jobs (ctx, 0);
   g_assert_cmpuint (gp_context_get_jobs (ctx), ==, g_get_num_processors ());
+  g_assert_cmpuint (gp_context_get_io_jobs (ctx), ==, n_cpus + MIN (n_cpus, 8));
 
   /* Setting the root does not define ${root} by itself. */
   g_assert_null (gp_context_get_variable (ctx, "root"));

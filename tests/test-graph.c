@@ -124,6 +124,35 @@ static const struct {
   { "a9e1c0aa8a826e836027934ea566c2b2fc80f795440cbfc39f8a8ad6ba036534", "fc05d707464e2c5c0114cdf1d122c67567532bbe22bbe6ce4cc0737bb56bbdb9" },
 };
 
+/* The scan keeps what it saw in graph/<id>; a parent file it did not
+ * list is not read, one it listed still replaces the JSON's. */
+static void
+test_scan_entries (Fixture *f, gconstpointer data)
+{
+  const char *a = "1111111111111111111111111111111111111111111111111111111111111111";
+  const char *b = "2222222222222222222222222222222222222222222222222222222222222222";
+  add_image (f, a, NULL);
+  add_image (f, b, NULL);
+  g_autofree char *bdir = image_dir (f, b);
+  write_file (bdir, "parent", a, -1);
+  write_file (bdir, "..migration-size.gp-tmp", "1", -1);
+
+  g_autoptr (GpGraph) graph = scan (f);
+  GpGraphImage *ia = gp_graph_lookup (graph, a);
+  GpGraphImage *ib = gp_graph_lookup (graph, b);
+  const char *const *ea = gp_graph_image_get_entries (ia);
+  const char *const *eb = gp_graph_image_get_entries (ib);
+  g_assert_nonnull (ea);
+  g_assert_cmpuint (g_strv_length ((char **) ea), ==, 1);
+  g_assert_cmpstr (ea[0], ==, "json");
+  g_assert_nonnull (eb);
+  g_assert_cmpuint (g_strv_length ((char **) eb), ==, 3);
+  g_assert_true (g_strv_contains (eb, "parent"));
+  g_assert_true (g_strv_contains (eb, "..migration-size.gp-tmp"));
+  g_assert_null (ia->parent);
+  g_assert_cmpstr (ib->parent, ==, a);
+}
+
 static const char *const golden_order[] = {
   "46ff78b3a42eba7e50665a489e94c201450bb7cd638cb8eddd05b5f48a00a4c9",
   "f7fa71605f257674adff225a3dce9fab6256172ff8d39dd6385ca654ee4714b1",
@@ -595,6 +624,7 @@ main (int argc, char **argv)
   ADD ("/graph/fail/cycle-50", test_cycle_50);
   ADD ("/graph/fail/unreadable", test_unreadable_images);
   ADD ("/graph/mapping/skips", test_mapping_skips);
+  ADD ("/graph/scan/entries", test_scan_entries);
 #undef ADD
   g_test_add_func ("/graph/scan/no-graph-dir", test_no_graph_dir);
   g_test_add_func ("/graph/mapping/to-json", test_mapping_json);

@@ -115,6 +115,126 @@ test_modes_umask_000 (Fixture *fx, gconstpointer data)
   check_modes (fx, 0);
 }
 
+/* The GpSafeDir writers, with and without deferral (@data): exact modes
+ * under umasks that keep or cut them, names through a subdirectory, new
+ * and replaced names, links, mkdir, publish. */
+static void
+check_dir_writers (Fixture *fx, gboolean defer, mode_t mask)
+{
+  g_autoptr (GError) error = NULL;
+  umask (mask);
+  if (defer)
+    gp_safeio_defer_begin (NULL, NULL);
+  g_autoptr (GpSafeDir) dir = gp_safe_dir_open (fx->dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (gp_safe_dir_get_path (dir), ==, fx->dir);
+
+  static const guint modes[] = { 0644, 0600, 0755, 0444 };
+  for (gsize i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("f%04o", modes[i]);
+      g_autofree char *path = g_build_filename (fx->dir, name, NULL);
+      g_assert_true (gp_safeio_write_file_in (dir, name, "abc", 3, modes[i], GP_SAFE_DEFAULT, &error));
+      g_assert_no_error (error);
+      g_assert_cmphex (mode_of (path), ==, modes[i]);
+      /* Replacing it: new content and mode, no temporary left. */
+      g_assert_true (gp_safeio_write_file_in (dir, name, "defg", 4, 0600, GP_SAFE_DEFAULT, &error));
+      g_assert_no_error (error);
+      g_autofree char *content = NULL;
+      g_assert_true (g_file_get_contents (path, &content, NULL, NULL));
+      g_assert_cmpstr (content, ==, "defg");
+      g_assert_cmphex (mode_of (path), ==, 0600);
+    }
+  /* NO_REPLACE refuses an existing name and leaves no temporary. */
+  g_assert_false (gp_safeio_write_file_in (dir, "f0644", "x", 1, 0644, GP_SAFE_NO_REPLACE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  /* mkdir: made once, then found; a file in it through a relative name. */
+  gboolean created = FALSE;
+  g_assert_true (gp_safeio_mkdir_in (dir, "sub", 0700, &created, &error));
+  g_assert_no_error (error);
+  g_assert_true (created);
+  g_assert_true (gp_safeio_mkdir_in (dir, "sub", 0700, &created, &error));
+  g_assert_false (created);
+  g_autofree char *sub = g_build_filename (fx->dir, "sub", NULL);
+  g_assert_cmphex (mode_of (sub), ==, 0700);
+  g_assert_false (gp_safeio_mkdir_in (dir, "f0644", 0700, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
+  g_clear_error (&error);
+  g_assert_true (gp_safeio_write_file_in (dir, "sub/parent", "p", 1, 0600, GP_SAFE_DEFAULT, &error));
+  g_assert_true (gp_safeio_write_file_in (dir, "sub/parent", "pq", 2, 0600, GP_SAFE_DEFAULT, &error));
+  g_assert_no_error (error);
+  g_autofree char *sub_names = listing (sub);
+  g_assert_cmpstr (sub_names, ==, "parent");
+
+  /* A link: new name linked, same inode left, another one replaced. */
+  g_autofree char *f1 = g_build_filename (fx->dir, "f0644", NULL);
+  g_autofree char *f2 = g_build_filename (fx->dir, "f0600", NULL);
+  g_autofree char *ln = g_build_filename (fx->dir, "ln", NULL);
+  struct stat a, b;
+  for (int round = 0; round < 2; round++)
+    {
+      g_assert_true (gp_safeio_link_in (dir, f1, "ln", &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (stat (f1, &a), ==, 0);
+      g_assert_cmpint (stat (ln, &b), ==, 0);
+      g_assert_true (a.st_ino == b.st_ino);
+    }
+  g_assert_true (gp_safeio_link_in (dir, f2, "ln", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (stat (f2, &a), ==, 0);
+  g_assert_cmpint (stat (ln, &b), ==, 0);
+  g_assert_true (a.st_ino == b.st_ino);
+
+  /* A directory published through its descriptor, then one whose name
+   * exists (removed, the existing one wins). */
+  for (int round = 0; round < 2; round++)
+    {
+      g_autofree char *tmp = NULL;
+      g_assert_true (gp_safeio_make_temp_dir (fx->dir, "t-", 0700, &tmp, &error));
+      g_autoptr (GpSafeDir) td = gp_safe_dir_open (tmp, &error);
+      g_assert_no_error (error);
+      g_assert_true (gp_safeio_write_file_in (td, "diff", round ? "2" : "1", 1, 0644, GP_SAFE_DIRECT, &error));
+      g_autofree char *final = g_build_filename (fx->dir, "layer", NULL);
+      gboolean existed = TRUE;
+      g_assert_true (gp_safeio_publish_dir_in (td, final, &existed, &error));
+      g_assert_no_error (error);
+      g_assert_true (existed == (round == 1));
+      g_assert_false (g_file_test (tmp, G_FILE_TEST_EXISTS));
+      g_autofree char *diff = g_build_filename (final, "diff", NULL);
+      g_autofree char *content = NULL;
+      g_assert_true (g_file_get_contents (diff, &content, NULL, NULL));
+      g_assert_cmpstr (content, ==, "1");
+      g_assert_cmphex (mode_of (diff), ==, 0644);
+    }
+  if (defer)
+    {
+      g_assert_true (gp_safeio_defer_end (&error));
+      g_assert_no_error (error);
+    }
+  g_autofree char *names = listing (fx->dir);
+  g_assert_cmpstr (names, ==, "f0444 f0600 f0644 f0755 layer ln sub");
+}
+
+static void
+test_dir_writers (Fixture *fx, gconstpointer data)
+{
+  check_dir_writers (fx, FALSE, 022);
+}
+
+static void
+test_dir_writers_deferred (Fixture *fx, gconstpointer data)
+{
+  check_dir_writers (fx, TRUE, 022);
+}
+
+static void
+test_dir_writers_deferred_077 (Fixture *fx, gconstpointer data)
+{
+  check_dir_writers (fx, TRUE, 077);
+}
+
 static void
 test_no_temp_left (Fixture *fx, gconstpointer data)
 {
@@ -747,6 +867,9 @@ main (int argc, char **argv)
   ADD ("/safeio/write/modes-umask-000", test_modes_umask_000);
   ADD ("/safeio/write/no-temp-left", test_no_temp_left);
   ADD ("/safeio/write/no-replace", test_no_replace);
+  ADD ("/safeio/dir/writers", test_dir_writers);
+  ADD ("/safeio/dir/writers-deferred", test_dir_writers_deferred);
+  ADD ("/safeio/dir/writers-deferred-umask-077", test_dir_writers_deferred_077);
   ADD ("/safeio/stream/commit", test_stream_commit);
   ADD ("/safeio/stream/abort", test_stream_abort);
   ADD ("/safeio/stale/cleanup", test_stale_cleanup);

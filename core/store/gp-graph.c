@@ -40,6 +40,7 @@ graph_image_free (gpointer data)
   if (image->history != NULL)
     g_string_free (image->history, TRUE);
   g_free (image->checked_config);
+  g_strfreev (image->entries);
   g_free (image);
 }
 
@@ -233,6 +234,9 @@ read_small_file_at (int dir_fd, const char *name, const char *display, gsize max
           return NULL;
         }
       g_byte_array_append (buf, chunk, (guint) n);
+      /* A short read that brings the file to its fstat size is its end. */
+      if ((gsize) n < sizeof chunk && st.st_size > 0 && buf->len == (guint64) st.st_size)
+        break;
     }
   return g_byte_array_free_to_bytes (buf);
 }
@@ -280,12 +284,15 @@ resolve_parent (GpGraphImage *image, int image_dir_fd, GError **error)
     }
 
   /* A non-empty `parent` file replaces what the JSON says, byte for byte;
-   * Docker ignores it when it cannot be read. */
+   * Docker ignores it when it cannot be read (and so when the listing of
+   * the directory has no such name: nothing to open). */
   int err_no;
   g_autofree char *display = g_strdup_printf ("graph/%s/parent", image->id);
   g_autoptr (GError) file_error = NULL;
-  g_autoptr (GBytes) file = read_small_file_at (image_dir_fd, "parent", display,
-                                                GP_GRAPH_MAX_JSON_SIZE, &err_no, &file_error);
+  g_autoptr (GBytes) file = NULL;
+  if (image->entries == NULL || g_strv_contains ((const char *const *) image->entries, "parent"))
+    file = read_small_file_at (image_dir_fd, "parent", display, GP_GRAPH_MAX_JSON_SIZE, &err_no,
+                               &file_error);
   if (file == NULL && g_error_matches (file_error, GP_DATA_ERROR, GP_DATA_ERROR_UNSAFE_PATH))
     {
       g_propagate_error (error, g_steal_pointer (&file_error));
@@ -334,7 +341,37 @@ scan_fail (GpGraphImage *image, GError *error)
                           error);
 }
 
-/* Reads graph/<id>/json and resolves the parent of one image. */
+/* The names in the directory @dir_fd (no `.`, `..`), NULL if it cannot
+ * be read: two getdents64() calls for a small directory. */
+static char **
+list_dir_fd (int dir_fd)
+{
+  char buf[8192];
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  for (;;)
+    {
+      ssize_t n = getdents64 (dir_fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return NULL;
+      if (n == 0)
+        break;
+      for (ssize_t off = 0; off < n;)
+        {
+          const struct dirent64 *de = (const struct dirent64 *) (buf + off);
+          off += de->d_reclen;
+          if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+            g_ptr_array_add (names, g_strdup (de->d_name));
+        }
+    }
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+/* Reads graph/<id>/json and resolves the parent of one image; keeps the
+ * names in graph/<id> (gp_graph_image_get_entries()). */
 static void
 scan_image (GpGraphImage *image, int graph_fd)
 {
@@ -359,6 +396,7 @@ scan_image (GpGraphImage *image, int graph_fd)
       return;
     }
 
+  image->entries = list_dir_fd (dir_fd);
   int err_no;
   g_autofree char *display = g_strdup_printf ("graph/%s/json", image->id);
   image->json = read_small_file_at (dir_fd, "json", display, GP_GRAPH_MAX_JSON_SIZE, &err_no, &error);
@@ -852,6 +890,28 @@ gp_graph_image_take_report (GpGraphImage *image)
     return FALSE;
   image->reported = TRUE;
   return TRUE;
+}
+
+/**
+ * gp_graph_image_get_entries:
+ * @image: a node
+ *
+ * What gp_graph_scan() saw in `graph/<id>` when it read the image (not
+ * for a mapped image, nor when the directory could not be listed): the
+ * names in it, `.` and `..` left out, in directory order.  The migration
+ * owns the data root while it runs, so that a stage can take a name
+ * missing here as missing (no stale temporary to remove, no helper file
+ * of an earlier run) without looking again.
+ *
+ * Returns: (transfer none) (nullable) (array zero-terminated=1): the
+ *   names, or %NULL when the scan did not list the directory.
+ *
+ * Since: 0.2
+ */
+const char *const *
+gp_graph_image_get_entries (GpGraphImage *image)
+{
+  return (const char *const *) image->entries;
 }
 
 /* ---- the v1 ID -> image ID mapping (§4.9 A, E) ---- */

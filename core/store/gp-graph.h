@@ -112,7 +112,8 @@ struct _GpGraphImage
   gpointer history;
   char *checked_config;
   GpGraphFailure failure;
-  gpointer reserved[6];
+  char **entries;
+  gpointer reserved[5];
 };
 
 GP_API GpGraph *gp_graph_new (const char *root);
@@ -138,6 +139,7 @@ GP_API gboolean gp_graph_image_inherit_failure (GpGraphImage *image);
 GP_API gboolean gp_graph_image_is_pending (GpGraphImage *image);
 
 GP_API gboolean gp_graph_image_take_report (GpGraphImage *image);
+GP_API const char *const *gp_graph_image_get_entries (GpGraphImage *image);
 
 /* Docker's per-image migration steps (§4.9 D) over a store. */
 GP_API char *gp_graph_image_parent_chain_id (GpGraph *graph, GpGraphImage *image, GpStore *store,

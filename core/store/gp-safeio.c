@@ -88,6 +88,12 @@ fsync_fd_dir (int dfd, const char *path, GError **error)
  * Replacing an existing name keeps the full per-file protocol, so that
  * what was there before is never lost to a crash. */
 static gint defer_depth;
+/* Changes whenever the noted file systems are forgotten (a flush, a new
+ * outermost begin): a #GpSafeDir notes its own again then. */
+static gint defer_gen = 1;
+/* Under deferral, the umask read once (-1: not read yet); see
+ * current_umask(). */
+static gint defer_umask = -1;
 static GMutex defer_lock;
 static GArray *defer_devs;  /* dev_t */
 static GArray *defer_fds;   /* a directory descriptor on each */
@@ -118,6 +124,27 @@ defer_enter (GError **error)
   return ok;
 }
 
+/* Remembers the file system @dev of the directory @dfd for the syncfs at
+ * the end. */
+static void
+defer_note_dev (int dfd, dev_t dev)
+{
+  g_mutex_lock (&defer_lock);
+  gboolean known = FALSE;
+  for (guint i = 0; defer_devs != NULL && i < defer_devs->len && !known; i++)
+    known = g_array_index (defer_devs, dev_t, i) == dev;
+  if (!known && defer_devs != NULL)
+    {
+      int fd = fcntl (dfd, F_DUPFD_CLOEXEC, 0);
+      if (fd >= 0)
+        {
+          g_array_append_val (defer_devs, dev);
+          g_array_append_val (defer_fds, fd);
+        }
+    }
+  g_mutex_unlock (&defer_lock);
+}
+
 /* Remembers the file system of @dfd for the syncfs at the end. */
 static void
 defer_note (int dfd)
@@ -125,20 +152,7 @@ defer_note (int dfd)
   struct stat st;
   if (fstat (dfd, &st) < 0)
     return;
-  g_mutex_lock (&defer_lock);
-  gboolean known = FALSE;
-  for (guint i = 0; defer_devs != NULL && i < defer_devs->len && !known; i++)
-    known = g_array_index (defer_devs, dev_t, i) == st.st_dev;
-  if (!known && defer_devs != NULL)
-    {
-      int fd = fcntl (dfd, F_DUPFD_CLOEXEC, 0);
-      if (fd >= 0)
-        {
-          g_array_append_val (defer_devs, st.st_dev);
-          g_array_append_val (defer_fds, fd);
-        }
-    }
-  g_mutex_unlock (&defer_lock);
+  defer_note_dev (dfd, st.st_dev);
 }
 
 static gboolean
@@ -184,6 +198,11 @@ defer_note_path (const char *path)
  * written since the begin may be missing or empty, which the caller must
  * detect on the next run (graphpipe migrate keeps a marker with the boot
  * ID, see gp_sync_session_begin()).  Calls nest.
+ *
+ * Until the outermost end, the process umask is read once, at the first
+ * write that needs it, and taken as unchanged since: a program must not
+ * change its umask while deferral is on (files and directories created
+ * with a mode the umask keeps whole then skip their fchmod()).
  */
 void
 gp_safeio_defer_begin (GpSafeioDeferFunc first_write, gpointer user_data)
@@ -194,6 +213,8 @@ gp_safeio_defer_begin (GpSafeioDeferFunc first_write, gpointer user_data)
       defer_hook = first_write;
       defer_hook_data = user_data;
       defer_hook_done = FALSE;
+      g_atomic_int_set (&defer_umask, -1);
+      g_atomic_int_inc (&defer_gen);
     }
   g_rec_mutex_unlock (&hook_lock);
   g_mutex_lock (&defer_lock);
@@ -255,6 +276,7 @@ gp_safeio_defer_flush (GError **error)
       g_array_set_size (defer_fds, 0);
       g_array_set_size (defer_devs, 0);
     }
+  g_atomic_int_inc (&defer_gen);
   g_mutex_unlock (&defer_lock);
   return ok;
 }
@@ -366,17 +388,116 @@ gp_safeio_is_temp_name (const char *name)
   return n > s + 1 && name[0] == '.' && strcmp (name + n - s, GP_SAFEIO_TEMP_SUFFIX) == 0;
 }
 
+struct _GpSafeDir {
+  int fd;
+  char *path;
+  gboolean have_dev;
+  dev_t dev;
+  gint noted_gen;   /* defer_gen when its file system was last noted */
+};
+
 struct _GpSafeFile {
   char *path;       /* final name, for messages */
   char *dir;        /* its directory */
-  char *name;       /* final base name */
-  char *tmp_name;   /* base name written (== name for GP_SAFE_DIRECT) */
-  int dfd;
+  char *name;       /* final name, relative to dfd */
+  char *tmp_name;   /* name written, relative to dfd (== name for GP_SAFE_DIRECT) */
+  GpSafeDir *in;    /* (nullable): the borrowed directory dfd belongs to */
+  int dfd;          /* owned unless @in is set */
   int fd;
   GpSafeFlags flags;
   guint64 written;
   gboolean done;    /* committed or aborted */
 };
+
+/* Remembers @dir's file system for the syncfs at the end, with no system
+ * call when it did so since the last flush. */
+static void
+dir_note (GpSafeDir *dir)
+{
+  gint gen = g_atomic_int_get (&defer_gen);
+  if (dir->noted_gen == gen)
+    return;
+  if (!dir->have_dev)
+    {
+      struct stat st;
+      if (fstat (dir->fd, &st) < 0)
+        return;
+      dir->dev = st.st_dev;
+      dir->have_dev = TRUE;
+    }
+  defer_note_dev (dir->fd, dir->dev);
+  dir->noted_gen = gen;
+}
+
+/**
+ * gp_safe_dir_open:
+ * @path: a directory
+ * @error: return location for a #GError
+ *
+ * Opens @path for writing files beneath it with gp_safe_file_new_in(),
+ * gp_safeio_write_file_in() and gp_safeio_link_in(): one descriptor for
+ * many files, and under deferral one note of its file system, where
+ * gp_safe_file_new() opens the directory, and notes it, for each file.
+ * A #GpSafeDir is used by one thread at a time and must outlive the files
+ * written in it.
+ *
+ * Returns: (transfer full) (nullable): the directory; free with
+ *   gp_safe_dir_free().
+ */
+GpSafeDir *
+gp_safe_dir_open (const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      set_errno_error (error, errno, path, "cannot open directory");
+      return NULL;
+    }
+  GpSafeDir *dir = g_new0 (GpSafeDir, 1);
+  dir->fd = fd;
+  dir->path = g_strdup (path);
+  return dir;
+}
+
+/**
+ * gp_safe_dir_get_fd:
+ * @dir: a directory
+ *
+ * Returns: its descriptor (owned by @dir).
+ */
+int
+gp_safe_dir_get_fd (GpSafeDir *dir)
+{
+  return dir->fd;
+}
+
+/**
+ * gp_safe_dir_get_path:
+ * @dir: a directory
+ *
+ * Returns: (transfer none): the path it was opened with.
+ */
+const char *
+gp_safe_dir_get_path (GpSafeDir *dir)
+{
+  return dir->path;
+}
+
+/**
+ * gp_safe_dir_free:
+ * @dir: (nullable): a directory
+ *
+ * Closes and frees it.
+ */
+void
+gp_safe_dir_free (GpSafeDir *dir)
+{
+  if (dir == NULL)
+    return;
+  close_fd (dir->fd);
+  g_free (dir->path);
+  g_free (dir);
+}
 
 static gboolean
 split_path (const char *path, char **out_dir, char **out_base, GError **error)
@@ -390,6 +511,69 @@ split_path (const char *path, char **out_dir, char **out_base, GError **error)
   *out_dir = g_path_get_dirname (path);
   *out_base = g_steal_pointer (&base);
   return TRUE;
+}
+
+static gboolean umask_keeps (guint mode);
+
+/* The temporary of @rel (a name relative to a directory, maybe through
+ * subdirectories): `.<base>.gp-tmp` beside it. */
+static char *
+temp_name_for (const char *rel)
+{
+  const char *slash = strrchr (rel, '/');
+  if (slash == NULL)
+    return g_strconcat (".", rel, GP_SAFEIO_TEMP_SUFFIX, NULL);
+  return g_strdup_printf ("%.*s/.%s%s", (int) (slash - rel), rel, slash + 1, GP_SAFEIO_TEMP_SUFFIX);
+}
+
+/* Creates the writer of @rel beneath @dfd (owned by the result unless
+ * @in is given); takes @shown_dir and @path. */
+static GpSafeFile *
+safe_file_create (GpSafeDir *in, int dfd, char *shown_dir, const char *rel, char *path, guint mode,
+                  GpSafeFlags flags, GError **error)
+{
+  g_autofree char *dir = shown_dir;
+  g_autofree char *final_path = path;
+  g_autofree char *tmp = (flags & GP_SAFE_DIRECT) ? g_strdup (rel) : temp_name_for (rel);
+  int oflags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  /* Under deferral the umask is known without a system call: a mode it
+   * keeps whole is given to open() and needs no fchmod(). */
+  gboolean chmod_after = !(deferring () && umask_keeps (mode & 07777));
+  guint create_mode = chmod_after ? 0600 : (mode & 0777);
+  int fd = openat (dfd, tmp, oflags, create_mode);
+  if (fd < 0 && errno == EEXIST && !(flags & GP_SAFE_DIRECT))
+    {
+      g_autofree char *tmp_path = g_build_filename (dir, tmp, NULL);
+      if (!remove_at (dfd, tmp, tmp_path, error))
+        return NULL;
+      fd = openat (dfd, tmp, oflags, create_mode);
+    }
+  if (fd < 0)
+    {
+      g_autofree char *tmp_path = g_build_filename (dir, strrchr (tmp, '/') ? strrchr (tmp, '/') + 1 : tmp, NULL);
+      set_errno_error (error, errno, tmp_path, "cannot create");
+      return NULL;
+    }
+  if (chmod_after && fchmod (fd, mode & 07777) < 0)
+    {
+      int errsv = errno;
+      close (fd);
+      unlinkat (dfd, tmp, 0);
+      set_errno_error (error, errsv, final_path, "cannot set mode");
+      return NULL;
+    }
+
+  GpSafeFile *f = g_new0 (GpSafeFile, 1);
+  f->path = g_steal_pointer (&final_path);
+  f->dir = g_steal_pointer (&dir);
+  f->name = g_strdup (rel);
+  f->tmp_name = g_steal_pointer (&tmp);
+  f->in = in;
+  f->dfd = dfd;
+  f->fd = fd;
+  f->flags = flags;
+  gp_safeio_crash_point ("safeio: temporary created");
+  return f;
 }
 
 /**
@@ -422,44 +606,38 @@ gp_safe_file_new (const char *path, guint mode, GpSafeFlags flags, GError **erro
       set_errno_error (error, errno, dir, "cannot open directory");
       return NULL;
     }
-
-  g_autofree char *tmp = (flags & GP_SAFE_DIRECT) ? g_strdup (base)
-                         : g_strconcat (".", base, GP_SAFEIO_TEMP_SUFFIX, NULL);
-  int oflags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  int fd = openat (dfd, tmp, oflags, 0600);
-  if (fd < 0 && errno == EEXIST && !(flags & GP_SAFE_DIRECT))
-    {
-      g_autofree char *tmp_path = g_build_filename (dir, tmp, NULL);
-      if (!remove_at (dfd, tmp, tmp_path, error))
-        return NULL;
-      fd = openat (dfd, tmp, oflags, 0600);
-    }
-  if (fd < 0)
-    {
-      g_autofree char *tmp_path = g_build_filename (dir, tmp, NULL);
-      set_errno_error (error, errno, tmp_path, "cannot create");
-      return NULL;
-    }
-  if (fchmod (fd, mode & 07777) < 0)
-    {
-      int errsv = errno;
-      close (fd);
-      unlinkat (dfd, tmp, 0);
-      set_errno_error (error, errsv, path, "cannot set mode");
-      return NULL;
-    }
-
-  GpSafeFile *f = g_new0 (GpSafeFile, 1);
-  f->path = g_strdup (path);
-  f->dir = g_steal_pointer (&dir);
-  f->name = g_steal_pointer (&base);
-  f->tmp_name = g_steal_pointer (&tmp);
-  f->dfd = dfd;
-  dfd = -1;
-  f->fd = fd;
-  f->flags = flags;
-  gp_safeio_crash_point ("safeio: temporary created");
+  GpSafeFile *f = safe_file_create (NULL, dfd, g_steal_pointer (&dir), base, g_strdup (path), mode, flags,
+                                    error);
+  if (f != NULL)
+    dfd = -1;
   return f;
+}
+
+/**
+ * gp_safe_file_new_in:
+ * @dir: the directory, opened with gp_safe_dir_open()
+ * @name: the final name in @dir; it may go through subdirectories of
+ *   @dir on the same file system (`sub/name`)
+ * @mode: its exact permission bits
+ * @flags: #GpSafeFlags
+ * @error: return location for a #GError
+ *
+ * gp_safe_file_new() of `<dir>/<name>`, through @dir's descriptor.
+ *
+ * Returns: (transfer full) (nullable): the writer; free with
+ *   gp_safe_file_free() before @dir.
+ */
+GpSafeFile *
+gp_safe_file_new_in (GpSafeDir *dir, const char *name, guint mode, GpSafeFlags flags, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir->path, name, NULL);
+  g_autofree char *sub = NULL;
+  g_autofree char *base = NULL;
+  if (!split_path (name, &sub, &base, error))
+    return NULL;
+  char *shown_dir = strcmp (sub, ".") == 0 ? g_strdup (dir->path) : g_build_filename (dir->path, sub, NULL);
+  g_autofree char *rel = strcmp (sub, ".") == 0 ? g_strdup (base) : g_build_filename (sub, base, NULL);
+  return safe_file_create (dir, dir->fd, shown_dir, rel, g_steal_pointer (&path), mode, flags, error);
 }
 
 /**
@@ -527,6 +705,51 @@ gp_safe_file_write (gpointer file, const void *buf, gsize len, GError **error)
   return TRUE;
 }
 
+/* Whether renameat2(RENAME_NOREPLACE) works here (cleared the first time
+ * it does not). */
+static gint noreplace_works = TRUE;
+
+/* Under deferral: notes the file system of @f's directory. */
+static void
+safe_file_note (GpSafeFile *f)
+{
+  if (f->in != NULL)
+    dir_note (f->in);
+  else
+    defer_note (f->dfd);
+}
+
+/* fsync of the directory @f's name is in. */
+static gboolean
+safe_file_sync_dir (GpSafeFile *f, GError **error)
+{
+  const char *slash = strrchr (f->name, '/');
+  if (slash == NULL)
+    return fsync_fd_dir (f->dfd, f->dir, error);
+  g_autofree char *sub = g_strndup (f->name, (gsize) (slash - f->name));
+  g_auto (SafeFd) sfd = openat (f->dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (sfd < 0)
+    return set_errno_error (error, errno, f->dir, "cannot open directory");
+  return fsync_fd_dir (sfd, f->dir, error);
+}
+
+/* fsync of @f's temporary, already closed; on failure it is removed. */
+static gboolean
+sync_temp (GpSafeFile *f, GError **error)
+{
+  int fd = openat (f->dfd, f->tmp_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int errsv = 0;
+  if (fd < 0 || fsync (fd) < 0)
+    errsv = errno;
+  close_fd (fd);
+  if (errsv != 0)
+    {
+      gp_safe_file_abort (f);
+      return set_errno_error (error, errsv, f->path, "cannot sync");
+    }
+  return TRUE;
+}
+
 /**
  * gp_safe_file_commit:
  * @file: the writer
@@ -551,11 +774,14 @@ gp_safe_file_commit (GpSafeFile *file, GError **error)
       return FALSE;
     }
   /* Under deferral a new name is not fsync'ed here; one that replaces a
-   * file is (the old content must survive a crash). */
+   * file is (the old content must survive a crash).  Whether the name is
+   * new, renameat2(RENAME_NOREPLACE) tells below, in the rename itself;
+   * where it does not work, a stat first. */
   struct stat st;
-  gboolean defer = deferring () && !(f->flags & GP_SAFE_SYNC)
-                   && ((f->flags & GP_SAFE_DIRECT)
-                       || (fstatat (f->dfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT));
+  gboolean defer = deferring () && !(f->flags & GP_SAFE_SYNC);
+  gboolean try_new = defer && !(f->flags & GP_SAFE_DIRECT) && g_atomic_int_get (&noreplace_works);
+  if (defer && !(f->flags & GP_SAFE_DIRECT) && !try_new)
+    defer = fstatat (f->dfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
   if (defer && !defer_enter (error))
     {
       gp_safe_file_abort (f);
@@ -580,11 +806,39 @@ gp_safe_file_commit (GpSafeFile *file, GError **error)
     {
       f->done = TRUE;
       if (defer)
-        defer_note (f->dfd);
+        safe_file_note (f);
       return TRUE;
     }
 
   int r;
+  if (try_new)
+    {
+      r = rename_noreplace (f->dfd, f->tmp_name, f->dfd, f->name);
+      if (r == 0)
+        {
+          f->done = TRUE;
+          gp_safeio_crash_point ("safeio: file renamed");
+          safe_file_note (f);
+          return TRUE;
+        }
+      int errsv = errno;
+      if (errsv == ENOSYS || errsv == EINVAL)
+        {
+          g_atomic_int_set (&noreplace_works, FALSE);
+          defer = fstatat (f->dfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+        }
+      else if (errsv == EEXIST && !(f->flags & GP_SAFE_NO_REPLACE))
+        defer = FALSE;
+      else
+        {
+          gp_safe_file_abort (f);
+          return set_errno_error (error, errsv, f->path, "cannot rename into place");
+        }
+      /* The name exists: it is replaced the careful way, the new content
+       * synced first. */
+      if (!defer && !sync_temp (f, error))
+        return FALSE;
+    }
   if (f->flags & GP_SAFE_NO_REPLACE)
     {
       r = rename_noreplace (f->dfd, f->tmp_name, f->dfd, f->name);
@@ -608,10 +862,10 @@ gp_safe_file_commit (GpSafeFile *file, GError **error)
   gp_safeio_crash_point ("safeio: file renamed");
   if (defer)
     {
-      defer_note (f->dfd);
+      safe_file_note (f);
       return TRUE;
     }
-  return fsync_fd_dir (f->dfd, f->dir, error);
+  return safe_file_sync_dir (f, error);
 }
 
 /**
@@ -644,7 +898,8 @@ gp_safe_file_free (GpSafeFile *file)
   if (file == NULL)
     return;
   gp_safe_file_abort (file);
-  close_fd (file->dfd);
+  if (file->in == NULL)
+    close_fd (file->dfd);
   g_free (file->path);
   g_free (file->dir);
   g_free (file->name);
@@ -670,6 +925,32 @@ gp_safeio_write_file (const char *path, const void *data, gsize len, guint mode,
                       GError **error)
 {
   g_autoptr (GpSafeFile) f = gp_safe_file_new (path, mode, flags, error);
+  if (f == NULL)
+    return FALSE;
+  if (!gp_safe_file_write (f, data, len, error))
+    return FALSE;
+  return gp_safe_file_commit (f, error);
+}
+
+/**
+ * gp_safeio_write_file_in:
+ * @dir: the directory, opened with gp_safe_dir_open()
+ * @name: the final name in @dir (see gp_safe_file_new_in())
+ * @data: the bytes
+ * @len: their number
+ * @mode: exact permission bits
+ * @flags: #GpSafeFlags
+ * @error: return location for a #GError
+ *
+ * gp_safeio_write_file() of `<dir>/<name>`, through @dir's descriptor.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+gp_safeio_write_file_in (GpSafeDir *dir, const char *name, const void *data, gsize len, guint mode,
+                         GpSafeFlags flags, GError **error)
+{
+  g_autoptr (GpSafeFile) f = gp_safe_file_new_in (dir, name, mode, flags, error);
   if (f == NULL)
     return FALSE;
   if (!gp_safe_file_write (f, data, len, error))
@@ -863,8 +1144,34 @@ umask_fd_after_fork (void)
     close (fd);
 }
 
+static guint read_umask (void);
+
+/* The umask: read every time, except under deferral, where the first read
+ * holds until the end (see gp_safeio_defer_begin()). */
 static guint
 current_umask (void)
+{
+  if (!deferring ())
+    return read_umask ();
+  gint u = g_atomic_int_get (&defer_umask);
+  if (u < 0)
+    {
+      u = (gint) read_umask ();
+      g_atomic_int_set (&defer_umask, u);
+    }
+  return (guint) u;
+}
+
+/* Whether a file or directory created with @mode keeps it whole under
+ * the current umask, so that no fchmod() is needed after the create. */
+static gboolean
+umask_keeps (guint mode)
+{
+  return (mode & 07000) == 0 && (mode & ~current_umask () & 0777) == (mode & 0777);
+}
+
+static guint
+read_umask (void)
 {
   int fd = g_atomic_int_get (&umask_fd);
   if (fd < 0)
@@ -909,7 +1216,7 @@ static gboolean
 mkdir_exact (const char *path, guint mode, GError **error)
 {
   mode &= 07777;
-  if ((mode & ~current_umask () & 0777) == (mode & 0777) && (mode & 07000) == 0)
+  if (umask_keeps (mode))
     {
       if (mkdir (path, mode) < 0)
         return set_errno_error (error, errno, path, "cannot create directory");
@@ -987,6 +1294,57 @@ gp_safeio_mkdir_p (const char *path, guint mode, GError **error)
 }
 
 /**
+ * gp_safeio_mkdir_in:
+ * @dir: the parent, opened with gp_safe_dir_open()
+ * @name: the directory to make in @dir (one component)
+ * @mode: its exact permission bits
+ * @out_created: (out) (optional): whether it was made now
+ * @error: return location for a #GError
+ *
+ * gp_safeio_mkdir_p() of `<dir>/<name>` whose parent exists: one mkdirat()
+ * through @dir's descriptor when the umask keeps @mode whole (and the
+ * parent is synced, or noted under deferral, through it too).
+ *
+ * Returns: %TRUE when `<dir>/<name>` is a directory.
+ */
+gboolean
+gp_safeio_mkdir_in (GpSafeDir *dir, const char *name, guint mode, gboolean *out_created, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir->path, name, NULL);
+  if (out_created)
+    *out_created = FALSE;
+  if (!umask_keeps (mode & 07777))
+    {
+      struct stat st;
+      gboolean existed = fstatat (dir->fd, name, &st, 0) == 0 && S_ISDIR (st.st_mode);
+      if (!gp_safeio_mkdir_p (path, mode, error))
+        return FALSE;
+      if (out_created)
+        *out_created = !existed;
+      return TRUE;
+    }
+  if (mkdirat (dir->fd, name, mode & 0777) < 0)
+    {
+      int errsv = errno;
+      struct stat st;
+      if (errsv == EEXIST && fstatat (dir->fd, name, &st, 0) == 0 && S_ISDIR (st.st_mode))
+        return TRUE;
+      if (errsv == EEXIST)
+        errsv = ENOTDIR;
+      return set_errno_error (error, errsv, path, "cannot create directory");
+    }
+  if (out_created)
+    *out_created = TRUE;
+  gp_safeio_crash_point ("safeio: directory created");
+  if (deferring ())
+    {
+      dir_note (dir);
+      return TRUE;
+    }
+  return fsync_fd_dir (dir->fd, dir->path, error);
+}
+
+/**
  * gp_safeio_make_temp_dir:
  * @parent: an existing directory
  * @prefix: name prefix, e.g. `layer-`
@@ -1008,13 +1366,15 @@ gp_safeio_make_temp_dir (const char *parent, const char *prefix, guint mode, cha
     {
       g_autofree char *name = g_strdup_printf ("%s%08x%08x", prefix, g_random_int (), g_random_int ());
       g_autofree char *path = g_build_filename (parent, name, NULL);
-      if (mkdir (path, 0700) < 0)
+      /* A mode the umask keeps whole is given to mkdir() alone. */
+      gboolean exact = umask_keeps (mode & 07777);
+      if (mkdir (path, exact ? (mode & 0777) : 0700) < 0)
         {
           if (errno == EEXIST)
             continue;
           return set_errno_error (error, errno, path, "cannot create directory");
         }
-      if (!set_dir_mode (path, mode, error))
+      if (!exact && !set_dir_mode (path, mode, error))
         {
           rmdir (path);
           return FALSE;
@@ -1091,6 +1451,86 @@ gp_safeio_publish_dir (const char *tmp_dir, const char *final_path, gboolean *ou
   if (strcmp (tmp_parent, final_parent) != 0 && !sync_dir_path (tmp_parent, error))
     return FALSE;
   return TRUE;
+}
+
+/**
+ * gp_safeio_publish_dir_in:
+ * @tmp_dir: a filled directory, opened with gp_safe_dir_open()
+ * @final_path: its final name, on the same file system
+ * @out_existed: (out) (optional): set to %TRUE if @final_path existed
+ * @error: return location for a #GError
+ *
+ * gp_safeio_publish_dir() of @tmp_dir's path, syncing it through its
+ * descriptor (under deferral, the parents are on the file system @tmp_dir
+ * noted: the rename succeeded).  @tmp_dir stays open, under its old path.
+ *
+ * Returns: %TRUE if @final_path now holds a complete directory.
+ */
+gboolean
+gp_safeio_publish_dir_in (GpSafeDir *tmp_dir, const char *final_path, gboolean *out_existed,
+                          GError **error)
+{
+  if (out_existed)
+    *out_existed = FALSE;
+  gboolean defer = deferring ();
+  if (defer && !defer_enter (error))
+    return FALSE;
+  if (defer)
+    dir_note (tmp_dir);
+  else if (!fsync_fd_dir (tmp_dir->fd, tmp_dir->path, error))
+    return FALSE;
+  if (defer && !tmp_dir->have_dev)
+    return gp_safeio_publish_dir (tmp_dir->path, final_path, out_existed, error);
+  gp_safeio_crash_point ("safeio: directory about to be published");
+
+  if (rename_noreplace (AT_FDCWD, tmp_dir->path, AT_FDCWD, final_path) == 0)
+    {
+      gp_safeio_crash_point ("safeio: directory published");
+      if (defer)
+        return TRUE;
+      g_autofree char *tmp_parent = g_path_get_dirname (tmp_dir->path);
+      g_autofree char *final_parent = g_path_get_dirname (final_path);
+      if (!gp_safeio_fsync_dir (final_parent, error))
+        return FALSE;
+      return strcmp (tmp_parent, final_parent) == 0 || gp_safeio_fsync_dir (tmp_parent, error);
+    }
+  /* Anything else (the name exists, no RENAME_NOREPLACE): the path way. */
+  return gp_safeio_publish_dir (tmp_dir->path, final_path, out_existed, error);
+}
+
+/**
+ * gp_safeio_link_in:
+ * @dir: the directory, opened with gp_safe_dir_open()
+ * @src: an existing file
+ * @name: the name in @dir to point at it
+ * @error: return location for a #GError
+ *
+ * gp_safeio_link_replace() of `<dir>/<name>`: a new name is linked
+ * directly (a link appears whole or not at all), an existing one is
+ * replaced as gp_safeio_link_replace() does.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+gp_safeio_link_in (GpSafeDir *dir, const char *src, const char *name, GError **error)
+{
+  gboolean defer = deferring ();
+  if (defer && !defer_enter (error))
+    return FALSE;
+  if (linkat (AT_FDCWD, src, dir->fd, name, 0) == 0)
+    {
+      gp_safeio_crash_point ("safeio: hard link created");
+      if (defer)
+        {
+          dir_note (dir);
+          return TRUE;
+        }
+      return fsync_fd_dir (dir->fd, dir->path, error);
+    }
+  g_autofree char *dest = g_build_filename (dir->path, name, NULL);
+  if (errno != EEXIST)
+    return set_errno_error (error, errno, dest, "cannot create hard link");
+  return gp_safeio_link_replace (src, dest, error);
 }
 
 /**

@@ -2,8 +2,9 @@
  *
  * Every file graphpipe writes goes through here: written under a temporary
  * name in the same directory (`.<name>.gp-tmp`), fsync'ed, given its exact
- * mode with fchmod() (the umask never matters), renamed into place, and the
- * directory fsync'ed.  A run killed at any instant leaves either the old
+ * mode with fchmod() (the umask never matters; under deferral, a mode the
+ * umask keeps whole is given at creation instead), renamed into place, and
+ * the directory fsync'ed.  A run killed at any instant leaves either the old
  * file or the complete new one under the final name, plus at most a stale
  * temporary that the next write of the same name, or
  * gp_safeio_clean_stale(), removes.
@@ -46,8 +47,18 @@ typedef enum {
 } GpSafeFlags;
 
 typedef struct _GpSafeFile GpSafeFile;
+typedef struct _GpSafeDir GpSafeDir;
+
+GP_API GpSafeDir *gp_safe_dir_open (const char *path, GError **error);
+GP_API int gp_safe_dir_get_fd (GpSafeDir *dir);
+GP_API const char *gp_safe_dir_get_path (GpSafeDir *dir);
+GP_API void gp_safe_dir_free (GpSafeDir *dir);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GpSafeDir, gp_safe_dir_free)
 
 GP_API GpSafeFile *gp_safe_file_new (const char *path, guint mode, GpSafeFlags flags, GError **error);
+GP_API GpSafeFile *gp_safe_file_new_in (GpSafeDir *dir, const char *name, guint mode, GpSafeFlags flags,
+                                        GError **error);
 GP_API int gp_safe_file_get_fd (GpSafeFile *file);
 GP_API const char *gp_safe_file_get_path (GpSafeFile *file);
 GP_API guint64 gp_safe_file_get_written (GpSafeFile *file);
@@ -60,14 +71,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GpSafeFile, gp_safe_file_free)
 
 GP_API gboolean gp_safeio_write_file (const char *path, const void *data, gsize len, guint mode,
                                       GpSafeFlags flags, GError **error);
+GP_API gboolean gp_safeio_write_file_in (GpSafeDir *dir, const char *name, const void *data, gsize len,
+                                         guint mode, GpSafeFlags flags, GError **error);
 GP_API gboolean gp_safeio_copy_file (const char *src, const char *dest, guint mode, GpSafeFlags flags,
                                      GError **error);
 GP_API char *gp_safeio_read_file (const char *path, gsize max_size, gsize *out_len, GError **error);
 GP_API gboolean gp_safeio_mkdir_p (const char *path, guint mode, GError **error);
+GP_API gboolean gp_safeio_mkdir_in (GpSafeDir *dir, const char *name, guint mode, gboolean *out_created,
+                                    GError **error);
 GP_API gboolean gp_safeio_make_temp_dir (const char *parent, const char *prefix, guint mode,
                                          char **out_path, GError **error);
 GP_API gboolean gp_safeio_publish_dir (const char *tmp_dir, const char *final_path, gboolean *out_existed,
                                        GError **error);
+GP_API gboolean gp_safeio_publish_dir_in (GpSafeDir *tmp_dir, const char *final_path, gboolean *out_existed,
+                                          GError **error);
+GP_API gboolean gp_safeio_link_in (GpSafeDir *dir, const char *src, const char *name, GError **error);
 GP_API gboolean gp_safeio_link_replace (const char *src, const char *dest, GError **error);
 GP_API gboolean gp_safeio_remove_tree (const char *path, GError **error);
 GP_API gboolean gp_safeio_fsync_dir (const char *dir, GError **error);

@@ -19,6 +19,19 @@
 
 /* ---- imagedb ---- */
 
+/* imagedb/<kind>/sha256, opened once into *@slot (the caller holds
+ * imagedb_lock and made the directory). */
+static GpSafeDir *
+imagedb_dir (GpStore *store, GpSafeDir **slot, const char *kind, GError **error)
+{
+  if (*slot == NULL)
+    {
+      g_autofree char *path = g_build_filename (store->dir, "imagedb", kind, "sha256", NULL);
+      *slot = gp_safe_dir_open (path, error);
+    }
+  return *slot;
+}
+
 static char *
 content_path (GpStore *store, const char *image_id)
 {
@@ -114,8 +127,13 @@ gp_store_put_image_config (GpStore *store, const void *data, gsize len, GError *
       return g_steal_pointer (&id);
     }
   if (!_gp_store_ensure_dir (store, "imagedb", "content", 0700, error)
-      || !_gp_store_ensure_dir (store, "imagedb", "content/sha256", 0700, error)
-      || !gp_safeio_write_file (path, data, len, 0600, GP_SAFE_DEFAULT, error))
+      || !_gp_store_ensure_dir (store, "imagedb", "content/sha256", 0700, error))
+    return NULL;
+  g_mutex_lock (&store->imagedb_lock);
+  GpSafeDir *dir = imagedb_dir (store, &store->content_dir, "content", error);
+  gboolean ok = dir != NULL && gp_safeio_write_file_in (dir, id + 7, data, len, 0600, GP_SAFE_DEFAULT, error);
+  g_mutex_unlock (&store->imagedb_lock);
+  if (!ok)
     return NULL;
   _gp_store_remember (store, store->known_images, id);
   return g_steal_pointer (&id);
@@ -171,13 +189,9 @@ gp_store_get_image_parent (GpStore *store, const char *image_id, char **out_pare
 static gboolean
 image_is_there (GpStore *store, const char *image_id, GError **error)
 {
+  /* As with its directories and layers, a run owns the store. */
   if (_gp_store_is_known (store, store->known_images, image_id))
-    {
-      g_autofree char *path = content_path (store, image_id);
-      struct stat st;
-      if (lstat (path, &st) == 0 && S_ISREG (st.st_mode))
-        return TRUE;
-    }
+    return TRUE;
   g_autoptr (GBytes) config = gp_store_get_image_config (store, image_id, error);
   return config != NULL;
 }
@@ -210,14 +224,21 @@ gp_store_set_image_parent (GpStore *store, const char *image_id, const char *par
     }
   g_autofree char *dir = metadata_dir (store, image_id);
   g_autofree char *path = g_build_filename (dir, "parent", NULL);
+  if (!_gp_store_ensure_dir (store, "imagedb", "metadata", 0700, error)
+      || !_gp_store_ensure_dir (store, "imagedb", "metadata/sha256", 0700, error))
+    return FALSE;
+  /* The image's own directory is made once: not remembered.  Made now,
+   * it holds no parent to compare with. */
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&store->imagedb_lock);
+  GpSafeDir *md = imagedb_dir (store, &store->metadata_dir, "metadata", error);
+  gboolean created = FALSE;
+  if (md == NULL || !gp_safeio_mkdir_in (md, image_id + 7, 0700, &created, error))
+    return FALSE;
   g_autofree char *have = NULL;
-  if (gp_store_get_image_parent (store, image_id, &have, NULL) && g_strcmp0 (have, parent_id) == 0)
+  if (!created && gp_store_get_image_parent (store, image_id, &have, NULL) && g_strcmp0 (have, parent_id) == 0)
     return gp_safeio_discard_temp_for (path, error);
-  /* The image's own directory is made once: not remembered. */
-  return _gp_store_ensure_dir (store, "imagedb", "metadata", 0700, error)
-         && _gp_store_ensure_dir (store, "imagedb", "metadata/sha256", 0700, error)
-         && gp_safeio_mkdir_p (dir, 0700, error)
-         && gp_safeio_write_file (path, parent_id, strlen (parent_id), 0600, GP_SAFE_DEFAULT, error);
+  g_autofree char *rel = g_build_filename (image_id + 7, "parent", NULL);
+  return gp_safeio_write_file_in (md, rel, parent_id, strlen (parent_id), 0600, GP_SAFE_DEFAULT, error);
 }
 
 /**

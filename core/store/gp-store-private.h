@@ -2,6 +2,7 @@
 #pragma once
 
 #include "gp-store.h"
+#include "gp-safeio.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +21,11 @@ struct _GpStore {
   GHashTable *known_dirs;   /* directories made or found by _gp_store_ensure_dir */
   GHashTable *known_layers; /* ChainIDs of records written or loaded whole */
   GHashTable *known_images; /* image IDs of configs written or verified */
+  /* imagedb/content/sha256 and imagedb/metadata/sha256, opened at their
+   * first write through this handle; under imagedb_lock. */
+  GMutex imagedb_lock;
+  GpSafeDir *content_dir;
+  GpSafeDir *metadata_dir;
 };
 
 /* Remembers @key in @table (one of the known_* sets of @store). */

@@ -232,6 +232,7 @@ gp_store_open (const char *root, const char *driver, GError **error)
   store->containers_dir = g_build_filename (root, "containers", NULL);
   g_mutex_init (&store->lock);
   g_mutex_init (&store->known_lock);
+  g_mutex_init (&store->imagedb_lock);
   store->known_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   store->known_layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   store->known_images = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -269,6 +270,9 @@ gp_store_unref (GpStore *store)
   g_free (store->layers_root);
   g_mutex_clear (&store->lock);
   g_mutex_clear (&store->known_lock);
+  g_mutex_clear (&store->imagedb_lock);
+  gp_safe_dir_free (store->content_dir);
+  gp_safe_dir_free (store->metadata_dir);
   g_hash_table_unref (store->known_dirs);
   g_hash_table_unref (store->known_layers);
   g_hash_table_unref (store->known_images);
@@ -666,6 +670,7 @@ gp_store_list_layers (GpStore *store, GError **error)
 struct _GpLayerTx {
   GpStore *store;
   char *tmp_dir;
+  GpSafeDir *dir;   /* tmp_dir, open: its files are written through it */
   GpSafeFile *tar_split;
   gboolean done;
 };
@@ -693,16 +698,18 @@ gp_store_begin_layer (GpStore *store, GError **error)
   g_autofree char *tmp_dir = NULL;
   if (!gp_safeio_make_temp_dir (tmp_parent, "layer-", 0700, &tmp_dir, error))
     return NULL;
-  g_autofree char *ts = g_build_filename (tmp_dir, "tar-split.json.gz", NULL);
-  GpSafeFile *f = gp_safe_file_new (ts, 0644, GP_SAFE_DIRECT, error);
+  GpSafeDir *dir = gp_safe_dir_open (tmp_dir, error);
+  GpSafeFile *f = dir ? gp_safe_file_new_in (dir, "tar-split.json.gz", 0644, GP_SAFE_DIRECT, error) : NULL;
   if (f == NULL)
     {
+      gp_safe_dir_free (dir);
       gp_safeio_remove_tree (tmp_dir, NULL);
       return NULL;
     }
   GpLayerTx *tx = g_new0 (GpLayerTx, 1);
   tx->store = gp_store_ref (store);
   tx->tmp_dir = g_steal_pointer (&tmp_dir);
+  tx->dir = dir;
   tx->tar_split = f;
   return tx;
 }
@@ -796,10 +803,9 @@ gp_layer_tx_copy_tar_split (GpLayerTx *tx, const char *src_path, GError **error)
 }
 
 static gboolean
-write_record_file (const char *dir, const char *name, const char *content, GError **error)
+write_record_file (GpSafeDir *dir, const char *name, const char *content, GError **error)
 {
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  return gp_safeio_write_file (path, content, strlen (content), 0644, GP_SAFE_DIRECT, error);
+  return gp_safeio_write_file_in (dir, name, content, strlen (content), 0644, GP_SAFE_DIRECT, error);
 }
 
 static gboolean
@@ -823,13 +829,10 @@ check_layer_args (GpStore *store, const char *parent_chain_id, const char *diff_
     }
   if (!is_empty (parent_chain_id))
     {
-      /* A parent this handle wrote or loaded whole is not read again. */
+      /* A parent this handle wrote or loaded whole is not read again: as
+       * with the directories it made, a run owns the store. */
       if (_gp_store_is_known (store, store->known_layers, parent_chain_id))
-        {
-          g_autofree char *dir = layer_dir (store, parent_chain_id);
-          if (is_dir_nofollow (dir))
-            return TRUE;
-        }
+        return TRUE;
       g_autoptr (GpLayerRecord) parent = gp_store_get_layer (store, parent_chain_id, error);
       if (parent == NULL)
         {
@@ -860,9 +863,22 @@ check_layer_args (GpStore *store, const char *parent_chain_id, const char *diff_
  *
  * Returns: %TRUE if the record is in place (written now or before).
  */
+static gboolean tx_commit (GpLayerTx *tx, gboolean registering, const char *parent_chain_id, const char *diff_id,
+                           const char *cache_id, gint64 size, char **out_chain_id, gboolean *out_existed,
+                           GError **error);
+
 gboolean
 gp_layer_tx_commit (GpLayerTx *tx, const char *parent_chain_id, const char *diff_id, const char *cache_id,
                     gint64 size, char **out_chain_id, gboolean *out_existed, GError **error)
+{
+  return tx_commit (tx, FALSE, parent_chain_id, diff_id, cache_id, size, out_chain_id, out_existed, error);
+}
+
+/* gp_layer_tx_commit(); @registering: for gp_store_register_layer(), which
+ * checked the arguments and looked for the record just before. */
+static gboolean
+tx_commit (GpLayerTx *tx, gboolean registering, const char *parent_chain_id, const char *diff_id,
+           const char *cache_id, gint64 size, char **out_chain_id, gboolean *out_existed, GError **error)
 {
   GpStore *store = tx->store;
 
@@ -872,28 +888,30 @@ gp_layer_tx_commit (GpLayerTx *tx, const char *parent_chain_id, const char *diff
       return FALSE;
     }
   tx->done = TRUE;
-  if (!check_layer_args (store, parent_chain_id, diff_id, cache_id, size, error))
+  if (!registering && !check_layer_args (store, parent_chain_id, diff_id, cache_id, size, error))
     return FALSE;
   g_autofree char *chain_id = gp_chain_id (is_empty (parent_chain_id) ? NULL : parent_chain_id, diff_id);
 
   if (!gp_safe_file_commit (tx->tar_split, error))
     return FALSE;
   g_autofree char *size_str = g_strdup_printf ("%" G_GINT64_FORMAT, size);
-  if (!write_record_file (tx->tmp_dir, "diff", diff_id, error)
-      || !write_record_file (tx->tmp_dir, "size", size_str, error)
-      || !write_record_file (tx->tmp_dir, "cache-id", cache_id, error)
-      || (!is_empty (parent_chain_id) && !write_record_file (tx->tmp_dir, "parent", parent_chain_id, error)))
+  if (!write_record_file (tx->dir, "diff", diff_id, error)
+      || !write_record_file (tx->dir, "size", size_str, error)
+      || !write_record_file (tx->dir, "cache-id", cache_id, error)
+      || (!is_empty (parent_chain_id) && !write_record_file (tx->dir, "parent", parent_chain_id, error)))
     return FALSE;
 
   gboolean existed = FALSE;
   g_mutex_lock (&store->lock);
   g_autofree char *final = layer_dir (store, chain_id);
   gboolean ok = TRUE;
-  if (path_exists (final))
+  /* (A record that appeared since the caller looked is found by the
+   * publish, which never replaces anything.) */
+  if (!registering && path_exists (final))
     existed = TRUE;
   else
     ok = _gp_store_ensure_dir (store, "layerdb", "sha256", 0755, error)
-         && gp_safeio_publish_dir (tx->tmp_dir, final, &existed, error);
+         && gp_safeio_publish_dir_in (tx->dir, final, &existed, error);
   g_mutex_unlock (&store->lock);
   if (!ok)
     return FALSE;
@@ -922,6 +940,7 @@ gp_layer_tx_free (GpLayerTx *tx)
   if (tx == NULL)
     return;
   gp_safe_file_free (tx->tar_split);
+  gp_safe_dir_free (tx->dir);
   if (tx->tmp_dir)
     gp_safeio_remove_tree (tx->tmp_dir, NULL);
   g_free (tx->tmp_dir);
@@ -967,7 +986,7 @@ gp_store_register_layer (GpStore *store, const char *parent_chain_id, const char
   g_autoptr (GpLayerTx) tx = gp_store_begin_layer (store, error);
   if (tx == NULL || !gp_layer_tx_copy_tar_split (tx, tar_split_path, error))
     return FALSE;
-  return gp_layer_tx_commit (tx, parent_chain_id, diff_id, cache_id, size, out_chain_id, out_existed, error);
+  return tx_commit (tx, TRUE, parent_chain_id, diff_id, cache_id, size, out_chain_id, out_existed, error);
 }
 
 /* ---- layerdb: mount records ---- */
@@ -1147,11 +1166,13 @@ gp_store_create_mount (GpStore *store, const char *name, const char *mount_id, g
            && gp_safeio_make_temp_dir (tmp_parent, "mount-", 0755, &tmp, error);
       if (ok)
         {
-          ok = write_record_file (tmp, "mount-id", mount_id, error)
-               && (!has_init || write_record_file (tmp, "init-id", init_id, error))
-               && (is_empty (parent_chain_id) || write_record_file (tmp, "parent", parent_chain_id, error))
+          g_autoptr (GpSafeDir) tmp_dir = gp_safe_dir_open (tmp, error);
+          ok = tmp_dir != NULL
+               && write_record_file (tmp_dir, "mount-id", mount_id, error)
+               && (!has_init || write_record_file (tmp_dir, "init-id", init_id, error))
+               && (is_empty (parent_chain_id) || write_record_file (tmp_dir, "parent", parent_chain_id, error))
                && _gp_store_ensure_dir (store, "layerdb", "mounts", 0755, error)
-               && gp_safeio_publish_dir (tmp, dir, &existed, error);
+               && gp_safeio_publish_dir_in (tmp_dir, dir, &existed, error);
           if (!ok)
             gp_safeio_remove_tree (tmp, NULL);
         }

@@ -7,6 +7,9 @@
  * distribution metadata from a valid `checksum` file (§4.6), and the
  * mapping entry.  Finally the mapping file `.migration-v1-images.json`
  * (written atomically; left alone when its bytes would not change).
+ * The config and parent writes of images register-layers handed to its
+ * writer thread (stages/common/migrate-ahead.c) are done already: their
+ * outcome is taken from there, in the same order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,21 +20,6 @@
 #include <graphpipe.h>
 
 #include "migrate-common.h"
-
-/* graph/<id>/checksum, raw bytes (no trimming); NULL if unreadable or not
- * a valid digest (§1.4: ignored silently). */
-static char *
-read_blob_digest (const char *root, const char *id)
-{
-  g_autofree char *path = g_build_filename (root, "graph", id, "checksum", NULL);
-  gsize len;
-  g_autofree char *data = gp_safeio_read_file (path, 4096, &len, NULL);
-  GpDigest digest;
-
-  if (data == NULL || strlen (data) != len || !gp_digest_parse (data, (gssize) len, &digest, NULL))
-    return NULL;
-  return g_steal_pointer (&data);
-}
 
 /* §4.9 E: the mapping file, unless it holds these bytes already. */
 static gboolean
@@ -69,6 +57,7 @@ typedef struct {
   GpGraph *graph;
   GpStore *store;
   const char *root;
+  MigAhead *written; /* (nullable): what register-layers' writer did */
   GMutex lock;
   GCond cond;
 } Ahead;
@@ -87,7 +76,7 @@ slot_compute (Slot *slot)
 {
   Ahead *a = slot->ahead;
   slot->config = gp_graph_image_build_config (a->graph, slot->image, a->store, &slot->error);
-  slot->blob = read_blob_digest (a->root, slot->image->id);
+  slot->blob = mig_read_blob_digest (a->root, slot->image->id);
 }
 
 static void
@@ -125,18 +114,18 @@ slot_clear (Slot *slot)
 }
 
 /* Whether build_configs_run() builds @image's config (not the failures,
- * which are only known in order). */
+ * which are only known in order, nor those written ahead). */
 static gboolean
-wants_config (GpGraphImage *image)
+wants_config (MigAhead *written, GpGraphImage *image)
 {
-  return image->chain_id != NULL && image->error == NULL;
+  return image->chain_id != NULL && image->error == NULL && mig_ahead_lookup (written, image) == NULL;
 }
 
 /* Queues the image at @index of @order, if any, into its slot. */
 static void
 slot_start (GThreadPool *pool, Slot *slots, GPtrArray *order, guint index)
 {
-  if (index >= order->len || !wants_config (order->pdata[index]))
+  if (index >= order->len || !wants_config (slots[0].ahead->written, order->pdata[index]))
     return;
   Slot *slot = &slots[index % WINDOW];
   slot->image = order->pdata[index];
@@ -144,7 +133,20 @@ slot_start (GThreadPool *pool, Slot *slots, GPtrArray *order, guint index)
 }
 
 static gboolean run_in_order (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root,
-                              GPtrArray *order, GThreadPool *pool, Slot *slots, GError **error);
+                              GPtrArray *order, GThreadPool *pool, Slot *slots, MigAhead *written,
+                              GError **error);
+
+static gboolean write_image (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root,
+                             GpGraphImage *image, Slot *slot, GBytes **ahead_config, GError **ahead_error,
+                             char **ahead_blob, char **out_image_id, char **out_blob);
+
+/* The configs register-layers may write ahead are taken here. */
+static gboolean
+build_configs_prepare (GpStage *stage, GpContext *ctx, GError **error)
+{
+  mig_ahead_want (ctx);
+  return TRUE;
+}
 
 static gboolean
 build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
@@ -165,8 +167,12 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
   const char *root = gp_context_get_root (ctx);
   GPtrArray *order = gp_graph_get_order (graph);
 
-  Ahead ahead = { graph, store, root };
+  /* What register-layers' writer did, once it is done. */
+  g_autoptr (MigAhead) written = mig_ahead_take (ctx);
+  Ahead ahead = { graph, store, root, written };
   g_autofree Slot *slots = g_new0 (Slot, WINDOW);
+  for (guint k = 0; k < WINDOW; k++)
+    slots[k].ahead = &ahead;
   GThreadPool *pool = NULL;
   /* This thread writes; jobs - 1 others build. */
   guint jobs = MIN (gp_context_get_jobs (ctx), 16);
@@ -174,15 +180,13 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
     {
       g_mutex_init (&ahead.lock);
       g_cond_init (&ahead.cond);
-      for (guint k = 0; k < WINDOW; k++)
-        slots[k].ahead = &ahead;
       pool = g_thread_pool_new (slot_worker, NULL, (gint) jobs - 1, FALSE, error);
       if (pool == NULL)
         return FALSE;
       for (guint k = 0; k < WINDOW; k++)
         slot_start (pool, slots, order, k);
     }
-  gboolean ok = run_in_order (ctx, graph, store, root, order, pool, slots, error);
+  gboolean ok = run_in_order (ctx, graph, store, root, order, pool, slots, written, error);
   if (pool != NULL)
     {
       /* Let the queued ones finish (they have no side effect). */
@@ -206,7 +210,7 @@ build_configs_run (GpStage *stage, GpContext *ctx, GError **error)
  * come from @slots. */
 static gboolean
 run_in_order (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root, GPtrArray *order,
-              GThreadPool *pool, Slot *slots, GError **error)
+              GThreadPool *pool, Slot *slots, MigAhead *written, GError **error)
 {
   for (guint i = 0; i < order->len; i++)
     {
@@ -238,41 +242,27 @@ run_in_order (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root, 
       if (image->chain_id == NULL)
         continue; /* register-layers did not run */
 
-      /* D.5-6 */
-      g_autoptr (GBytes) config = NULL;
-      if (slot != NULL)
-        {
-          config = g_steal_pointer (&ahead_config);
-          local_error = g_steal_pointer (&ahead_error);
-        }
-      else
-        config = gp_graph_image_build_config (graph, image, store, &local_error);
-      /* A config refused is the legacy JSON's fault; one not written or
-       * not linked to its parent, the store's. */
-      GpGraphFailure failure = config == NULL ? gp_graph_classify_error (local_error)
-                                              : GP_GRAPH_FAILURE_TRANSIENT;
+      /* D.5-7 written ahead by register-layers' writer (the same writes,
+       * in the same order), or here. */
+      MigAheadResult *done = mig_ahead_lookup (written, image);
       g_autofree char *image_id = NULL;
-      if (config != NULL)
-        image_id = gp_store_put_image_config (store, g_bytes_get_data (config, NULL),
-                                              g_bytes_get_size (config), &local_error);
-      if (image_id != NULL)
-        mig_crash_point (ctx, "image config written");
-      /* D.7 */
-      const char *parent_id = gp_graph_image_parent_image_id (graph, image);
-      if (image_id != NULL && parent_id != NULL
-          && !gp_store_set_image_parent (store, image_id, parent_id, &local_error))
-        g_clear_pointer (&image_id, g_free);
-      if (image_id == NULL)
+      g_autofree char *blob = NULL;
+      if (done != NULL && done->image_id == NULL)
         {
-          g_prefix_error (&local_error, "graph/%s: cannot create the image: ", image->id);
-          gp_graph_image_fail_as (image, failure, g_steal_pointer (&local_error));
+          gp_graph_image_fail_as (image, GP_GRAPH_FAILURE_TRANSIENT, g_error_copy (done->error));
           mig_image_failed (ctx, image);
           continue;
         }
+      if (done != NULL)
+        {
+          image_id = g_strdup (done->image_id);
+          blob = g_strdup (done->blob);
+        }
+      else if (!write_image (ctx, graph, store, root, image, slot, &ahead_config, &ahead_error,
+                             &ahead_blob, &image_id, &blob))
+        continue;
 
-      mig_crash_point (ctx, "image parent written");
       /* D.8: best effort, as Docker. */
-      g_autofree char *blob = slot ? g_steal_pointer (&ahead_blob) : read_blob_digest (root, image->id);
       if (blob != NULL && !gp_store_add_v2_metadata (store, image->diff_id, blob, "", &local_error))
         {
           gp_context_report (ctx, GP_REPORT_WARNING, NULL,
@@ -294,9 +284,55 @@ run_in_order (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root, 
   return TRUE;
 }
 
+/* D.5-7 for one image, here: FALSE when it failed (reported). */
+static gboolean
+write_image (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root, GpGraphImage *image,
+             Slot *slot, GBytes **ahead_config, GError **ahead_error, char **ahead_blob,
+             char **out_image_id, char **out_blob)
+{
+  g_autoptr (GError) local_error = NULL;
+  /* D.5-6 */
+  g_autoptr (GBytes) config = NULL;
+  if (slot != NULL)
+    {
+      config = g_steal_pointer (ahead_config);
+      local_error = g_steal_pointer (ahead_error);
+    }
+  else
+    config = gp_graph_image_build_config (graph, image, store, &local_error);
+  /* A config refused is the legacy JSON's fault; one not written or
+   * not linked to its parent, the store's. */
+  GpGraphFailure failure = config == NULL ? gp_graph_classify_error (local_error)
+                                          : GP_GRAPH_FAILURE_TRANSIENT;
+  g_autofree char *image_id = NULL;
+  if (config != NULL)
+    image_id = gp_store_put_image_config (store, g_bytes_get_data (config, NULL),
+                                          g_bytes_get_size (config), &local_error);
+  if (image_id != NULL)
+    mig_crash_point (ctx, "image config written");
+  /* D.7 */
+  const char *parent_id = gp_graph_image_parent_image_id (graph, image);
+  if (image_id != NULL && parent_id != NULL
+      && !gp_store_set_image_parent (store, image_id, parent_id, &local_error))
+    g_clear_pointer (&image_id, g_free);
+  if (image_id == NULL)
+    {
+      g_prefix_error (&local_error, "graph/%s: cannot create the image: ", image->id);
+      gp_graph_image_fail_as (image, failure, g_steal_pointer (&local_error));
+      mig_image_failed (ctx, image);
+      return FALSE;
+    }
+
+  mig_crash_point (ctx, "image parent written");
+  *out_blob = slot ? g_steal_pointer (ahead_blob) : mig_read_blob_digest (root, image->id);
+  *out_image_id = g_steal_pointer (&image_id);
+  return TRUE;
+}
+
 GP_STAGE_DEFINE (
   .name = "build-configs",
   .description = "Create the image configs, parent and distribution metadata and the v1 mapping file",
   .requires = GP_STAGE_STRV ("legacy-graph", "layers"),
   .provides = GP_STAGE_STRV ("images"),
+  .prepare = build_configs_prepare,
   .run = build_configs_run)

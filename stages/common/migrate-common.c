@@ -175,6 +175,21 @@ mig_helper_path (GpContext *ctx, const char *v1_id, const char *name)
   return g_build_filename (dir, name, NULL);
 }
 
+/* graph/<id>/checksum, raw bytes (no trimming); NULL if unreadable or not
+ * a valid digest (§1.4: ignored silently). */
+char *
+mig_read_blob_digest (const char *root, const char *v1_id)
+{
+  g_autofree char *path = g_build_filename (root, "graph", v1_id, "checksum", NULL);
+  gsize len;
+  g_autofree char *data = gp_safeio_read_file (path, 4096, &len, NULL);
+  GpDigest digest;
+
+  if (data == NULL || strlen (data) != len || !gp_digest_parse (data, (gssize) len, &digest, NULL))
+    return NULL;
+  return g_steal_pointer (&data);
+}
+
 /* ---- crash points for the kill-and-rerun tests ----
  *
  * Points between the writes of the migration, where a killed run must be

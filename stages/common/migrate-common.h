@@ -54,5 +54,23 @@ gboolean mig_set_root_mode (GpContext *ctx, GError **error);
 const char *mig_dest_root (GpContext *ctx);
 char *mig_helper_dir (GpContext *ctx, const char *v1_id);
 char *mig_helper_path (GpContext *ctx, const char *v1_id, const char *name);
+char *mig_read_blob_digest (const char *root, const char *v1_id);
+
+/* Image configs written ahead by register-layers for build-configs
+ * (migrate-ahead.c). */
+typedef struct _MigAhead MigAhead;
+typedef struct {
+  char *image_id;  /* the config and its parent link are written; NULL: */
+  GError *error;   /* why not (a store error: a transient failure) */
+  char *blob;      /* (nullable): graph/<id>/checksum, when image_id is set */
+} MigAheadResult;
+
+void mig_ahead_want (GpContext *ctx);
+MigAhead *mig_ahead_start (GpContext *ctx, GpGraph *graph, GpStore *store);
+void mig_ahead_push (MigAhead *a, GpGraphImage *image, GBytes *config);
+MigAhead *mig_ahead_take (GpContext *ctx);
+MigAheadResult *mig_ahead_lookup (MigAhead *a, GpGraphImage *image);
+void mig_ahead_free (MigAhead *a);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MigAhead, mig_ahead_free)
 
 G_END_DECLS

@@ -11,7 +11,10 @@
  * order (parents first), each image's layer is registered in layerdb
  * (ChainID of the parent chain + DiffID, cache-id = v1 ID) and its image
  * config is built and checked, so that an image whose config fails keeps
- * its layer while its descendants get none, as with Docker.
+ * its layer while its descendants get none, as with Docker.  With parallel
+ * checksums and build-configs in the pipeline, each image whose config
+ * passed goes, in that order, to a writer thread that does build-configs'
+ * writes for it meanwhile (stages/common/migrate-ahead.c).
  *
  * With --read-only-source the helper files go to
  * `image/<driver>/graphpipe-migration/<v1id>/` and nothing is written
@@ -34,7 +37,7 @@
 
 static const GpOption register_layers_options[] = {
   { .key = "jobs", .type = GP_OPTION_INT, .default_value = "0",
-    .help = "Layers checksummed in parallel (0: --jobs, else the number of CPUs)" },
+    .help = "Layers checksummed in parallel (0: --jobs, else twice the number of CPUs, at most 8 more)" },
   { .key = "strict", .type = GP_OPTION_BOOL, .default_value = "false",
     .help = "Refuse a layer whose tar-split data does not match its files instead of "
             "regenerating it from the driver (--strict sets it too)" },
@@ -60,6 +63,8 @@ typedef struct {
   GpGraphImage *image;
   GError *error;   /* the checksum failed: the image fails in D */
   gboolean regenerated;
+  char *diff_id;   /* what this run wrote into .migration-diffid, */
+  gint64 size;     /* and .migration-size (D.3 takes them from here) */
   guint64 bytes;
   guint64 estimate; /* the JSON's Size: larger layers start first */
   gboolean big;     /* started first, largest first (see the queue) */
@@ -71,6 +76,7 @@ static void
 task_free (Task *task)
 {
   g_clear_error (&task->error);
+  g_free (task->diff_id);
   g_free (task);
 }
 
@@ -106,7 +112,7 @@ ticker_write (gpointer user_data, const void *buf, gsize len, GError **error)
 /* The tar-split route (C.3): rebuild, hash, link.  FALSE with @error when
  * the route does not work for this layer. */
 static gboolean
-checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpTarSplitStats *stats,
+checksum_from_tar_split (const Job *job, Task *task, GpSafeDir *helper_dir, GpTarSplitStats *stats,
                          gboolean *out_absent, GError **error)
 {
   const char *id = task->image->id;
@@ -116,10 +122,12 @@ checksum_from_tar_split (const Job *job, Task *task, const char *helper_dir, GpT
     return FALSE;
 
   g_autofree char *td_path = g_build_filename (job->root, "graph", id, LEGACY_TARDATA, NULL);
-  g_autofree char *dest = g_build_filename (helper_dir, HELPER_TARDATA, NULL);
   if (job->read_only_source)
-    return gp_safeio_copy_file (td_path, dest, 0600, GP_SAFE_DEFAULT, error);
-  return gp_safeio_link_replace (td_path, dest, error);
+    {
+      g_autofree char *dest = g_build_filename (gp_safe_dir_get_path (helper_dir), HELPER_TARDATA, NULL);
+      return gp_safeio_copy_file (td_path, dest, 0600, GP_SAFE_DEFAULT, error);
+    }
+  return gp_safeio_link_in (helper_dir, td_path, HELPER_TARDATA, error);
 }
 
 typedef struct {
@@ -151,11 +159,10 @@ driver_diff (const GpDriver *driver, const char *root, GpGraphImage *image, GpWr
 /* The fallback route (C.4): the driver's Diff, disassembled into a new
  * `.migration-tardata`. */
 static gboolean
-checksum_from_driver (const Job *job, Task *task, const char *helper_dir, GpTarSplitStats *stats,
+checksum_from_driver (const Job *job, Task *task, GpSafeDir *helper_dir, GpTarSplitStats *stats,
                       GError **error)
 {
-  g_autofree char *dest = g_build_filename (helper_dir, HELPER_TARDATA, NULL);
-  g_autoptr (GpSafeFile) out = gp_safe_file_new (dest, 0644, GP_SAFE_DEFAULT, error);
+  g_autoptr (GpSafeFile) out = gp_safe_file_new_in (helper_dir, HELPER_TARDATA, 0644, GP_SAFE_DEFAULT, error);
   if (out == NULL)
     return FALSE;
   g_autoptr (GpTarSplitDisassembler) dis = gp_tar_split_disassembler_new (gp_safe_file_write, out,
@@ -176,14 +183,18 @@ checksum_task (Task *task, Job *job)
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) route_error = NULL;
   GpTarSplitStats stats;
-  g_autofree char *helper_dir = mig_helper_dir (job->ctx, image->id);
+  g_autofree char *helper_path = mig_helper_dir (job->ctx, image->id);
 
   if (gp_context_is_cancelled (job->ctx))
     {
       g_set_error (&task->error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
       return;
     }
-  if (job->read_only_source && !gp_safeio_mkdir_p (helper_dir, 0700, &task->error))
+  if (job->read_only_source && !gp_safeio_mkdir_p (helper_path, 0700, &task->error))
+    return;
+  /* The helper files are written through one descriptor. */
+  g_autoptr (GpSafeDir) helper_dir = gp_safe_dir_open (helper_path, &task->error);
+  if (helper_dir == NULL)
     return;
 
   gboolean absent = FALSE;
@@ -207,22 +218,22 @@ checksum_task (Task *task, Job *job)
     }
 
   mig_crash_point (job->ctx, "checksum: tardata written");
-  g_autofree char *size_path = g_build_filename (helper_dir, HELPER_SIZE, NULL);
-  g_autofree char *diffid_path = g_build_filename (helper_dir, HELPER_DIFFID, NULL);
   g_autofree char *size = g_strdup_printf ("%" G_GINT64_FORMAT, stats.size);
-  if (!gp_safeio_write_file (size_path, size, strlen (size), 0600, GP_SAFE_DEFAULT, &error))
+  if (!gp_safeio_write_file_in (helper_dir, HELPER_SIZE, size, strlen (size), 0600, GP_SAFE_DEFAULT, &error))
     {
       task->error = g_steal_pointer (&error);
       return;
     }
   mig_crash_point (job->ctx, "checksum: size written");
-  if (!gp_safeio_write_file (diffid_path, stats.diff_id, strlen (stats.diff_id), 0600,
-                             GP_SAFE_DEFAULT, &error))
+  if (!gp_safeio_write_file_in (helper_dir, HELPER_DIFFID, stats.diff_id, strlen (stats.diff_id), 0600,
+                                GP_SAFE_DEFAULT, &error))
     {
       task->error = g_steal_pointer (&error);
       return;
     }
   mig_crash_point (job->ctx, "checksum: diffid written");
+  task->diff_id = g_strdup (stats.diff_id);
+  task->size = stats.size;
   task->bytes = stats.tar_size;
 
   gint done = g_atomic_int_add (&job->n_done, 1) + 1;
@@ -346,6 +357,17 @@ clean_helper_dir (GpContext *ctx, const char *id, GError **error)
   return gp_safeio_clean_stale (dir, docker_tmp, error);
 }
 
+/* Whether @entries (of graph/<id>) name a temporary clean_helper_dir()
+ * removes. */
+static gboolean
+lists_temporary (const char *const *entries)
+{
+  for (const char *const *e = entries; *e != NULL; e++)
+    if (gp_safeio_is_temp_name (*e) || strcmp (*e, HELPER_DIFFID ".tmp") == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 count_bytes (gpointer user_data, const void *buf, gsize len, GError **error)
 {
@@ -409,8 +431,20 @@ report_dry_run (GpContext *ctx, guint n_pending, guint n_layers, guint64 bytes, 
 
 /* ---- the stage ---- */
 
+/* The checksum workers: the `jobs` option, else --jobs, else twice the
+ * CPUs, at most 8 more (gp_context_get_io_jobs(): on a cold page cache
+ * the workers wait on the disk as much as they hash). */
+static guint
+checksum_jobs (GpStage *stage, GpContext *ctx)
+{
+  if (gp_stage_get_int (stage, "jobs") > 0)
+    return gp_stage_get_jobs (stage, ctx);
+  return CLAMP (gp_context_get_io_jobs (ctx), 1, 256);
+}
+
 static void wait_pool (GThreadPool *pool);
-static gboolean register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, GError **error);
+static gboolean register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks,
+                                   MigAhead *ahead, GError **error);
 
 static gboolean
 register_layers_prepare (GpStage *stage, GpContext *ctx, GError **error)
@@ -479,9 +513,14 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
       GpGraphImage *image = gp_graph_get_image (graph, i);
       if (image->mapped || !image->parent_resolved)
         continue;
-      if (!dry_run && !clean_helper_dir (ctx, image->id, error))
+      /* What the scan saw in graph/<id>, when the helper files are there:
+       * no temporary means nothing to sweep, no .migration-diffid nothing
+       * to stat. */
+      const char *const *entries = job.read_only_source ? NULL : gp_graph_image_get_entries (image);
+      if (!dry_run && (entries == NULL || lists_temporary (entries)) && !clean_helper_dir (ctx, image->id, error))
         return FALSE;
-      if (helper_exists (ctx, image->id, HELPER_DIFFID))
+      if ((entries == NULL || g_strv_contains (entries, HELPER_DIFFID))
+          && helper_exists (ctx, image->id, HELPER_DIFFID))
         continue;
       Task *task = g_new0 (Task, 1);
       task->image = image;
@@ -519,9 +558,10 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
   g_mutex_init (&job.lock);
   g_cond_init (&job.cond);
   GThreadPool *pool = NULL;
+  MigAhead *ahead = NULL;
   if (queue->len > 0)
     {
-      guint n_threads = MIN (gp_stage_get_jobs (stage, ctx), queue->len);
+      guint n_threads = MIN (checksum_jobs (stage, ctx), queue->len);
       if (n_threads > 1)
         {
           /* Big layers (an eighth of a worker's share of the bytes or
@@ -557,8 +597,10 @@ register_layers_run (GpStage *stage, GpContext *ctx, GError **error)
         g_thread_pool_push (pool, queue->pdata[i], NULL);
       if (n_threads == 1)
         g_clear_pointer (&pool, wait_pool);
+      else
+        ahead = mig_ahead_start (ctx, graph, store); /* (owned by the context) */
     }
-  gboolean ok = register_in_order (&job, graph, store, tasks, error);
+  gboolean ok = register_in_order (&job, graph, store, tasks, ahead, error);
   /* (on an early return, the workers end first: they use job and tasks) */
   g_clear_pointer (&pool, wait_pool);
   g_mutex_clear (&job.lock);
@@ -585,7 +627,8 @@ wait_pool (GThreadPool *pool)
 /* D.1-5 in Docker's order, each image once its checksum step (if it had
  * one in this run) ended. */
 static gboolean
-register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, GError **error)
+register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, MigAhead *ahead,
+                   GError **error)
 {
   GpContext *ctx = job->ctx;
   GPtrArray *order = gp_graph_get_order (graph);
@@ -608,7 +651,14 @@ register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, 
       g_autofree char *parent_chain = gp_graph_image_parent_chain_id (graph, image, store, &local_error);
       g_autofree char *diff_id = NULL;
       gint64 size = 0;
-      if (parent_chain != NULL && !read_checksum (ctx, image, &diff_id, &size, &local_error))
+      /* D.3 reads the helper files; those this run wrote hold what the
+       * task kept. */
+      if (parent_chain != NULL && task != NULL && task->diff_id != NULL)
+        {
+          diff_id = g_strdup (task->diff_id);
+          size = task->size;
+        }
+      else if (parent_chain != NULL && !read_checksum (ctx, image, &diff_id, &size, &local_error))
         {
           /* The checksum step's failure is the cause; otherwise the helper
            * files of an earlier run are unreadable, and the error says which. */
@@ -645,12 +695,16 @@ register_in_order (Job *job, GpGraph *graph, GpStore *store, GHashTable *tasks, 
       GpGraphFailure failure = GP_GRAPH_FAILURE_TRANSIENT;
       if (parent_chain == NULL && local_error != NULL)
         failure = gp_graph_classify_error (local_error);
-      /* D.5-6: the layer stays even when the config then fails. */
+      /* D.5-6: the layer stays even when the config then fails.  A
+       * config that passed goes to the writer of build-configs' D.5-7,
+       * when there is one. */
       if (local_error == NULL)
         {
           g_autoptr (GBytes) config = gp_graph_image_build_config (graph, image, store, &local_error);
           if (config == NULL)
             failure = gp_graph_classify_error (local_error);
+          else if (ahead != NULL)
+            mig_ahead_push (ahead, image, config);
         }
       if (local_error != NULL)
         {
