@@ -3,7 +3,7 @@
  * The session itself (lock, recovery, batched durability) is the store's:
  * core/store/gp-sync.c.  It reports through the GpSyncSink it is handed;
  * this file fills one from a GpContext: messages become
- * %GP_EVENT_ITEM_DONE events, counters the context's counters, and the
+ * %GP_EVENT_ITEM_DONE events, warnings the context's warnings, counters the context's counters, and the
  * store to sweep is the context's.
  */
 #include "config.h"
@@ -19,6 +19,12 @@ sink_info (gpointer user_data, const char *message)
 {
   GpEvent event = { .kind = GP_EVENT_ITEM_DONE, .message = message };
   gp_context_emit (user_data, &event);
+}
+
+static void
+sink_warn (gpointer user_data, const char *item, const char *message)
+{
+  gp_context_report (user_data, GP_REPORT_WARNING, item, "%s", message);
 }
 
 static void
@@ -41,6 +47,7 @@ sink_of (GpContext *ctx)
     .root = gp_context_get_root (ctx),
     .cancellable = gp_context_get_cancellable (ctx),
     .info = sink_info,
+    .warn = sink_warn,
     .add_counter = sink_add_counter,
     .get_store = sink_get_store,
     .user_data = ctx,

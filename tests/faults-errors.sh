@@ -7,6 +7,8 @@
 #     the OS reason; an unreadable root or graph/ is named as such for
 #     migrate (never "nothing to migrate"), save and verify;
 #   - a stray .graphpipe-unsynced directory: exit 1 naming it;
+#   - a file system without flock: a warning naming the store, the same
+#     tree (--strict: exit 1);
 #   - a wrong --driver: refused, naming what the root holds;
 #   - a fully migrated root mounted read-only: a rerun exits 0 and
 #     writes nothing;
@@ -97,6 +99,25 @@ expect_failure "a .graphpipe-unsynced directory, --progress=json" $? "$tmp/stray
   '"event":"error"' "$root/.graphpipe-unsynced"
 rmdir "$root/.graphpipe-unsynced"
 rerun_matches "the stray directory removed" "$root" "$tmp/ref.snap" --root "$root"
+
+# ---- a file system that cannot lock (NFS without a lock manager) ----
+# (GRAPHPIPE_TEST_NO_FLOCK=1: every flock(2) fails with ENOLCK)
+root=$tmp/nolock
+fresh_root "$root"
+GRAPHPIPE_TEST_NO_FLOCK=1 "$GRAPHPIPE" migrate --root "$root" > "$tmp/nolock.out" 2> "$tmp/nolock.log"
+ok_eq "$?" 0 "a store that cannot be locked: migrate goes on (exit 0)" || sed 's/^/#   | /' "$tmp/nolock.log" | head -5
+ok_grep "$tmp/nolock.log" "$root: this file system cannot lock it (flock: No locks available): nothing keeps another graphpipe run from writing this store" \
+  "... and warns, naming the store and the reason"
+snapshot "$root" > "$tmp/nolock.snap"
+if cmp -s "$tmp/ref.snap" "$tmp/nolock.snap"; then
+  ok "a store that cannot be locked: the uninterrupted tree"
+else
+  not_ok "a store that cannot be locked: the uninterrupted tree"
+fi
+root=$tmp/nolock-strict
+fresh_root "$root"
+GRAPHPIPE_TEST_NO_FLOCK=1 "$GRAPHPIPE" migrate -q --strict --root "$root" > /dev/null 2> "$tmp/nolock.log"
+expect_failure "a store that cannot be locked, --strict" $? "$tmp/nolock.log" "cannot lock it"
 
 # ---- a wrong --driver ----
 "$GRAPHPIPE" migrate --root "$tmp/pristine" --driver overlay2 > "$tmp/d.log" 2>&1

@@ -694,6 +694,31 @@ test_lock_dir_same_process (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* Where flock(2) is not supported (GRAPHPIPE_TEST_NO_FLOCK=1 stands for
+ * an NFS mount without a lock manager) the lock is handed out but says
+ * it holds nothing, and why; a real one says it is held. */
+static void
+test_lock_dir_unsupported (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  int why = -1;
+  g_autoptr (GpLock) held = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (gp_lock_is_held (held, &why));
+  g_assert_cmpint (why, ==, 0);
+  g_clear_pointer (&held, gp_lock_release);
+
+  g_setenv ("GRAPHPIPE_TEST_NO_FLOCK", "1", TRUE);
+  g_autoptr (GpLock) none = gp_lock_dir (fx->dir, GP_LOCK_DEFAULT, NULL, &error);
+  g_autofree char *target = g_build_filename (fx->dir, "target", NULL);
+  g_autoptr (GpLock) beside = gp_lock_beside (target, GP_LOCK_DEFAULT, NULL, &error);
+  g_unsetenv ("GRAPHPIPE_TEST_NO_FLOCK");
+  g_assert_no_error (error);
+  g_assert_false (gp_lock_is_held (none, &why));
+  g_assert_cmpint (why, ==, ENOLCK);
+  g_assert_false (gp_lock_is_held (beside, NULL));
+}
+
 /* A lock file per target: the same target is refused, another target of
  * the same parent is not; the file goes with the release; one left by a
  * killed holder is reused. */
@@ -881,6 +906,7 @@ main (int argc, char **argv)
   ADD ("/safeio/crash/exit-mid-write", test_crash_exit);
   ADD ("/lock/dir/busy-names-holder", test_lock_dir_busy);
   ADD ("/lock/dir/same-process", test_lock_dir_same_process);
+  ADD ("/lock/dir/unsupported", test_lock_dir_unsupported);
   ADD ("/lock/beside/per-target", test_lock_beside);
   ADD ("/lock/wait/holder-ends", test_lock_wait);
   ADD ("/lock/wait/cancelled", test_lock_wait_cancelled);

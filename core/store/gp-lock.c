@@ -42,6 +42,7 @@ struct _GpLock {
   char *path;      /* what was locked: the directory or the lock file */
   gboolean unlink; /* a lock file, removed before the release */
   int fd;          /* -1: not locked (flock unsupported there) */
+  int unsupported; /* then flock's errno */
 };
 
 /* The first process /proc/locks names as holding a lock on @st's file
@@ -150,22 +151,26 @@ unsupported (int errsv)
 
 /* flock(LOCK_EX) on @fd: at once, or polling until it is free when
  * @flags has GP_LOCK_WAIT (a blocking flock could not be cancelled).
- * 1: locked, 0: not supported here, -1: @error set. */
+ * 1: locked, 0: not supported here (flock's errno in @why), -1: @error
+ * set. */
 static int
-take (int fd, const char *path, gboolean lock_file, GpLockFlags flags, GCancellable *cancellable,
-      GError **error)
+take (int fd, const char *path, gboolean lock_file, GpLockFlags flags, int *why,
+      GCancellable *cancellable, GError **error)
 {
   gulong delay = 10000;
+  /* Test only: a file system without flock (NFS without a lock manager). */
+  gboolean no_flock = g_strcmp0 (g_getenv ("GRAPHPIPE_TEST_NO_FLOCK"), "1") == 0;
   for (;;)
     {
-      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+      if (!no_flock && flock (fd, LOCK_EX | LOCK_NB) == 0)
         return 1;
-      int errsv = errno;
+      int errsv = no_flock ? ENOLCK : errno;
       if (errsv == EINTR)
         continue;
       if (unsupported (errsv))
         {
           g_debug ("%s: cannot lock (%s): going on without a lock", path, g_strerror (errsv));
+          *why = errsv;
           return 0;
         }
       if (errsv != EWOULDBLOCK)
@@ -218,7 +223,8 @@ gp_lock_dir (const char *dir, GpLockFlags flags, GCancellable *cancellable, GErr
                    g_strerror (errsv));
       return NULL;
     }
-  int r = take (fd, dir, FALSE, flags, cancellable, error);
+  int why = 0;
+  int r = take (fd, dir, FALSE, flags, &why, cancellable, error);
   if (r < 0)
     {
       close (fd);
@@ -231,6 +237,7 @@ gp_lock_dir (const char *dir, GpLockFlags flags, GCancellable *cancellable, GErr
     {
       close (fd);
       lock->fd = -1;
+      lock->unsupported = why;
     }
   return lock;
 }
@@ -268,7 +275,8 @@ gp_lock_beside (const char *path, GpLockFlags flags, GCancellable *cancellable, 
                        file, g_strerror (errsv));
           return NULL;
         }
-      int r = take (fd, path, TRUE, flags, cancellable, error);
+      int why = 0;
+      int r = take (fd, path, TRUE, flags, &why, cancellable, error);
       if (r < 0)
         {
           close (fd);
@@ -294,10 +302,31 @@ gp_lock_beside (const char *path, GpLockFlags flags, GCancellable *cancellable, 
       lock->path = g_steal_pointer (&file);
       lock->unlink = TRUE;
       lock->fd = fd;
+      lock->unsupported = r == 0 ? why : 0;
       return lock;
     }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "%s: cannot lock: the lock file keeps changing", file);
   return NULL;
+}
+
+/**
+ * gp_lock_is_held:
+ * @lock: a lock
+ * @why: (out) (optional): when it is not held, flock's errno
+ *
+ * Whether @lock really excludes other writers: %FALSE where the file
+ * system does not support flock(2) (some NFS mounts, FUSE file systems),
+ * where gp_lock_dir() and gp_lock_beside() hand out a lock that holds
+ * nothing.  The caller should say so: nothing keeps a second run out.
+ *
+ * Returns: %TRUE when the lock is held
+ */
+gboolean
+gp_lock_is_held (GpLock *lock, int *why)
+{
+  if (why != NULL)
+    *why = lock->unsupported;
+  return lock->unsupported == 0;
 }
 
 /**

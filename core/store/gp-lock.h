@@ -30,6 +30,7 @@ GP_API GpLock *gp_lock_dir (const char *dir, GpLockFlags flags, GCancellable *ca
 GP_API GpLock *gp_lock_beside (const char *path, GpLockFlags flags, GCancellable *cancellable,
                                GError **error);
 GP_API const char *gp_lock_get_path (GpLock *lock);
+GP_API gboolean gp_lock_is_held (GpLock *lock, int *why);
 GP_API void gp_lock_release (GpLock *lock);
 GP_API char *gp_lock_describe_holder (const char *path);
 

@@ -20,6 +20,8 @@ typedef struct {
   GCancellable *cancellable;  /* (nullable) stops a wait for the lock */
   /* A line for the user (what the sweep removed, whom it waits for). */
   void     (*info)        (gpointer user_data, const char *message);
+  /* A warning about the store (@item: its path): the run goes on. */
+  void     (*warn)        (gpointer user_data, const char *item, const char *message);
   /* Adds @delta to the run's counter @name. */
   void     (*add_counter) (gpointer user_data, const char *name, gint64 delta);
   /* The store to sweep after a crash (opened when first needed);

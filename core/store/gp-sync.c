@@ -569,6 +569,15 @@ lock_store (const GpSyncSink *sink, GpSyncFlags flags, GError **error)
   const char *dir = sink->store_root;
   g_autoptr (GError) busy = NULL;
   GpLock *lock = gp_lock_dir (dir, GP_LOCK_DEFAULT, NULL, &busy);
+  int why = 0;
+  if (lock != NULL && !gp_lock_is_held (lock, &why) && sink->warn != NULL)
+    {
+      g_autofree char *message = g_strdup_printf (
+        "%s: this file system cannot lock it (flock: %s): nothing keeps another graphpipe run "
+        "from writing this store at the same time (make sure none does)",
+        dir, g_strerror (why));
+      sink->warn (sink->user_data, dir, message);
+    }
   if (lock != NULL)
     return lock;
   if (!(flags & GP_SYNC_WAIT) || !g_error_matches (busy, G_IO_ERROR, G_IO_ERROR_BUSY))
