@@ -629,6 +629,27 @@ gp_image_names_split (const char *names)
 }
 
 /**
+ * gp_image_names_check:
+ * @names: (nullable): a source stage's `images` option
+ * @error: return location for a #GError
+ *
+ * What every image source's prepare checks first: that @names names at
+ * least one image (gp_image_names_split()).
+ *
+ * Returns: %TRUE when it does; else %FALSE with a %GP_PRESET_ERROR_BAD_VALUE
+ */
+gboolean
+gp_image_names_check (const char *names, GError **error)
+{
+  g_auto (GStrv) split = gp_image_names_split (names);
+  if (split[0] != NULL)
+    return TRUE;
+  g_set_error_literal (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE,
+                       "images: no image names given");
+  return FALSE;
+}
+
+/**
  * gp_image_names_resolve:
  * @store: the store whose repositories.json and image store are searched
  * @names: the arguments, %NULL-terminated

@@ -119,6 +119,7 @@ GP_API GBytes *gp_image_get_target (GpImage *image, const char **out_media_type)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GpImage, gp_image_unref)
 
 GP_API char **gp_image_names_split (const char *names);
+GP_API gboolean gp_image_names_check (const char *names, GError **error);
 GP_API GPtrArray *gp_image_names_resolve (GpStore *store, const char *const *names,
                                           GError **error);
 

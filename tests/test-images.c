@@ -211,6 +211,24 @@ test_split (void)
   g_assert_null (e[0]);
 }
 
+/* A source's `images` option must name something: blank or separators
+ * only is the preset error every source reports. */
+static void
+test_names_check (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gp_image_names_check ("busybox ;app:1", &error));
+  g_assert_no_error (error);
+  const char *const empty[] = { NULL, "", " ; \t;" };
+  for (guint i = 0; i < G_N_ELEMENTS (empty); i++)
+    {
+      g_assert_false (gp_image_names_check (empty[i], &error));
+      g_assert_error (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE);
+      g_assert_cmpstr (error->message, ==, "images: no image names given");
+      g_clear_error (&error);
+    }
+}
+
 /* Resolves NAMES (space separated) and returns "ID=ref,ref ID=..." or the
  * error as "error:missing" or "error:reference". */
 static char *
@@ -373,6 +391,7 @@ main (int argc, char **argv)
   g_test_add_func ("/images/stream/blob", test_blob);
   g_test_add_func ("/images/image", test_image);
   g_test_add_func ("/images/names/split", test_split);
+  g_test_add_func ("/images/names/check", test_names_check);
   g_test_add_func ("/images/manifest", test_manifest);
   g_test_add_func ("/images/catalog/docker", test_catalog_docker);
   g_test_add_func ("/images/catalog/podman", test_catalog_podman);

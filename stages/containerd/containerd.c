@@ -1323,13 +1323,8 @@ measure_layers (Source *src, GError **error)
 static gboolean
 containerd_prepare (GpStage *stage, GpContext *ctx, GError **error)
 {
-  g_auto (GStrv) names = gp_image_names_split (gp_stage_get_string (stage, "images"));
-  if (names[0] == NULL)
-    {
-      g_set_error_literal (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE,
-                           "images: no image names given");
-      return FALSE;
-    }
+  if (!gp_image_names_check (gp_stage_get_string (stage, "images"), error))
+    return FALSE;
   const char *platform = gp_context_get_variable (ctx, "platform");
   Platform p = { 0 };
   gboolean ok = platform == NULL || *platform == '\0' || platform_parse (platform, &p, error);

@@ -351,13 +351,8 @@ measure_layers (Source *src, GError **error)
 static gboolean
 docker_store_prepare (GpStage *stage, GpContext *ctx, GError **error)
 {
-  g_auto (GStrv) names = gp_image_names_split (gp_stage_get_string (stage, "images"));
-  if (names[0] == NULL)
-    {
-      g_set_error_literal (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE,
-                           "images: no image names given");
-      return FALSE;
-    }
+  if (!gp_image_names_check (gp_stage_get_string (stage, "images"), error))
+    return FALSE;
   return TRUE;
 }
 

@@ -275,13 +275,8 @@ checksum_layers (GpContext *ctx, GPtrArray *layers, gboolean strict, GError **er
 static gboolean
 legacy_graph_prepare (GpStage *stage, GpContext *ctx, GError **error)
 {
-  g_auto (GStrv) names = gp_image_names_split (gp_stage_get_string (stage, "images"));
-  if (names[0] == NULL)
-    {
-      g_set_error_literal (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE,
-                           "images: no image names given");
-      return FALSE;
-    }
+  if (!gp_image_names_check (gp_stage_get_string (stage, "images"), error))
+    return FALSE;
   if (gp_context_get_root (ctx) == NULL)
     {
       g_set_error_literal (error, GP_PRESET_ERROR, GP_PRESET_ERROR_BAD_VALUE,
