@@ -14,6 +14,7 @@
 #include "gp-digest.h"
 #include "gp-error.h"
 #include "gp-json.h"
+#include "gp-safeio.h"
 #include "gp-store.h"
 #include "gp-v1image.h"
 
@@ -341,35 +342,6 @@ scan_fail (GpGraphImage *image, GError *error)
                           error);
 }
 
-/* The names in the directory @dir_fd (no `.`, `..`), NULL if it cannot
- * be read: two getdents64() calls for a small directory. */
-static char **
-list_dir_fd (int dir_fd)
-{
-  char buf[8192];
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-
-  for (;;)
-    {
-      ssize_t n = getdents64 (dir_fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return NULL;
-      if (n == 0)
-        break;
-      for (ssize_t off = 0; off < n;)
-        {
-          const struct dirent64 *de = (const struct dirent64 *) (buf + off);
-          off += de->d_reclen;
-          if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-            g_ptr_array_add (names, g_strdup (de->d_name));
-        }
-    }
-  g_ptr_array_add (names, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
-}
-
 /* Reads graph/<id>/json and resolves the parent of one image; keeps the
  * names in graph/<id> (gp_graph_image_get_entries()). */
 static void
@@ -396,7 +368,8 @@ scan_image (GpGraphImage *image, int graph_fd)
       return;
     }
 
-  image->entries = list_dir_fd (dir_fd);
+  /* (NULL when it cannot be listed: then every name is looked for) */
+  image->entries = gp_safeio_list_fd (dir_fd, NULL, NULL);
   int err_no;
   g_autofree char *display = g_strdup_printf ("graph/%s/json", image->id);
   image->json = read_small_file_at (dir_fd, "json", display, GP_GRAPH_MAX_JSON_SIZE, &err_no, &error);

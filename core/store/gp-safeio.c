@@ -1633,10 +1633,46 @@ gp_safeio_clean_stale (const char *dir, const char *const *extra_prefixes, GErro
         return TRUE;
       return set_errno_error (error, errno, dir, "cannot open directory");
     }
-  /* Read with getdents64() on this descriptor: it runs once per layer
-   * directory of a migration, and opendir's dup, fstat and fcntls were
-   * most of its system calls. */
-  g_autoptr (GPtrArray) victims = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) names = gp_safeio_list_fd (dfd, dir, error);
+  if (names == NULL)
+    return FALSE;
+  gboolean removed = FALSE;
+  for (char **name = names; *name != NULL; name++)
+    {
+      gboolean stale = gp_safeio_is_temp_name (*name);
+      for (const char *const *p = extra_prefixes; !stale && p && *p; p++)
+        stale = g_str_has_prefix (*name, *p);
+      if (!stale)
+        continue;
+      g_autofree char *what = g_build_filename (dir, *name, NULL);
+      if (!remove_at (dfd, *name, what, error))
+        return FALSE;
+      removed = TRUE;
+    }
+  if (removed)
+    return sync_dir_fd (dfd, dir, error);
+  return TRUE;
+}
+
+/**
+ * gp_safeio_list_fd:
+ * @dfd: a directory descriptor, read from where it is
+ * @display: the directory's name, for the error
+ * @error: return location for a #GError
+ *
+ * The names in a directory, `.` and `..` left out, in directory order,
+ * read with getdents64() on @dfd itself: for a small directory two
+ * system calls, where opendir() adds a dup, an fstat and fcntls (which
+ * were most of the calls when this ran once per layer directory of a
+ * migration).
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names, or
+ *   %NULL with @error set
+ */
+char **
+gp_safeio_list_fd (int dfd, const char *display, GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *buf = g_malloc (DIRENT_BUFFER);
   for (;;)
     {
@@ -1644,27 +1680,20 @@ gp_safeio_clean_stale (const char *dir, const char *const *extra_prefixes, GErro
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return set_errno_error (error, errno, dir, "cannot read directory");
+        {
+          set_errno_error (error, errno, display, "cannot read directory");
+          return NULL;
+        }
       if (n == 0)
         break;
       for (ssize_t off = 0; off < n;)
         {
           const struct dirent64 *de = (const struct dirent64 *) (buf + off);
           off += de->d_reclen;
-          gboolean stale = gp_safeio_is_temp_name (de->d_name);
-          for (const char *const *p = extra_prefixes; !stale && p && *p; p++)
-            stale = g_str_has_prefix (de->d_name, *p);
-          if (stale)
-            g_ptr_array_add (victims, g_strdup (de->d_name));
+          if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+            g_ptr_array_add (names, g_strdup (de->d_name));
         }
     }
-  for (guint i = 0; i < victims->len; i++)
-    {
-      g_autofree char *what = g_build_filename (dir, victims->pdata[i], NULL);
-      if (!remove_at (dfd, victims->pdata[i], what, error))
-        return FALSE;
-    }
-  if (victims->len > 0)
-    return sync_dir_fd (dfd, dir, error);
-  return TRUE;
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
 }

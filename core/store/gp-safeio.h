@@ -90,6 +90,7 @@ GP_API gboolean gp_safeio_link_replace (const char *src, const char *dest, GErro
 GP_API gboolean gp_safeio_remove_tree (const char *path, GError **error);
 GP_API gboolean gp_safeio_fsync_dir (const char *dir, GError **error);
 GP_API gboolean gp_safeio_clean_stale (const char *dir, const char *const *extra_prefixes, GError **error);
+GP_API char **gp_safeio_list_fd (int dfd, const char *display, GError **error);
 GP_API gboolean gp_safeio_discard_temp_for (const char *path, GError **error);
 GP_API char *gp_safeio_temp_path_for (const char *path);
 GP_API gboolean gp_safeio_is_temp_name (const char *name);

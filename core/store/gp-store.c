@@ -1195,7 +1195,6 @@ gp_store_create_mount (GpStore *store, const char *name, const char *mount_id, g
   return TRUE;
 }
 
-
 /**
  * gp_store_containerd_sibling:
  * @root: a data root, as given
