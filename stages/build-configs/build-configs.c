@@ -304,17 +304,11 @@ write_image (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root, G
    * not linked to its parent, the store's. */
   GpGraphFailure failure = config == NULL ? gp_graph_classify_error (local_error)
                                           : GP_GRAPH_FAILURE_TRANSIENT;
+  /* D.5-7: its writes */
   g_autofree char *image_id = NULL;
   if (config != NULL)
-    image_id = gp_store_put_image_config (store, g_bytes_get_data (config, NULL),
-                                          g_bytes_get_size (config), &local_error);
-  if (image_id != NULL)
-    mig_crash_point (ctx, "image config written");
-  /* D.7 */
-  const char *parent_id = gp_graph_image_parent_image_id (graph, image);
-  if (image_id != NULL && parent_id != NULL
-      && !gp_store_set_image_parent (store, image_id, parent_id, &local_error))
-    g_clear_pointer (&image_id, g_free);
+    image_id = mig_write_image (ctx, store, config, gp_graph_image_parent_image_id (graph, image),
+                                &local_error);
   if (image_id == NULL)
     {
       g_prefix_error (&local_error, "graph/%s: cannot create the image: ", image->id);
@@ -322,8 +316,6 @@ write_image (GpContext *ctx, GpGraph *graph, GpStore *store, const char *root, G
       mig_image_failed (ctx, image);
       return FALSE;
     }
-
-  mig_crash_point (ctx, "image parent written");
   *out_blob = slot ? g_steal_pointer (ahead_blob) : mig_read_blob_digest (root, image->id);
   *out_image_id = g_steal_pointer (&image_id);
   return TRUE;

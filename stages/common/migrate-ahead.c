@@ -71,24 +71,11 @@ ahead_write (MigAhead *a, AheadItem *it)
     }
 
   MigAheadResult *r = g_new0 (MigAheadResult, 1);
-  GError *error = NULL;
-  r->image_id = gp_store_put_image_config (a->store, g_bytes_get_data (it->config, NULL),
-                                           g_bytes_get_size (it->config), &error);
-  if (r->image_id != NULL)
-    mig_crash_point (a->ctx, "image config written");
-  if (r->image_id != NULL && parent_id != NULL
-      && !gp_store_set_image_parent (a->store, r->image_id, parent_id, &error))
-    g_clear_pointer (&r->image_id, g_free);
+  r->image_id = mig_write_image (a->ctx, a->store, it->config, parent_id, &r->error);
   if (r->image_id == NULL)
-    {
-      g_prefix_error (&error, "graph/%s: cannot create the image: ", image->id);
-      r->error = error;
-    }
+    g_prefix_error (&r->error, "graph/%s: cannot create the image: ", image->id);
   else
-    {
-      mig_crash_point (a->ctx, "image parent written");
-      r->blob = mig_read_blob_digest (gp_context_get_root (a->ctx), image->id);
-    }
+    r->blob = mig_read_blob_digest (gp_context_get_root (a->ctx), image->id);
   g_hash_table_insert (a->done, image, r);
 }
 

@@ -190,6 +190,24 @@ mig_read_blob_digest (const char *root, const char *v1_id)
   return g_steal_pointer (&data);
 }
 
+/* D.5-7's writes for one image, whose @config passed (build-configs, or
+ * register-layers' writer ahead of it): the config into imagedb, then
+ * the link to @parent_id (nullable), each followed by its crash point.
+ * Returns the image ID, or NULL with @error set (a store error). */
+char *
+mig_write_image (GpContext *ctx, GpStore *store, GBytes *config, const char *parent_id, GError **error)
+{
+  g_autofree char *image_id = gp_store_put_image_config (store, g_bytes_get_data (config, NULL),
+                                                         g_bytes_get_size (config), error);
+  if (image_id == NULL)
+    return NULL;
+  mig_crash_point (ctx, "image config written");
+  if (parent_id != NULL && !gp_store_set_image_parent (store, image_id, parent_id, error))
+    return NULL;
+  mig_crash_point (ctx, "image parent written");
+  return g_steal_pointer (&image_id);
+}
+
 /* ---- crash points for the kill-and-rerun tests ----
  *
  * Points between the writes of the migration, where a killed run must be

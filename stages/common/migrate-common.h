@@ -55,6 +55,8 @@ const char *mig_dest_root (GpContext *ctx);
 char *mig_helper_dir (GpContext *ctx, const char *v1_id);
 char *mig_helper_path (GpContext *ctx, const char *v1_id, const char *name);
 char *mig_read_blob_digest (const char *root, const char *v1_id);
+char *mig_write_image (GpContext *ctx, GpStore *store, GBytes *config, const char *parent_id,
+                       GError **error);
 
 /* Image configs written ahead by register-layers for build-configs
  * (migrate-ahead.c). */
