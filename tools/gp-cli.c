@@ -522,8 +522,8 @@ gp_cli_source_stage (const char *kind)
  * `btrfs-images/` (podman, CRI-O, buildah) containers-storage;
  * `io.containerd.metadata.v1.bolt/` (a containerd root; or under
  * containerd/daemon/, containerd/ or docker/containerd/daemon/: a Docker
- * root, a disk's /var/lib) containerd; a legacy graph (`graph/` and a `repositories-<driver>`
- * file, no `image/`) legacy-graph.  Anything else is docker-store, whose
+ * root, a disk's /var/lib) containerd; a legacy graph (`graph/` and a
+ * `repositories-<driver>` file, no `image/`) legacy-graph.  Anything else is docker-store, whose
  * errors then say what is missing.
  *
  * Returns: (transfer none): a stage name
